@@ -53,7 +53,7 @@ public final class NpmPackage {
             Files.move(packed, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             return target;
         } finally {
-            deleteTree(tmp);
+            FileTrees.delete(tmp);
         }
     }
 
@@ -93,17 +93,6 @@ public final class NpmPackage {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while fetching " + spec(), e);
-        }
-    }
-
-    static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (var walk = Files.walk(root)) {
-            for (Path p : walk.sorted((a, b) -> b.compareTo(a)).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }

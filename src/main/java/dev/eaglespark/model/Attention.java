@@ -1,0 +1,57 @@
+package dev.eaglespark.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * Scaled dot-product attention with grouped KV heads. Queries are viewed as
+ * [B, kvHeads, groups, T, d] so each KV head broadcasts over its group without copying
+ * (no repeat_kv). Scores are softmaxed in fp32.
+ */
+public final class Attention {
+    /** Additive bias for masked keys: large but finite, so a fully masked row never makes NaN. */
+    public static final float MASKED = -1e30f;
+
+    private Attention() {}
+
+    /**
+     * @param q [B, heads, Tq, d], already rotated
+     * @param k [B, kvHeads, Tk, d]
+     * @param v [B, kvHeads, Tk, d]
+     * @param bias fp32 additive bias broadcastable to [B, 1, 1, Tq, Tk]
+     * @return [B, Tq, heads*d]
+     */
+    public static NDArray attend(NDArray q, NDArray k, NDArray v, NDArray bias) {
+        long[] qs = q.getShape().getShape();
+        long b = qs[0], heads = qs[1], tq = qs[2], d = qs[3];
+        long kvHeads = k.getShape().get(1);
+        long groups = heads / kvHeads;
+        NDArray q5 = q.mul(1.0 / Math.sqrt(d)).reshape(b, kvHeads, groups, tq, d);
+        NDArray k5 = k.expandDims(2);
+        NDArray v5 = v.expandDims(2);
+        NDArray scores = q5.matMul(k5.transpose(0, 1, 2, 4, 3));
+        if (scores.getDataType() != DataType.FLOAT32) {
+            scores = scores.toType(DataType.FLOAT32, false);
+        }
+        NDArray probs = scores.add(bias).softmax(-1).toType(v.getDataType(), false);
+        NDArray out = probs.matMul(v5); // [B, kv, g, Tq, d]
+        return out.reshape(b, heads, tq, d).transpose(0, 2, 1, 3).reshape(b, tq, heads * d);
+    }
+
+    /** Causal bias with key padding: [B, 1, 1, T, T], 0 where query t may see key s, else MASKED. */
+    public static NDArray causalBias(NDManager manager, long[] lengths, int t) {
+        int batch = lengths.length;
+        float[] bias = new float[batch * t * t];
+        for (int bi = 0; bi < batch; bi++) {
+            for (int i = 0; i < t; i++) {
+                for (int s = 0; s < t; s++) {
+                    boolean visible = s <= i && s < lengths[bi];
+                    bias[(bi * t + i) * t + s] = visible ? 0f : MASKED;
+                }
+            }
+        }
+        return manager.create(bias, new Shape(batch, 1, 1, t, t));
+    }
+}

@@ -1,0 +1,53 @@
+package dev.eaglespark.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Linear;
+
+/**
+ * The transformer pieces DJL lacks (RMSNorm, SiLU, rotary embedding), composed from its ops.
+ * Results land in the manager of the first operand, which callers use for scoping.
+ */
+public final class Ops {
+    private Ops() {}
+
+    /** x @ w^T (+ b), the torch.nn.Linear convention. */
+    public static NDArray linear(NDArray x, NDArray w, NDArray bias) {
+        return Linear.linear(x, w, bias).singletonOrThrow();
+    }
+
+    public static NDArray linear(NDArray x, NDArray w) {
+        return linear(x, w, null);
+    }
+
+    /** Llama's RMSNorm: normalised in fp32, cast back to the input dtype, then scaled. */
+    public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
+        DataType type = x.getDataType();
+        NDArray x32 = type == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
+        NDArray variance = x32.square().mean(new int[] {-1}, true);
+        NDArray normed = x32.div(variance.add(eps).sqrt());
+        NDArray back = type == DataType.FLOAT32 ? normed : normed.toType(type, false);
+        return back.mul(weight);
+    }
+
+    public static NDArray silu(NDArray x) {
+        return x.mul(Activation.sigmoid(x));
+    }
+
+    /** The SwiGLU MLP of Llama and Qwen: down(silu(gate(x)) * up(x)). */
+    public static NDArray swiglu(NDArray x, NDArray gate, NDArray up, NDArray down) {
+        return linear(silu(linear(x, gate)).mul(linear(x, up)), down);
+    }
+
+    /** Rotates halves (the Hugging Face convention): x*cos + rotate_half(x)*sin over the last axis. */
+    public static NDArray applyRope(NDArray x, NDArray cos, NDArray sin) {
+        long half = x.getShape().getShape()[x.getShape().dimension() - 1] / 2;
+        NDArray x1 = x.get("..., :{}", half);
+        NDArray x2 = x.get("..., {}:", half);
+        NDArray rotated = NDArrays.concat(new NDList(x2.neg(), x1), -1);
+        return x.mul(cos).add(rotated.mul(sin));
+    }
+}

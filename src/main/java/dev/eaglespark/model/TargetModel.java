@@ -1,0 +1,208 @@
+package dev.eaglespark.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * A Llama-family target model (Llama 2/3/3.1, Qwen2, Qwen3) on DJL for inference: batched,
+ * right-padded sequences in, the requested hidden states and logits out. fp32 on CPU, fp16 on
+ * GPU (fp32 for norms and softmax).
+ */
+public final class TargetModel implements AutoCloseable {
+    private static final Logger LOG = LogManager.getLogger(TargetModel.class);
+
+    private final TargetConfig config;
+    private final NDManager weights;
+    private final DataType dtype;
+    private final NDArray embed;
+    private final NDArray finalNorm;
+    private final NDArray lmHead;
+    private final List<DecoderLayer> layers;
+    private final RotaryEmbedding rope;
+
+    private TargetModel(TargetConfig config, NDManager weights, DataType dtype, NDArray embed, NDArray finalNorm,
+                        NDArray lmHead, List<DecoderLayer> layers) {
+        this.config = config;
+        this.weights = weights;
+        this.dtype = dtype;
+        this.embed = embed;
+        this.finalNorm = finalNorm;
+        this.lmHead = lmHead;
+        this.layers = layers;
+        this.rope = new RotaryEmbedding(config.rope(), config.headDim(), config.checkpointRopePrecision());
+    }
+
+    /** fp32 on CPU, fp16 on a GPU. */
+    public static DataType defaultDtype(Device device) {
+        return device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32;
+    }
+
+    public static TargetModel load(Path dir, Device device) {
+        return load(dir, device, defaultDtype(device));
+    }
+
+    public static TargetModel load(Path dir, Device device, DataType dtype) {
+        TargetConfig cfg = TargetConfig.load(dir.resolve("config.json"));
+        long start = System.nanoTime();
+        NDManager weights = NDManager.newBaseManager(device);
+        try (CheckpointFiles files = CheckpointFiles.open(dir)) {
+            WeightLoader w = new WeightLoader(files, weights, dtype);
+            long v = cfg.vocabSize();
+            long h = cfg.hiddenSize();
+            NDArray embed = w.load("model.embed_tokens.weight", v, h);
+            NDArray norm = w.load("model.norm.weight", h);
+            NDArray head;
+            if (w.has("lm_head.weight")) {
+                head = w.load("lm_head.weight", v, h);
+            } else if (cfg.tieWordEmbeddings()) {
+                head = embed;
+            } else {
+                throw new ModelLoadException(dir + ": missing weight lm_head.weight (tie_word_embeddings is false)");
+            }
+            List<DecoderLayer> layers = new ArrayList<>();
+            for (int i = 0; i < cfg.numLayers(); i++) {
+                layers.add(new DecoderLayer(cfg, w, i));
+            }
+            LOG.info("Loaded {} ({} layers, hidden {}, {}) on {} in {} ms", dir, cfg.numLayers(), h, dtype, device,
+                    (System.nanoTime() - start) / 1_000_000);
+            return new TargetModel(cfg, weights, dtype, embed, norm, head, layers);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
+    public TargetConfig config() {
+        return config;
+    }
+
+    public DataType dtype() {
+        return dtype;
+    }
+
+    public Device device() {
+        return weights.getDevice();
+    }
+
+    /** The final RMSNorm weight and the lm_head (the draft's soft labels are computed with them). */
+    public NDArray finalNormWeight() {
+        return finalNorm;
+    }
+
+    public NDArray lmHeadWeight() {
+        return lmHead;
+    }
+
+    public NDArray embedWeight() {
+        return embed;
+    }
+
+    /**
+     * Runs sequences of different lengths as one right-padded batch.
+     *
+     * @param out the manager that will own the results (any device: results are moved there)
+     */
+    public ForwardResult forward(NDManager out, List<long[]> sequences, ForwardRequest req) {
+        int batch = sequences.size();
+        int t = sequences.stream().mapToInt(s -> s.length).max().orElse(0);
+        if (batch == 0 || t == 0) {
+            throw new IllegalArgumentException("forward needs at least one non-empty sequence");
+        }
+        long[] ids = new long[batch * t];
+        long[] lengths = new long[batch];
+        for (int b = 0; b < batch; b++) {
+            long[] s = sequences.get(b);
+            checkIds(s);
+            System.arraycopy(s, 0, ids, b * t, s.length);
+            lengths[b] = s.length;
+        }
+        try (NDManager scope = weights.newSubManager()) {
+            NDArray idArray = scope.create(ids, new Shape(batch, t));
+            ForwardResult r = forward(scope, idArray, lengths, req);
+            return moveTo(out, r);
+        }
+    }
+
+    private ForwardResult forward(NDManager scope, NDArray ids, long[] lengths, ForwardRequest req) {
+        int t = (int) ids.getShape().get(1);
+        NDList cs = rope.table(scope, 0, t, dtype);
+        NDArray bias = Attention.causalBias(scope, lengths, t);
+        NDArray h = ids.getNDArrayInternal().embedding(ids, embed, SparseFormat.DENSE).singletonOrThrow();
+        Map<Integer, NDArray> hidden = new HashMap<>();
+        for (int i = 0; i < layers.size(); i++) {
+            if (req.wants(i)) {
+                hidden.put(i, h);
+            }
+            NDArray next;
+            // Each layer's temporaries live in their own scope, freed as soon as the layer is done.
+            try (NDManager layerScope = scope.newSubManager()) {
+                h.tempAttach(layerScope);
+                next = layers.get(i).forward(h, cs.get(0), cs.get(1), bias);
+                next.attach(scope);
+            }
+            if (!req.wants(i)) {
+                h.close();
+            }
+            h = next;
+        }
+        NDArray normed = req.normedHidden() || req.logits() ? finalNorm(h) : null;
+        NDArray logits = null;
+        if (req.logits()) {
+            logits = Ops.linear(normed, lmHead);
+            if (logits.getDataType() != DataType.FLOAT32) {
+                logits = logits.toType(DataType.FLOAT32, false);
+            }
+        }
+        return new ForwardResult(hidden, req.lastHidden() ? h : null, req.normedHidden() ? normed : null, logits);
+    }
+
+    private NDArray finalNorm(NDArray h) {
+        return Ops.rmsNorm(h, finalNorm, config.rmsNormEps());
+    }
+
+    private static ForwardResult moveTo(NDManager out, ForwardResult r) {
+        Map<Integer, NDArray> hidden = new HashMap<>();
+        r.hidden().forEach((k, v) -> hidden.put(k, take(out, v)));
+        return new ForwardResult(hidden, take(out, r.lastHidden()), take(out, r.normedHidden()), take(out, r.logits()));
+    }
+
+    private static NDArray take(NDManager out, NDArray a) {
+        if (a == null) {
+            return null;
+        }
+        if (a.getDevice().equals(out.getDevice())) {
+            a.attach(out);
+            return a;
+        }
+        NDArray moved = a.toDevice(out.getDevice(), true);
+        moved.attach(out);
+        return moved;
+    }
+
+    private void checkIds(long[] s) {
+        for (long id : s) {
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, "
+                        + config.vocabSize() + ")");
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        layers.forEach(DecoderLayer::close);
+        weights.close();
+    }
+}

@@ -1,0 +1,23 @@
+package dev.eaglespark.testutil;
+
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+
+/** Test data shipped under src/test/resources (copies of the shared reference fixtures). */
+public final class Fixtures {
+    private Fixtures() {}
+
+    public static Path path(String relative) {
+        URL url = Fixtures.class.getResource("/fixtures/" + relative);
+        if (url == null) {
+            throw new IllegalStateException("missing test resource fixtures/" + relative);
+        }
+        try {
+            return Paths.get(url.toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
