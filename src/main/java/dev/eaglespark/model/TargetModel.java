@@ -54,6 +54,9 @@ public final class TargetModel implements AutoCloseable {
     }
 
     public static TargetModel load(Path dir, Device device, DataType dtype) {
+        if (!java.nio.file.Files.isDirectory(dir)) {
+            throw new ModelLoadException("model directory not found: " + dir);
+        }
         TargetConfig cfg = TargetConfig.load(dir.resolve("config.json"));
         long start = System.nanoTime();
         NDManager weights = NDManager.newBaseManager(device);

@@ -184,16 +184,18 @@ public final class SafeTensorsFile implements Closeable {
     /** The whole tensor, widened to float (F64, F32, F16, BF16); for tensors below 2^31 elements. */
     public float[] readFloats(String name) {
         TensorInfo info = info(name);
+        ByteBuffer bytes = whole(info);
         float[] out = new float[Math.toIntExact(info.numel())];
-        TensorDecoding.toFloats(info.dtype(), whole(info), out, 0, out.length, name);
+        TensorDecoding.toFloats(info.dtype(), bytes, out, 0, out.length, name);
         return out;
     }
 
     /** The whole tensor as longs (I64, I32, I8, U8, BOOL). */
     public long[] readLongs(String name) {
         TensorInfo info = info(name);
+        ByteBuffer bytes = whole(info);
         long[] out = new long[Math.toIntExact(info.numel())];
-        TensorDecoding.toLongs(info.dtype(), whole(info), out, name);
+        TensorDecoding.toLongs(info.dtype(), bytes, out, name);
         return out;
     }
 
