@@ -1,0 +1,86 @@
+package dev.eaglespark.cli;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code --name value} and {@code --flag} options of one subcommand. Every option must be
+ * declared by the command; anything else is an error naming the option, so typos never pass
+ * silently.
+ */
+public final class Args {
+    private final Map<String, List<String>> values = new LinkedHashMap<>();
+
+    private Args() {}
+
+    /**
+     * @param options the declared options: name to whether it takes a value
+     */
+    public static Args parse(String[] argv, Map<String, Boolean> options) {
+        Args a = new Args();
+        for (int i = 0; i < argv.length; i++) {
+            String arg = argv[i];
+            if (!arg.startsWith("--")) {
+                throw new UsageException("unexpected argument '" + arg + "'");
+            }
+            String name = arg.substring(2);
+            String inline = null;
+            int eq = name.indexOf('=');
+            if (eq >= 0) {
+                inline = name.substring(eq + 1);
+                name = name.substring(0, eq);
+            }
+            Boolean takesValue = options.get(name);
+            if (takesValue == null) {
+                throw new UsageException("unknown option --" + name);
+            }
+            String value = "true";
+            if (takesValue) {
+                if (inline != null) {
+                    value = inline;
+                } else if (i + 1 < argv.length) {
+                    value = argv[++i];
+                } else {
+                    throw new UsageException("option --" + name + " needs a value");
+                }
+            }
+            a.values.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
+        }
+        return a;
+    }
+
+    public boolean has(String name) {
+        return values.containsKey(name);
+    }
+
+    public String get(String name, String fallback) {
+        List<String> v = values.get(name);
+        return v == null ? fallback : v.get(v.size() - 1);
+    }
+
+    public String required(String name) {
+        String v = get(name, null);
+        if (v == null) {
+            throw new UsageException("missing required option --" + name);
+        }
+        return v;
+    }
+
+    public List<String> all(String name) {
+        return values.getOrDefault(name, List.of());
+    }
+
+    public int getInt(String name, int fallback) {
+        String v = get(name, null);
+        if (v == null) {
+            return fallback;
+        }
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("option --" + name + " needs an integer, got '" + v + "'");
+        }
+    }
+}
