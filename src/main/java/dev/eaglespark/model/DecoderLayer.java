@@ -44,14 +44,20 @@ public final class DecoderLayer implements AutoCloseable {
     }
 
     /**
-     * @param x [B, T, H]; cos/sin [T, d]; bias additive attention bias
+     * @param x [B, T, H]; cos/sin broadcastable to [B, 1, T, d]; bias additive attention bias over
+     *     all keys (cached ones first); cache null, or the cache to extend with this step's keys
      * @return the layer output [B, T, H], in x's manager
      */
-    NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray bias) {
+    NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray bias, KvCache cache, int index) {
         NDArray normed = Ops.rmsNorm(x, inputNorm, cfg.rmsNormEps());
         NDArray queries = Ops.applyRope(heads(Ops.linear(normed, q, qBias), cfg.numHeads(), qNorm), cos, sin);
         NDArray keys = Ops.applyRope(heads(Ops.linear(normed, k, kBias), cfg.numKvHeads(), kNorm), cos, sin);
         NDArray values = heads(Ops.linear(normed, v, vBias), cfg.numKvHeads(), null);
+        if (cache != null) {
+            NDList kv = cache.append(index, keys, values, x.getManager());
+            keys = kv.get(0);
+            values = kv.get(1);
+        }
         NDArray h = x.add(Ops.linear(Attention.attend(queries, keys, values, bias), o));
         return h.add(Ops.swiglu(Ops.rmsNorm(h, postNorm, cfg.rmsNormEps()), gate, up, down));
     }

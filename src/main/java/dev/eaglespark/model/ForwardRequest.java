@@ -18,6 +18,11 @@ public record ForwardRequest(int[] hiddenIndices, boolean lastHidden, boolean no
         return new ForwardRequest(auxIndices, true, false, false);
     }
 
+    /** Only the last hidden state (before the final norm). */
+    public static ForwardRequest lastHiddenOnly() {
+        return new ForwardRequest(new int[0], true, false, false);
+    }
+
     public static ForwardRequest logitsOnly() {
         return new ForwardRequest(new int[0], false, false, true);
     }

@@ -53,9 +53,11 @@ public final class ModelDump {
         if (greedyTokens > 0) {
             long[] greedy = new long[b * greedyTokens];
             Arrays.fill(greedy, -1);
-            GreedyDecoder decoder = new GreedyDecoder(model);
+            List<Generator.Request> requests = sequences.stream()
+                    .map(s -> Generator.Request.greedy(s, greedyTokens)).toList();
+            List<Generator.Result> results = new Generator(model, stopIds).generate(requests);
             for (int row = 0; row < b; row++) {
-                long[] g = decoder.generate(sequences.get(row), greedyTokens, stopIds);
+                long[] g = results.get(row).tokens();
                 System.arraycopy(g, 0, greedy, row * greedyTokens, g.length);
             }
             w.addLongs("greedy", new long[] {b, greedyTokens}, greedy);

@@ -62,29 +62,47 @@ public final class RotaryEmbedding {
 
     /** [count, headDim] cos and sin for positions start..start+count-1, in {@code type}. */
     public NDList table(NDManager manager, long start, int count, DataType type) {
-        int half = invFreq.length;
         float[] cos = new float[count * headDim];
         float[] sin = new float[count * headDim];
         for (int t = 0; t < count; t++) {
-            float pos = (float) (start + t);
-            for (int i = 0; i < half; i++) {
-                float angle = pos * invFreq[i];
-                float c = (float) Math.cos(angle);
-                float s = (float) Math.sin(angle);
-                cos[t * headDim + i] = c;
-                cos[t * headDim + half + i] = c;
-                sin[t * headDim + i] = s;
-                sin[t * headDim + half + i] = s;
-            }
+            fill(start + t, cos, sin, t * headDim);
         }
         Shape shape = new Shape(count, headDim);
-        NDArray c = manager.create(cos, shape);
-        NDArray s = manager.create(sin, shape);
-        if (type != DataType.FLOAT32) {
-            c = c.toType(type, false);
-            s = s.toType(type, false);
+        return cast(manager.create(cos, shape), manager.create(sin, shape), type);
+    }
+
+    /** cos/sin of one position at {@code at}: fp32 angle = position * inv_freq, halves repeated. */
+    private void fill(long position, float[] cos, float[] sin, int at) {
+        int half = invFreq.length;
+        float pos = (float) position;
+        for (int i = 0; i < half; i++) {
+            float angle = pos * invFreq[i];
+            float c = (float) Math.cos(angle);
+            float s = (float) Math.sin(angle);
+            cos[at + i] = c;
+            cos[at + half + i] = c;
+            sin[at + i] = s;
+            sin[at + half + i] = s;
         }
-        return new NDList(c, s);
+    }
+
+    private static NDList cast(NDArray c, NDArray s, DataType type) {
+        if (type == DataType.FLOAT32) {
+            return new NDList(c, s);
+        }
+        return new NDList(c.toType(type, false), s.toType(type, false));
+    }
+
+    /** [B, 1, 1, headDim] cos and sin for one position per row (a decoding step). */
+    public NDList tableAt(NDManager manager, long[] positions, DataType type) {
+        int b = positions.length;
+        float[] cos = new float[b * headDim];
+        float[] sin = new float[b * headDim];
+        for (int r = 0; r < b; r++) {
+            fill(positions[r], cos, sin, r * headDim);
+        }
+        return cast(manager.create(cos, new Shape(b, 1, 1, headDim)), manager.create(sin, new Shape(b, 1, 1, headDim)),
+                type);
     }
 
     public int headDim() {

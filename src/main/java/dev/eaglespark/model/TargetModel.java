@@ -141,7 +141,18 @@ public final class TargetModel implements AutoCloseable {
     private ForwardResult forward(NDManager scope, NDArray ids, long[] lengths, ForwardRequest req) {
         int t = (int) ids.getShape().get(1);
         NDList cs = rope.table(scope, 0, t, dtype);
-        NDArray bias = Attention.causalBias(scope, lengths, t);
+        return run(scope, ids, cs, Attention.causalBias(scope, lengths, t), null, req);
+    }
+
+    /**
+     * Embeds {@code ids} [B, T] and runs every layer.
+     *
+     * @param rope cos and sin broadcastable to [B, 1, T, d]
+     * @param bias additive attention bias over the cached keys followed by these T
+     * @param cache null, or the cache this call extends
+     * @return results in {@code scope}
+     */
+    ForwardResult run(NDManager scope, NDArray ids, NDList rope, NDArray bias, KvCache cache, ForwardRequest req) {
         NDArray h = ids.getNDArrayInternal().embedding(ids, embed, SparseFormat.DENSE).singletonOrThrow();
         Map<Integer, NDArray> hidden = new HashMap<>();
         for (int i = 0; i < layers.size(); i++) {
@@ -152,7 +163,7 @@ public final class TargetModel implements AutoCloseable {
             // Each layer's temporaries live in their own scope, freed as soon as the layer is done.
             try (NDManager layerScope = scope.newSubManager()) {
                 h.tempAttach(layerScope);
-                next = layers.get(i).forward(h, cs.get(0), cs.get(1), bias);
+                next = layers.get(i).forward(h, rope.get(0), rope.get(1), bias, cache, i);
                 next.attach(scope);
             }
             if (!req.wants(i)) {
@@ -161,14 +172,26 @@ public final class TargetModel implements AutoCloseable {
             h = next;
         }
         NDArray normed = req.normedHidden() || req.logits() ? finalNorm(h) : null;
-        NDArray logits = null;
-        if (req.logits()) {
-            logits = Ops.linear(normed, lmHead);
-            if (logits.getDataType() != DataType.FLOAT32) {
-                logits = logits.toType(DataType.FLOAT32, false);
-            }
-        }
+        NDArray logits = req.logits() ? headLogits(normed) : null;
         return new ForwardResult(hidden, req.lastHidden() ? h : null, req.normedHidden() ? normed : null, logits);
+    }
+
+    /** fp32 logits of last hidden states (before the final norm), any leading shape. */
+    public NDArray logitsOf(NDArray lastHidden) {
+        return headLogits(finalNorm(lastHidden));
+    }
+
+    private NDArray headLogits(NDArray normed) {
+        NDArray logits = Ops.linear(normed, lmHead);
+        return logits.getDataType() == DataType.FLOAT32 ? logits : logits.toType(DataType.FLOAT32, false);
+    }
+
+    RotaryEmbedding rope() {
+        return rope;
+    }
+
+    NDManager weightsManager() {
+        return weights;
     }
 
     private NDArray finalNorm(NDArray h) {

@@ -68,7 +68,8 @@ class Stories15MGoldenTest {
                 }
                 Close.assertRelative(p + " logits", golden.readFloats(p + ".logits"), r.logits().toFloatArray(), REL);
             }
-            long[] greedy = new GreedyDecoder(model).generate(ids, 24, Set.of());
+            long[] greedy = new Generator(model, Set.of())
+                    .generate(List.of(Generator.Request.greedy(ids, 24))).get(0).tokens();
             assertArrayEquals(golden.readLongs(p + ".greedy"), greedy, p + " greedy");
         }
     }

@@ -75,7 +75,8 @@ class TinyModelGoldenTest {
 
             long[] prompt = golden.readLongs("greedy_prompt");
             long[] expectedGreedy = golden.readLongs("greedy");
-            long[] greedy = new GreedyDecoder(target).generate(prompt, expectedGreedy.length, Set.of());
+            long[] greedy = new Generator(target, Set.of())
+                    .generate(List.of(Generator.Request.greedy(prompt, expectedGreedy.length))).get(0).tokens();
             assertArrayEquals(expectedGreedy, greedy, model + " greedy continuation");
         }
     }
