@@ -7,8 +7,8 @@ import ai.djl.ndarray.types.Shape;
 
 /**
  * Scaled dot-product attention with grouped KV heads. Queries are viewed as
- * [B, kvHeads, groups, T, d] so each KV head broadcasts over its group without copying
- * (no repeat_kv). Scores are softmaxed in fp32.
+ * [B, kvHeads, groups*T, d] so each KV head serves its whole group in one GEMM without copying
+ * keys or values (no repeat_kv). Scores are softmaxed in fp32.
  */
 public final class Attention {
     /** Additive bias for masked keys: large but finite, so a fully masked row never makes NaN. */
@@ -27,16 +27,17 @@ public final class Attention {
         long[] qs = q.getShape().getShape();
         long b = qs[0], heads = qs[1], tq = qs[2], d = qs[3];
         long kvHeads = k.getShape().get(1);
+        long tk = k.getShape().get(2);
         long groups = heads / kvHeads;
-        NDArray q5 = q.mul(1.0 / Math.sqrt(d)).reshape(b, kvHeads, groups, tq, d);
-        NDArray k5 = k.expandDims(2);
-        NDArray v5 = v.expandDims(2);
-        NDArray scores = q5.matMul(k5.transpose(0, 1, 2, 4, 3));
+        // A KV head's query group is folded into the row axis: plain batched GEMMs, K and V never copied.
+        NDArray q4 = q.mul(1.0 / Math.sqrt(d)).reshape(b, kvHeads, groups * tq, d);
+        NDArray scores = q4.matMul(k.transpose(0, 1, 3, 2)).reshape(b, kvHeads, groups, tq, tk);
         if (scores.getDataType() != DataType.FLOAT32) {
             scores = scores.toType(DataType.FLOAT32, false);
         }
-        NDArray probs = scores.add(bias).softmax(-1).toType(v.getDataType(), false);
-        NDArray out = probs.matMul(v5); // [B, kv, g, Tq, d]
+        NDArray probs = scores.add(bias).softmax(-1).toType(v.getDataType(), false)
+                .reshape(b, kvHeads, groups * tq, tk);
+        NDArray out = probs.matMul(v); // [B, kv, g*Tq, d]
         return out.reshape(b, heads, tq, d).transpose(0, 2, 1, 3).reshape(b, tq, heads * d);
     }
 

@@ -1,36 +1,37 @@
 package dev.eaglespark.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 
 /** One Llama/Qwen decoder layer's weights and its forward pass. */
 public final class DecoderLayer implements AutoCloseable {
     private final TargetConfig cfg;
     private final NDArray inputNorm;
-    private final NDArray q, k, v, o;
-    private final NDArray qBias, kBias, vBias;
+    /** q, k and v projections stacked into one matrix: one GEMM instead of three. */
+    private final NDArray qkv;
+    private final NDArray qkvBias;
+    private final NDArray o;
     private final NDArray qNorm, kNorm;
     private final NDArray postNorm;
-    private final NDArray gate, up, down;
+    /** gate and up projections stacked: one GEMM for both halves of SwiGLU. */
+    private final NDArray gateUp;
+    private final NDArray down;
+    private final long[] qkvSplit;
 
-    DecoderLayer(TargetConfig cfg, WeightLoader w, int index) {
+    DecoderLayer(TargetConfig cfg, WeightSource w, int index) {
         this.cfg = cfg;
         String p = "model.layers." + index + ".";
         long h = cfg.hiddenSize();
         long qDim = (long) cfg.numHeads() * cfg.headDim();
         long kvDim = (long) cfg.numKvHeads() * cfg.headDim();
+        qkvSplit = new long[] {qDim, qDim + kvDim};
         inputNorm = w.load(p + "input_layernorm.weight", h);
-        q = w.load(p + "self_attn.q_proj.weight", qDim, h);
-        k = w.load(p + "self_attn.k_proj.weight", kvDim, h);
-        v = w.load(p + "self_attn.v_proj.weight", kvDim, h);
+        qkv = stacked(w.load(p + "self_attn.q_proj.weight", qDim, h), w.load(p + "self_attn.k_proj.weight", kvDim, h),
+                w.load(p + "self_attn.v_proj.weight", kvDim, h));
+        qkvBias = cfg.qkvBias() ? stacked(w.load(p + "self_attn.q_proj.bias", qDim),
+                w.load(p + "self_attn.k_proj.bias", kvDim), w.load(p + "self_attn.v_proj.bias", kvDim)) : null;
         o = w.load(p + "self_attn.o_proj.weight", h, qDim);
-        if (cfg.qkvBias()) {
-            qBias = w.load(p + "self_attn.q_proj.bias", qDim);
-            kBias = w.load(p + "self_attn.k_proj.bias", kvDim);
-            vBias = w.load(p + "self_attn.v_proj.bias", kvDim);
-        } else {
-            qBias = kBias = vBias = null;
-        }
         if (cfg.architecture().qkNorm()) {
             qNorm = w.load(p + "self_attn.q_norm.weight", cfg.headDim());
             kNorm = w.load(p + "self_attn.k_norm.weight", cfg.headDim());
@@ -38,9 +39,16 @@ public final class DecoderLayer implements AutoCloseable {
             qNorm = kNorm = null;
         }
         postNorm = w.load(p + "post_attention_layernorm.weight", h);
-        gate = w.load(p + "mlp.gate_proj.weight", cfg.intermediateSize(), h);
-        up = w.load(p + "mlp.up_proj.weight", cfg.intermediateSize(), h);
+        gateUp = stacked(w.load(p + "mlp.gate_proj.weight", cfg.intermediateSize(), h),
+                w.load(p + "mlp.up_proj.weight", cfg.intermediateSize(), h));
         down = w.load(p + "mlp.down_proj.weight", h, cfg.intermediateSize());
+    }
+
+    private static NDArray stacked(NDArray... parts) {
+        NDList list = new NDList(parts);
+        NDArray joined = NDArrays.concat(list, 0);
+        list.close();
+        return joined;
     }
 
     /**
@@ -50,16 +58,17 @@ public final class DecoderLayer implements AutoCloseable {
      */
     NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray bias, KvCache cache, int index) {
         NDArray normed = Ops.rmsNorm(x, inputNorm, cfg.rmsNormEps());
-        NDArray queries = Ops.applyRope(heads(Ops.linear(normed, q, qBias), cfg.numHeads(), qNorm), cos, sin);
-        NDArray keys = Ops.applyRope(heads(Ops.linear(normed, k, kBias), cfg.numKvHeads(), kNorm), cos, sin);
-        NDArray values = heads(Ops.linear(normed, v, vBias), cfg.numKvHeads(), null);
+        NDList parts = Ops.linear(normed, qkv, qkvBias).split(qkvSplit, 2);
+        NDArray queries = Ops.applyRope(heads(parts.get(0), cfg.numHeads(), qNorm), cos, sin);
+        NDArray keys = Ops.applyRope(heads(parts.get(1), cfg.numKvHeads(), kNorm), cos, sin);
+        NDArray values = heads(parts.get(2), cfg.numKvHeads(), null);
         if (cache != null) {
             NDList kv = cache.append(index, keys, values, x.getManager());
             keys = kv.get(0);
             values = kv.get(1);
         }
         NDArray h = x.add(Ops.linear(Attention.attend(queries, keys, values, bias), o));
-        return h.add(Ops.swiglu(Ops.rmsNorm(h, postNorm, cfg.rmsNormEps()), gate, up, down));
+        return h.add(Ops.swiglu(Ops.rmsNorm(h, postNorm, cfg.rmsNormEps()), gateUp, down));
     }
 
     /** [B, T, n*d] to [B, n, T, d], with Qwen3's per-head RMSNorm when present. */
@@ -74,7 +83,7 @@ public final class DecoderLayer implements AutoCloseable {
 
     @Override
     public void close() {
-        new NDList(nonNull(inputNorm, q, k, v, o, qBias, kBias, vBias, qNorm, kNorm, postNorm, gate, up, down)).close();
+        new NDList(nonNull(inputNorm, qkv, qkvBias, o, qNorm, kNorm, postNorm, gateUp, down)).close();
     }
 
     private static NDArray[] nonNull(NDArray... arrays) {

@@ -42,6 +42,13 @@ public final class Ops {
         return linear(silu(linear(x, gate)).mul(linear(x, up)), down);
     }
 
+    /** SwiGLU with gate and up stacked in one [2I, H] matrix (one GEMM for both). */
+    public static NDArray swiglu(NDArray x, NDArray gateUp, NDArray down) {
+        NDArray both = linear(x, gateUp);
+        NDList halves = both.split(2, both.getShape().dimension() - 1); // DJL's split takes no negative axis
+        return linear(silu(halves.get(0)).mul(halves.get(1)), down);
+    }
+
     /** Rotates halves (the Hugging Face convention): x*cos + rotate_half(x)*sin over the last axis. */
     public static NDArray applyRope(NDArray x, NDArray cos, NDArray sin) {
         long half = x.getShape().getShape()[x.getShape().dimension() - 1] / 2;

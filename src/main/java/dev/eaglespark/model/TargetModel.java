@@ -61,30 +61,47 @@ public final class TargetModel implements AutoCloseable {
         long start = System.nanoTime();
         NDManager weights = NDManager.newBaseManager(device);
         try (CheckpointFiles files = CheckpointFiles.open(dir)) {
-            WeightLoader w = new WeightLoader(files, weights, dtype);
-            long v = cfg.vocabSize();
-            long h = cfg.hiddenSize();
-            NDArray embed = w.load("model.embed_tokens.weight", v, h);
-            NDArray norm = w.load("model.norm.weight", h);
-            NDArray head;
-            if (w.has("lm_head.weight")) {
-                head = w.load("lm_head.weight", v, h);
-            } else if (cfg.tieWordEmbeddings()) {
-                head = embed;
-            } else {
-                throw new ModelLoadException(dir + ": missing weight lm_head.weight (tie_word_embeddings is false)");
-            }
-            List<DecoderLayer> layers = new ArrayList<>();
-            for (int i = 0; i < cfg.numLayers(); i++) {
-                layers.add(new DecoderLayer(cfg, w, i));
-            }
-            LOG.info("Loaded {} ({} layers, hidden {}, {}) on {} in {} ms", dir, cfg.numLayers(), h, dtype, device,
-                    (System.nanoTime() - start) / 1_000_000);
-            return new TargetModel(cfg, weights, dtype, embed, norm, head, layers);
+            TargetModel model = build(cfg, new WeightLoader(files, weights, dtype), weights, dtype, dir.toString());
+            LOG.info("Loaded {} ({} layers, hidden {}, {}) on {} in {} ms", dir, cfg.numLayers(), cfg.hiddenSize(),
+                    dtype, device, (System.nanoTime() - start) / 1_000_000);
+            return model;
         } catch (RuntimeException e) {
             weights.close();
             throw e;
         }
+    }
+
+    /** A model of {@code cfg}'s shapes with random weights (benchmarks, memory planning). */
+    public static TargetModel random(TargetConfig cfg, Device device, DataType dtype) {
+        NDManager weights = NDManager.newBaseManager(device);
+        try {
+            return build(cfg, new RandomWeights(weights, dtype, 0.02f, cfg.tieWordEmbeddings()), weights, dtype,
+                    "random weights");
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
+    private static TargetModel build(TargetConfig cfg, WeightSource w, NDManager weights, DataType dtype,
+                                     String where) {
+        long v = cfg.vocabSize();
+        long h = cfg.hiddenSize();
+        NDArray embed = w.load("model.embed_tokens.weight", v, h);
+        NDArray norm = w.load("model.norm.weight", h);
+        NDArray head;
+        if (w.has("lm_head.weight")) {
+            head = w.load("lm_head.weight", v, h);
+        } else if (cfg.tieWordEmbeddings()) {
+            head = embed;
+        } else {
+            throw new ModelLoadException(where + ": missing weight lm_head.weight (tie_word_embeddings is false)");
+        }
+        List<DecoderLayer> layers = new ArrayList<>();
+        for (int i = 0; i < cfg.numLayers(); i++) {
+            layers.add(new DecoderLayer(cfg, w, i));
+        }
+        return new TargetModel(cfg, weights, dtype, embed, norm, head, layers);
     }
 
     public TargetConfig config() {

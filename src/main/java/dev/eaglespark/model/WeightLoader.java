@@ -17,7 +17,7 @@ import java.util.Arrays;
  * are read in row windows of at most 256 MB, so one weight of any size never needs a Java
  * buffer over 2 GB, and BF16 is widened to fp32 window by window.
  */
-public final class WeightLoader {
+public final class WeightLoader implements WeightSource {
     private static final long WINDOW_BYTES = 256L << 20;
 
     private final CheckpointFiles files;
@@ -30,11 +30,13 @@ public final class WeightLoader {
         this.computeType = computeType;
     }
 
+    @Override
     public boolean has(String name) {
         return files.contains(name);
     }
 
     /** Loads {@code name}, checking it has exactly {@code expected} shape. */
+    @Override
     public NDArray load(String name, long... expected) {
         TensorInfo info = files.info(name);
         if (!Arrays.equals(info.shape(), expected)) {
@@ -73,11 +75,6 @@ public final class WeightLoader {
             parts.close();
             throw e;
         }
-    }
-
-    /** Loads a weight if the checkpoint has it, else null. */
-    public NDArray loadOptional(String name, long... expected) {
-        return has(name) ? load(name, expected) : null;
     }
 
     private NDArray castAndClose(NDArray part) {
