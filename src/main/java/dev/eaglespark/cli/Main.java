@@ -7,7 +7,7 @@ import java.util.Map;
 
 /** The single entry point: {@code eaglespark <command> [options]}, one command per stage or tool. */
 public final class Main {
-    private static final List<Command> COMMANDS = List.of(new DumpCommand(), new PrecisionCommand());
+    private static final List<Command> COMMANDS = List.of(new DumpCommand(), new PrecisionCommand(), new BenchCommand());
 
     private Main() {}
 
@@ -15,7 +15,7 @@ public final class Main {
         System.exit(run(args));
     }
 
-    static int run(String[] args) {
+    public static int run(String[] args) {
         Map<String, Command> byName = new LinkedHashMap<>();
         COMMANDS.forEach(c -> byName.put(c.name(), c));
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {

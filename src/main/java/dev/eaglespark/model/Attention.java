@@ -41,18 +41,16 @@ public final class Attention {
         return out.reshape(b, heads, tq, d).transpose(0, 2, 1, 3).reshape(b, tq, heads * d);
     }
 
-    /** Causal bias with key padding: [B, 1, 1, T, T], 0 where query t may see key s, else MASKED. */
+    /**
+     * Causal bias with key padding: [B, 1, 1, T, T], 0 where query t may see key s, else MASKED.
+     * Built on the device from two small vectors; a host-side table would be B*T*T floats.
+     */
     public static NDArray causalBias(NDManager manager, long[] lengths, int t) {
-        int batch = lengths.length;
-        float[] bias = new float[batch * t * t];
-        for (int bi = 0; bi < batch; bi++) {
-            for (int i = 0; i < t; i++) {
-                for (int s = 0; s < t; s++) {
-                    boolean visible = s <= i && s < lengths[bi];
-                    bias[(bi * t + i) * t + s] = visible ? 0f : MASKED;
-                }
-            }
-        }
-        return manager.create(bias, new Shape(batch, 1, 1, t, t));
+        NDArray pos = manager.arange(0, t, 1, DataType.INT64);
+        NDArray causal = pos.expandDims(1).gte(pos.expandDims(0)); // [T, T]: key s <= query t
+        NDArray keyValid = pos.expandDims(0).lt(manager.create(lengths).expandDims(1)); // [B, T]
+        NDArray visible = causal.expandDims(0).logicalAnd(keyValid.expandDims(1)); // [B, T, T]
+        // (visible - 1) * -MASKED: 0 where visible, MASKED elsewhere (DJL's where does not broadcast).
+        return visible.toType(DataType.FLOAT32, false).sub(1f).mul(-MASKED).reshape(lengths.length, 1, 1, t, t);
     }
 }

@@ -1,0 +1,38 @@
+package dev.eaglespark.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import dev.eaglespark.model.TargetConfig;
+import dev.eaglespark.model.TargetModel;
+import dev.eaglespark.testutil.Fixtures;
+import org.junit.jupiter.api.Test;
+
+/** Keeps the benchmark code compiling and running on CPU at tiny shapes (no timing asserted). */
+class FeaturesBenchSmokeTest {
+    @Test
+    void runsAtTinyShapes() {
+        TargetConfig cfg = TargetConfig.load(Fixtures.path("tiny-qwen3/config.json"));
+        try (TargetModel model = TargetModel.random(cfg, Device.cpu(), TargetModel.defaultDtype(Device.cpu()))) {
+            FeaturesBench.Result r = new FeaturesBench(model, new int[] {2, 3, 3}).run(2, 16, 1, 2, 1);
+            assertEquals(2, r.batch());
+            assertTrue(r.tokensPerSecond() > 0 && r.tflops() > 0, r.format());
+        }
+    }
+
+    @Test
+    void countsFlopsOfLlama8B() throws Exception {
+        TargetConfig cfg = TargetConfig.parse(
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(FeaturesBench.llama31_8bConfig()), "8b");
+        // 6.98e9 non-embedding parameters (without lm_head) -> 13.96 GFLOP, plus 2*2048*4096*32 for attention.
+        assertEquals(2 * 6.979321856e9 + 2.0 * 2048 * 4096 * 32, FeaturesBench.flopsPerToken(cfg, 2048), 1e6);
+    }
+
+    @Test
+    void benchCommandRunsOnCpu() {
+        assertEquals(0, dev.eaglespark.cli.Main.run(new String[] {"bench", "--config",
+                Fixtures.path("tiny-llama3/config.json").toString(), "--device", "cpu", "--batch", "1",
+                "--seq", "8", "--warmup", "0", "--iters", "1"}));
+    }
+}
