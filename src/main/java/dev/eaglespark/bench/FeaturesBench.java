@@ -40,6 +40,13 @@ public final class FeaturesBench {
         this.aux = aux.clone();
     }
 
+    /** Runs one more iteration under PyTorch's profiler and writes its chrome trace to {@code file}. */
+    public void profile(int batch, int seqLen, String file) {
+        ai.djl.pytorch.jni.JniUtils.startProfile(model.device().isGpu(), false, false);
+        run(batch, seqLen, 0, 1, 7);
+        ai.djl.pytorch.jni.JniUtils.stopProfile(file);
+    }
+
     public Result run(int batch, int seqLen, int warmup, int iterations, long seed) {
         TargetConfig cfg = model.config();
         Random random = new Random(seed);

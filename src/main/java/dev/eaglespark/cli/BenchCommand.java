@@ -12,7 +12,8 @@ import java.util.Map;
 /** {@code eaglespark bench}: throughput at real model shapes with random weights (DJL only). */
 public final class BenchCommand implements Command {
     private static final Map<String, Boolean> OPTIONS = Map.of("stage", true, "config", true, "batch", true,
-            "seq", true, "warmup", true, "iters", true, "device", true, "aux", true);
+            "seq", true, "warmup", true, "iters", true, "device", true, "aux", true,
+            "profile", true);
 
     @Override
     public String name() {
@@ -43,6 +44,8 @@ public final class BenchCommand implements Command {
                   --iters N      timed iterations (default 10)
                   --device D     gpu (default) or cpu
                   --aux LIST     hidden-state indices to fuse (default 2,L/2,L-3)
+                  --profile DIR  also profile one iteration per batch size with PyTorch's profiler
+                                 and write DIR/features-b<B>.json (chrome trace)
                 """;
     }
 
@@ -66,8 +69,13 @@ public final class BenchCommand implements Command {
             System.out.println("features, " + config + " shapes, " + model.dtype() + " on " + device + ", aux "
                     + Arrays.toString(aux));
             for (int batch : ints(args.get("batch", "1,4"), "batch")) {
-                System.out.println(bench.run(batch, args.getInt("seq", 2048), args.getInt("warmup", 3),
-                        args.getInt("iters", 10), 42).format());
+                int seq = args.getInt("seq", 2048);
+                System.out.println(bench.run(batch, seq, args.getInt("warmup", 3), args.getInt("iters", 10), 42)
+                        .format());
+                if (args.has("profile")) {
+                    java.nio.file.Path dir = Files.createDirectories(Paths.get(args.get("profile", null)));
+                    bench.profile(batch, seq, dir.resolve("features-b" + batch + ".json").toString());
+                }
             }
         }
         return 0;

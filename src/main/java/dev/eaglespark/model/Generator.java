@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -64,7 +65,7 @@ public final class Generator {
             try (NDManager step = scope.newSubManager()) {
                 NDArray ids = step.create(padded(batch, promptSlots), new Shape(b, promptSlots));
                 NDList cs = model.rope().table(step, 0, promptSlots, model.dtype());
-                NDArray bias = Attention.causalBias(step, lengths, promptSlots);
+                NDArray bias = Attention.causalBias(step, lengths, promptSlots, model.dtype());
                 NDArray h = model.run(step, ids, cs, bias, cache, ForwardRequest.lastHiddenOnly()).lastHidden();
                 NDList lastRows = new NDList();
                 for (int r = 0; r < b; r++) {
@@ -90,7 +91,7 @@ public final class Generator {
                     }
                     NDArray ids = step.create(next, new Shape(b, 1));
                     NDList cs = model.rope().tableAt(step, positions, model.dtype());
-                    NDArray bias = decodeBias(step, lengths, promptSlots, promptSlots + s + 1);
+                    NDArray bias = decodeBias(step, lengths, promptSlots, promptSlots + s + 1, model.dtype());
                     NDArray h = model.run(step, ids, cs, bias, cache, ForwardRequest.lastHiddenOnly()).lastHidden();
                     next = pick(model.logitsOf(h.squeeze(1)), batch, rngs);
                 }
@@ -113,15 +114,16 @@ public final class Generator {
     }
 
     /** [B, 1, 1, 1, S]: a row sees its prompt (not its padding) and every generated slot. */
-    private static NDArray decodeBias(NDManager m, long[] lengths, int promptSlots, int slots) {
+    private static NDArray decodeBias(NDManager m, long[] lengths, int promptSlots, int slots, DataType dtype) {
         float[] bias = new float[lengths.length * slots];
         for (int r = 0; r < lengths.length; r++) {
             for (int s = 0; s < slots; s++) {
                 boolean visible = s < lengths[r] || s >= promptSlots;
-                bias[r * slots + s] = visible ? 0f : Attention.MASKED;
+                bias[r * slots + s] = visible ? 0f : Attention.masked(dtype);
             }
         }
-        return m.create(bias, new Shape(lengths.length, 1, 1, 1, slots));
+        NDArray b = m.create(bias, new Shape(lengths.length, 1, 1, 1, slots));
+        return dtype == DataType.FLOAT32 ? b : b.toType(dtype, false);
     }
 
     private static long[] pick(NDArray logits, List<Request> batch, SplittableRandom[] rngs) {
@@ -129,7 +131,7 @@ public final class Generator {
         long[] next = new long[b];
         if (batch.stream().allMatch(r -> r.sampling().greedy())) {
             // argmax on the device: only B ids cross to the host.
-            long[] ids = logits.argMax(-1).toType(ai.djl.ndarray.types.DataType.INT64, false).toLongArray();
+            long[] ids = logits.argMax(-1).toType(DataType.INT64, false).toLongArray();
             return Arrays.copyOf(ids, b);
         }
         for (int r = 0; r < b; r++) {

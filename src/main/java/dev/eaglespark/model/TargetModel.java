@@ -158,7 +158,7 @@ public final class TargetModel implements AutoCloseable {
     private ForwardResult forward(NDManager scope, NDArray ids, long[] lengths, ForwardRequest req) {
         int t = (int) ids.getShape().get(1);
         NDList cs = rope.table(scope, 0, t, dtype);
-        return run(scope, ids, cs, Attention.causalBias(scope, lengths, t), null, req);
+        return run(scope, ids, cs, Attention.causalBias(scope, lengths, t, dtype), null, req);
     }
 
     /**
