@@ -35,10 +35,33 @@ public final class ChatTemplate {
         this.clock = clock;
     }
 
+    /** Bundled template for models without one (stories15M): "User: ..." / "Assistant: ...</s>". */
+    public static final String DEFAULT_RESOURCE = "/dev/eaglespark/templates/default_chat_template.jinja";
+
+    /** The model's template (named, else its default); fails if it has none. */
     public static ChatTemplate of(TokenizerConfig config, String name, Clock clock) {
         String text = config.template(name)
                 .orElseThrow(() -> new IllegalArgumentException("tokenizer_config.json has no chat_template"));
         return new ChatTemplate(text, config.specialTokens(), clock);
+    }
+
+    /**
+     * The template to train with: {@code override} if given (the text of a template file), else
+     * the model's own, else the bundled {@link #DEFAULT_RESOURCE}.
+     */
+    public static ChatTemplate forModel(TokenizerConfig config, String override, Clock clock) {
+        if (override != null) {
+            return new ChatTemplate(override, config.specialTokens(), clock);
+        }
+        return new ChatTemplate(config.template(null).orElseGet(ChatTemplate::bundledDefault), config.specialTokens(), clock);
+    }
+
+    static String bundledDefault() {
+        try (java.io.InputStream in = ChatTemplate.class.getResourceAsStream(DEFAULT_RESOURCE)) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     public String render(List<Message> messages, boolean addGenerationPrompt) {

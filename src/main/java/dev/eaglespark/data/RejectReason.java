@@ -12,8 +12,10 @@ public enum RejectReason {
     RECORD_TOO_LARGE,
     /** JSON, but no known layout (ShareGPT, UltraChat, OpenAI messages) or fields of the wrong type. */
     WRONG_TYPE,
-    /** No turns, or a turn with empty content. */
+    /** No turns at all. */
     EMPTY_CONVERSATION,
+    /** A turn whose content is empty or only whitespace. */
+    EMPTY_TURN,
     /** Only user or only assistant turns: nothing to learn or nothing to answer. */
     ONE_SIDED,
     /** A speaker that is not system, user/human or assistant/gpt. */
@@ -27,7 +29,9 @@ public enum RejectReason {
     /** Longer than the maximum length, under {@link TruncationPolicy#DROP}. */
     TOO_LONG,
     /** After truncation no assistant token is left. */
-    NO_ASSISTANT_TOKENS;
+    NO_ASSISTANT_TOKENS,
+    /** An unexpected failure on this record (reported, so that it is not lost). */
+    INTERNAL_ERROR;
 
     public String code() {
         return name().toLowerCase(Locale.ROOT);
