@@ -74,10 +74,19 @@ public final class ChatTemplate {
                 .filter(e -> e.getSeverity() == TemplateError.ErrorType.FATAL)
                 .collect(Collectors.toList());
         if (!fatal.isEmpty()) {
-            throw new TemplateException(fatal.stream().map(TemplateError::getMessage)
-                    .collect(Collectors.joining("; ")));
+            throw new TemplateException(fatal.stream().map(ChatTemplate::describe).collect(Collectors.joining("; ")));
         }
         return result[0].getOutput();
+    }
+
+    /** The error, with the template's own message where it raised one (raise_exception). */
+    private static String describe(TemplateError e) {
+        for (Throwable t = e.getException(); t != null; t = t.getCause()) {
+            if (t instanceof TemplateException raised) {
+                return raised.getMessage();
+            }
+        }
+        return e.getMessage();
     }
 
     private static List<Map<String, Object>> toTemplateMessages(List<Message> messages) {

@@ -13,7 +13,7 @@ final class JinjaEnvironment {
 
     static Jinjava create() {
         CompositeELResolver resolver = new CompositeELResolver();
-        resolver.add(new PyStringMethodResolver());
+        resolver.add(new PythonResolver());
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
         LegacyOverrides python = LegacyOverrides.newBuilder()
                 .withUseNaturalOperatorPrecedence(true)

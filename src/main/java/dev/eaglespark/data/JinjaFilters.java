@@ -2,7 +2,6 @@ package dev.eaglespark.data;
 
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.lib.filter.Filter;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -11,7 +10,7 @@ final class JinjaFilters {
     private JinjaFilters() {}
 
     static List<Filter> all() {
-        return List.of(new ToJson(), new Trim(), new PySlice());
+        return List.of(new ToJson(), new Trim(), new Slice());
     }
 
     /** Base for filters that take positional and keyword arguments. */
@@ -62,8 +61,8 @@ final class JinjaFilters {
         }
     }
 
-    /** {@code x[start:stop:step]}, which {@link TemplatePrepass} rewrites into {@code x|py_slice(...)}. */
-    static final class PySlice extends PyFilter {
+    /** {@code x|py_slice(start, stop, step)}: what {@link TemplatePrepass} makes of {@code x[start:stop:step]}. */
+    static final class Slice extends PyFilter {
         @Override
         public String getName() {
             return "py_slice";
@@ -71,59 +70,8 @@ final class JinjaFilters {
 
         @Override
         public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
-            List<Object> items = new ArrayList<>();
-            boolean string = var instanceof String;
-            if (string) {
-                ((String) var).codePoints().forEach(cp -> items.add(new String(Character.toChars(cp))));
-            } else if (var instanceof Iterable<?> it) {
-                it.forEach(items::add);
-            } else if (var != null) {
-                throw new TemplateException("cannot slice " + var.getClass().getSimpleName());
-            }
-            List<Object> out = slice(items, num(arg(args, kwargs, 0, "start")), num(arg(args, kwargs, 1, "stop")),
-                    num(arg(args, kwargs, 2, "step")));
-            if (string) {
-                StringBuilder b = new StringBuilder();
-                out.forEach(b::append);
-                return b.toString();
-            }
-            return out;
-        }
-
-        private static Integer num(Object o) {
-            return o == null ? null : Integer.valueOf(((Number) o).intValue());
-        }
-
-        /** Python's slice index rules. */
-        static List<Object> slice(List<Object> xs, Integer start, Integer stop, Integer step) {
-            int n = xs.size();
-            int st = step == null ? 1 : step;
-            if (st == 0) {
-                throw new TemplateException("slice step cannot be zero");
-            }
-            List<Object> out = new ArrayList<>();
-            if (st > 0) {
-                int lo = clamp(start, n, 0, 0, n);
-                int hi = clamp(stop, n, n, 0, n);
-                for (int i = lo; i < hi; i += st) {
-                    out.add(xs.get(i));
-                }
-            } else {
-                int hi = clamp(start, n, n - 1, -1, n - 1);
-                int lo = clamp(stop, n, -1, -1, n - 1);
-                for (int i = hi; i > lo; i += st) {
-                    out.add(xs.get(i));
-                }
-            }
-            return out;
-        }
-
-        private static int clamp(Integer v, int n, int dflt, int min, int max) {
-            if (v == null) {
-                return dflt;
-            }
-            int i = v < 0 ? v + n : v;
-            return Math.max(min, Math.min(max, i));
+            return PySlice.of(arg(args, kwargs, 0, "start"), arg(args, kwargs, 1, "stop"), arg(args, kwargs, 2, "step"))
+                    .apply(var);
         }
     }
 }

@@ -26,6 +26,10 @@ final class TemplatePrepass {
         return parenthesizeNamespaceArgs(rewriteSlices(template));
     }
 
+    /**
+     * {@code xs[a:b:c]} becomes {@code xs|py_slice(a, b, c)}. Being a filter, it cannot be followed
+     * by a subscript ({@code xs[::-1][0]}); no known chat template does that.
+     */
     private static String rewriteSlices(String template) {
         Matcher m = EXTENDED_SLICE.matcher(template);
         StringBuilder out = new StringBuilder();
@@ -61,9 +65,50 @@ final class TemplatePrepass {
 
     /** Index of the parenthesis closing the one at {@code open}, skipping string literals; -1 if none. */
     private static int matchingParen(String s, int open) {
-        int depth = 0;
+        int[] depth = {0};
+        int[] close = {-1};
+        scan(s, open, (i, c) -> {
+            if (c == '(' || c == '[' || c == '{') {
+                depth[0]++;
+            } else if ((c == ')' || c == ']' || c == '}') && --depth[0] == 0) {
+                close[0] = c == ')' ? i : -1;
+                return false;
+            }
+            return true;
+        });
+        return close[0];
+    }
+
+    /** The comma-separated arguments at nesting depth 0. */
+    private static List<String> topLevelArgs(String inside) {
+        List<String> args = new ArrayList<>();
+        int[] depth = {0};
+        int[] start = {0};
+        scan(inside, 0, (i, c) -> {
+            if (c == '(' || c == '[' || c == '{') {
+                depth[0]++;
+            } else if (c == ')' || c == ']' || c == '}') {
+                depth[0]--;
+            } else if (c == ',' && depth[0] == 0) {
+                args.add(inside.substring(start[0], i));
+                start[0] = i + 1;
+            }
+            return true;
+        });
+        if (!inside.isBlank()) {
+            args.add(inside.substring(start[0]));
+        }
+        return args;
+    }
+
+    /** Visitor of the chars outside string literals; returns false to stop. */
+    private interface CharVisitor {
+        boolean visit(int index, char c);
+    }
+
+    private static void scan(String s, int from, CharVisitor visitor) {
         char quote = 0;
-        for (int i = open; i < s.length(); i++) {
+        for (int i = from; i < s.length(); i++) {
             char c = s.charAt(i);
             if (quote != 0) {
                 if (c == '\\') {
@@ -73,45 +118,10 @@ final class TemplatePrepass {
                 }
             } else if (c == '\'' || c == '"') {
                 quote = c;
-            } else if (c == '(' || c == '[' || c == '{') {
-                depth++;
-            } else if (c == ')' || c == ']' || c == '}') {
-                if (--depth == 0) {
-                    return c == ')' ? i : -1;
-                }
+            } else if (!visitor.visit(i, c)) {
+                return;
             }
         }
-        return -1;
-    }
-
-    private static List<String> topLevelArgs(String inside) {
-        List<String> args = new ArrayList<>();
-        int depth = 0;
-        char quote = 0;
-        int start = 0;
-        for (int i = 0; i < inside.length(); i++) {
-            char c = inside.charAt(i);
-            if (quote != 0) {
-                if (c == '\\') {
-                    i++;
-                } else if (c == quote) {
-                    quote = 0;
-                }
-            } else if (c == '\'' || c == '"') {
-                quote = c;
-            } else if (c == '(' || c == '[' || c == '{') {
-                depth++;
-            } else if (c == ')' || c == ']' || c == '}') {
-                depth--;
-            } else if (c == ',' && depth == 0) {
-                args.add(inside.substring(start, i));
-                start = i + 1;
-            }
-        }
-        if (!inside.isBlank()) {
-            args.add(inside.substring(start));
-        }
-        return args;
     }
 
     private static String orNone(String operand) {

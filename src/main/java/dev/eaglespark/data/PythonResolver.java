@@ -11,11 +11,11 @@ import jinjava.javax.el.ELContext;
 import jinjava.javax.el.ELResolver;
 
 /**
- * Resolves Python {@code str} method calls ({@code content.startswith('x')},
- * {@code content.split('</think>')[-1]}) on Java strings. Templates written for Jinja2 call
- * them freely; Jinjava would otherwise call Java's methods of the same or no name.
+ * Python {@code str} method calls ({@code content.startswith('x')},
+ * {@code content.split('</think>')[-1]}) on Java strings, which Jinjava would otherwise send
+ * to Java's methods of the same or no name.
  */
-final class PyStringMethodResolver extends ELResolver {
+final class PythonResolver extends ELResolver {
     static final Set<String> METHODS = Set.of("startswith", "endswith", "split", "rsplit", "strip", "lstrip",
             "rstrip", "lower", "upper", "title", "capitalize", "replace", "find", "rfind", "count", "join",
             "isdigit", "isspace", "isalpha", "isalnum", "islower", "isupper", "splitlines");
@@ -97,10 +97,9 @@ final class PyStringMethodResolver extends ELResolver {
         return o instanceof Number n ? n.intValue() : dflt;
     }
 
-    // Property access is left to the other resolvers.
     @Override
     public Object getValue(ELContext context, Object base, Object property) {
-        return null;
+        return null; // properties are left to the other resolvers
     }
 
     @Override
