@@ -1,0 +1,78 @@
+package dev.eaglespark.data;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+
+/**
+ * Streams the conversations of one JSONL input (plain, .gz or .zst by its name). Bad lines go
+ * to the reject sink with their reason and line number; reading goes on. Works from any
+ * InputStream, so a Spark task can hand it a Hadoop stream.
+ */
+public final class ConversationReader implements Iterator<Conversation> {
+    /** Lines longer than this are rejected unparsed (64 MiB). */
+    public static final int DEFAULT_MAX_LINE_BYTES = 64 << 20;
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    private final JsonlLines lines;
+    private final String source;
+    private final RejectSink rejects;
+    private Conversation next;
+
+    public ConversationReader(InputStream raw, String source, RejectSink rejects, int maxLineBytes) throws IOException {
+        this.lines = new JsonlLines(Compression.decompress(raw, source), maxLineBytes);
+        this.source = source;
+        this.rejects = rejects;
+    }
+
+    public ConversationReader(InputStream raw, String source, RejectSink rejects) throws IOException {
+        this(raw, source, rejects, DEFAULT_MAX_LINE_BYTES);
+    }
+
+    @Override
+    public boolean hasNext() {
+        while (next == null && lines.hasNext()) {
+            next = parse(lines.next());
+        }
+        return next != null;
+    }
+
+    @Override
+    public Conversation next() {
+        if (!hasNext()) {
+            throw new NoSuchElementException();
+        }
+        Conversation c = next;
+        next = null;
+        return c;
+    }
+
+    /** The conversation on a line, or null after sending the line to the rejects. */
+    private Conversation parse(JsonlLines.Line line) {
+        String fallbackId = ConversationParser.id(JSON.nullNode(), source, line.number());
+        if (line.problem() != null) {
+            rejects.reject(new Reject(fallbackId, line.problem(), line.detail(), source, line.number()));
+            return null;
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(line.text());
+        } catch (JsonProcessingException e) {
+            rejects.reject(new Reject(fallbackId, RejectReason.MALFORMED_JSON, e.getOriginalMessage(), source, line.number()));
+            return null;
+        }
+        try {
+            return ConversationParser.parse(root, source, line.number());
+        } catch (RejectedException e) {
+            String id = root.isObject() ? ConversationParser.id(root, source, line.number()) : fallbackId;
+            rejects.reject(new Reject(id, e.reason(), e.getMessage(), source, line.number()));
+            return null;
+        }
+    }
+}
