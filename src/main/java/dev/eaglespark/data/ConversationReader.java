@@ -26,9 +26,23 @@ public final class ConversationReader implements Iterator<Conversation> {
     private Conversation next;
 
     public ConversationReader(InputStream raw, String source, RejectSink rejects, int maxLineBytes) throws IOException {
-        this.lines = new JsonlLines(Compression.decompress(raw, source), maxLineBytes);
+        this(new JsonlLines(Compression.decompress(raw, source), maxLineBytes), source, rejects);
+    }
+
+    private ConversationReader(JsonlLines lines, String source, RejectSink rejects) {
+        this.lines = lines;
         this.source = source;
         this.rejects = rejects;
+    }
+
+    /**
+     * The conversations on lines [firstLine, firstLine + lineCount) of {@code source}, from a
+     * stream already decompressed and positioned at the start of {@code firstLine} (one split of
+     * a large file; line numbers, and so made-up ids, stay those of the whole file).
+     */
+    public static ConversationReader ofLines(InputStream decompressed, String source, RejectSink rejects,
+                                             int maxLineBytes, long firstLine, long lineCount) {
+        return new ConversationReader(new JsonlLines(decompressed, maxLineBytes, firstLine, lineCount), source, rejects);
     }
 
     public ConversationReader(InputStream raw, String source, RejectSink rejects) throws IOException {

@@ -22,14 +22,22 @@ final class JsonlLines implements Iterator<JsonlLines.Line> {
 
     private final InputStream in;
     private final int maxBytes;
+    private final long lastNumber;
     private byte[] buf = new byte[8192];
     private long number;
     private Line next;
     private boolean eof;
 
     JsonlLines(InputStream in, int maxBytes) {
+        this(in, maxBytes, 1, Long.MAX_VALUE);
+    }
+
+    /** Reads at most {@code maxLines} lines, numbering them from {@code firstNumber}. */
+    JsonlLines(InputStream in, int maxBytes, long firstNumber, long maxLines) {
         this.in = in;
         this.maxBytes = maxBytes;
+        this.number = firstNumber - 1;
+        this.lastNumber = maxLines == Long.MAX_VALUE ? Long.MAX_VALUE : firstNumber - 1 + maxLines;
     }
 
     @Override
@@ -56,6 +64,10 @@ final class JsonlLines implements Iterator<JsonlLines.Line> {
 
     private Line readLine() throws IOException {
         while (true) {
+            if (number >= lastNumber) {
+                eof = true;
+                return null;
+            }
             int n = 0;
             long total = 0;
             int b;

@@ -30,6 +30,8 @@ public enum RejectReason {
     TOO_LONG,
     /** After truncation no assistant token is left. */
     NO_ASSISTANT_TOKENS,
+    /** The target's hidden states for this sample are not finite (fp16 overflow): not written. */
+    NON_FINITE_FEATURES,
     /** An unexpected failure on this record (reported, so that it is not lost). */
     INTERNAL_ERROR;
 

@@ -1,0 +1,136 @@
+package dev.eaglespark.features;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import dev.eaglespark.data.Reject;
+import dev.eaglespark.data.RejectReason;
+import dev.eaglespark.data.RejectSink;
+import dev.eaglespark.data.TokenizedSample;
+import dev.eaglespark.model.ForwardRequest;
+import dev.eaglespark.model.ForwardResult;
+import dev.eaglespark.model.TargetModel;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+
+/**
+ * Runs the target over tokenized samples and yields their features lazily, batch by batch.
+ * Samples are read in windows, sorted by length and packed into batches of at most
+ * {@code tokensPerBatch} padded tokens, so padding stays small. A sample whose states are not
+ * finite (fp16 overflow) is rejected with its reason instead of written.
+ */
+public final class FeatureExtractor {
+    private final TargetModel model;
+    private final int[] aux;
+    private final int tokensPerBatch;
+    private final int window;
+
+    public FeatureExtractor(TargetModel model, int[] aux, int tokensPerBatch, int window) {
+        this.model = model;
+        this.aux = aux.clone();
+        this.tokensPerBatch = tokensPerBatch;
+        this.window = window;
+    }
+
+    public Iterator<FeatureRecord> extract(Iterator<TokenizedSample> samples, RejectSink rejects) {
+        return new Iterator<>() {
+            private final Deque<FeatureRecord> ready = new ArrayDeque<>();
+
+            @Override
+            public boolean hasNext() {
+                while (ready.isEmpty() && samples.hasNext()) {
+                    List<TokenizedSample> chunk = new ArrayList<>();
+                    while (chunk.size() < window && samples.hasNext()) {
+                        chunk.add(samples.next());
+                    }
+                    for (List<TokenizedSample> batch : batches(chunk)) {
+                        ready.addAll(run(batch, rejects));
+                    }
+                }
+                return !ready.isEmpty();
+            }
+
+            @Override
+            public FeatureRecord next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return ready.poll();
+            }
+        };
+    }
+
+    /** Sorted by length, packed while rows x longest stays within the token budget. */
+    List<List<TokenizedSample>> batches(List<TokenizedSample> chunk) {
+        List<TokenizedSample> sorted = new ArrayList<>(chunk);
+        sorted.sort(Comparator.comparingInt(TokenizedSample::length));
+        List<List<TokenizedSample>> out = new ArrayList<>();
+        List<TokenizedSample> current = new ArrayList<>();
+        for (TokenizedSample s : sorted) {
+            if (!current.isEmpty() && (long) (current.size() + 1) * s.length() > tokensPerBatch) {
+                out.add(current);
+                current = new ArrayList<>();
+            }
+            current.add(s);
+        }
+        if (!current.isEmpty()) {
+            out.add(current);
+        }
+        return out;
+    }
+
+    /** One forward pass; the records of the batch's finite samples. */
+    public List<FeatureRecord> run(List<TokenizedSample> batch, RejectSink rejects) {
+        List<long[]> ids = new ArrayList<>();
+        for (TokenizedSample s : batch) {
+            long[] row = new long[s.length()];
+            for (int i = 0; i < row.length; i++) {
+                row[i] = s.inputIds()[i];
+            }
+            ids.add(row);
+        }
+        List<FeatureRecord> out = new ArrayList<>();
+        try (NDManager m = NDManager.newBaseManager(model.device())) {
+            ForwardResult r = model.forward(m, ids, ForwardRequest.features(aux));
+            NDList parts = new NDList();
+            for (int i : aux) {
+                parts.add(r.hidden().get(i));
+            }
+            NDArray fused = NDArrays.concat(parts, 2).toType(DataType.FLOAT16, false);
+            NDArray last = r.lastHidden().toType(DataType.FLOAT16, false);
+            for (int b = 0; b < batch.size(); b++) {
+                TokenizedSample s = batch.get(b);
+                NDIndex rows = new NDIndex("{}, :{}", b, s.length());
+                NDArray f = fused.get(rows);
+                NDArray l = last.get(rows);
+                if (!finite(f) || !finite(l)) {
+                    rejects.reject(new Reject(s.id(), RejectReason.NON_FINITE_FEATURES,
+                            "hidden states overflow fp16 (inf or NaN); not written", null, 0));
+                    continue;
+                }
+                out.add(new FeatureRecord(s.id(), s.inputIds(), s.lossMask(), bytes(f), bytes(l)));
+            }
+        }
+        return out;
+    }
+
+    private static boolean finite(NDArray x) {
+        return !x.isNaN().logicalOr(x.isInfinite()).any().getBoolean();
+    }
+
+    private static byte[] bytes(NDArray x) {
+        ByteBuffer b = x.toByteBuffer();
+        byte[] out = new byte[b.remaining()];
+        b.get(out);
+        return out;
+    }
+}

@@ -1,0 +1,12 @@
+package dev.eaglespark.features;
+
+/**
+ * One stage-1 sample: token ids, assistant-only loss mask, and the target's hidden states as
+ * little-endian fp16 bytes: {@code auxHidden} [T, 3H] (the aux layers side by side) and
+ * {@code lastHidden} [T, H] (the last layer's output before the final norm).
+ */
+public record FeatureRecord(String id, int[] inputIds, byte[] lossMask, byte[] auxHidden, byte[] lastHidden) {
+    public int length() {
+        return inputIds.length;
+    }
+}

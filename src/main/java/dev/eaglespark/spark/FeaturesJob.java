@@ -1,0 +1,228 @@
+package dev.eaglespark.spark;
+
+import ai.djl.Device;
+import dev.eaglespark.data.JsonlRejectWriter;
+import dev.eaglespark.data.RejectCounts;
+import dev.eaglespark.data.RejectSink;
+import dev.eaglespark.data.TokenizedSample;
+import dev.eaglespark.features.FeatureExtractor;
+import dev.eaglespark.features.FeatureManifest;
+import dev.eaglespark.features.FeatureRecord;
+import dev.eaglespark.features.FeatureSettings;
+import dev.eaglespark.features.InputPlanner;
+import dev.eaglespark.features.InputSplit;
+import dev.eaglespark.features.SampleSource;
+import dev.eaglespark.io.LocalDirs;
+import dev.eaglespark.model.TargetConfig;
+import dev.eaglespark.model.TargetModel;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStreamWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.LongAccumulator;
+
+/**
+ * Stage 1 on Spark: conversation files to per-token target features in Parquet. The driver
+ * plans line splits; each task tokenizes its split, runs the target (loaded once per executor,
+ * on the task's GPU) and yields rows lazily; Spark's commit protocol makes the output whole
+ * and free of duplicates even when tasks are retried. Rejects go to {@code _rejects/}, the
+ * run's facts to {@code _manifest.json}.
+ */
+public final class FeaturesJob {
+    private static final Logger LOG = LogManager.getLogger(FeaturesJob.class);
+    /** Test hook: fail the first attempt of this partition after its first row (retry tests). */
+    public static final String FAIL_ONCE_CONF = "spark.eaglespark.test.failOncePartition";
+
+    public static final StructType SCHEMA = new StructType()
+            .add("id", DataTypes.StringType, false)
+            .add("input_ids", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
+            .add("loss_mask", DataTypes.BinaryType, false)
+            .add("aux_hidden", DataTypes.BinaryType, false)
+            .add("last_hidden", DataTypes.BinaryType, false)
+            .add("num_tokens", DataTypes.IntegerType, false)
+            .add("num_masked", DataTypes.IntegerType, false);
+
+    /** What a run produced. */
+    public record Summary(long rows, long tokens, long maskedTokens, long featureBytes, Map<String, Long> rejects,
+                          double seconds) {
+        public String format() {
+            return String.format("features: %,d rows, %,d tokens (%,d masked), %.0f bytes/token, %.1f rows/s, "
+                            + "%,.0f tokens/s, rejects %s", rows, tokens, maskedTokens,
+                    tokens == 0 ? 0.0 : (double) featureBytes / tokens, rows / seconds, tokens / seconds, rejects);
+        }
+    }
+
+    private FeaturesJob() {}
+
+    public static Summary run(SparkSession spark, FeatureSettings settings, List<String> inputs, String output,
+                              int partitions, long rowGroupBytes) throws IOException {
+        long start = System.nanoTime();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Configuration conf = jsc.hadoopConfiguration();
+        Map<String, byte[]> modelFiles = ModelFiles.read(settings.modelDir(), conf);
+        TargetConfig cfg = TargetConfig.parse(new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(modelFiles.get("config.json")), settings.modelDir());
+        int[] aux = settings.auxFor(cfg.numLayers());
+        List<InputSplit> splits = InputPlanner.plan(InputPlanner.files(inputs, conf), conf,
+                partitions > 0 ? partitions : jsc.defaultParallelism());
+        Path out = new Path(output);
+        Path rejectsDir = new Path(out, "_rejects");
+
+        LongAccumulator rows = jsc.sc().longAccumulator("features.rows");
+        LongAccumulator tokens = jsc.sc().longAccumulator("features.tokens");
+        LongAccumulator masked = jsc.sc().longAccumulator("features.masked_tokens");
+        LongAccumulator bytes = jsc.sc().longAccumulator("features.bytes");
+        CollectionAccumulator<Map<String, Long>> rejects = jsc.sc().collectionAccumulator("features.rejects");
+        int failOnce = Integer.parseInt(spark.conf().get(FAIL_ONCE_CONF, "-1"));
+        Counters counters = new Counters(rows, tokens, masked, bytes, rejects);
+
+        JavaRDD<InputSplit> rdd = jsc.parallelize(splits, Math.max(1, splits.size()));
+        JavaRDD<Row> rowRdd = rdd.mapPartitions(new SplitFeatures(settings, aux, new HadoopConf(conf),
+                rejectsDir.toString(), counters, failOnce));
+        Dataset<Row> df = spark.createDataFrame(rowRdd, SCHEMA);
+        jsc.setJobDescription("eaglespark features: " + splits.size() + " splits -> " + output);
+        df.write().mode(SaveMode.Overwrite).option("compression", "zstd")
+                .option("parquet.block.size", Long.toString(rowGroupBytes)).parquet(output);
+
+        Map<String, Long> rejectCounts = new LinkedHashMap<>();
+        for (Map<String, Long> m : rejects.value()) {
+            m.forEach((k, v) -> rejectCounts.merge(k, v, Long::sum));
+        }
+        Summary summary = new Summary(rows.value(), tokens.value(), masked.value(), bytes.value(), rejectCounts,
+                (System.nanoTime() - start) / 1e9);
+        Map<String, Long> counts = new LinkedHashMap<>();
+        counts.put("rows", summary.rows());
+        counts.put("tokens", summary.tokens());
+        counts.put("masked_tokens", summary.maskedTokens());
+        counts.put("feature_bytes", summary.featureBytes());
+        counts.put("rejected", rejectCounts.values().stream().mapToLong(Long::longValue).sum());
+        byte[] manifest = FeatureManifest.toBytes(FeatureManifest.build(new Path(settings.modelDir()).getName(), cfg,
+                modelFiles, settings, aux, counts, rejectCounts));
+        try (FSDataOutputStream os = out.getFileSystem(conf).create(new Path(out, FeatureManifest.FILE), true)) {
+            os.write(manifest);
+        }
+        LOG.info(summary.format());
+        jsc.setJobDescription(null);
+        return summary;
+    }
+
+    /** The accumulators tasks report to (Spark applies only successful attempts' updates). */
+    record Counters(LongAccumulator rows, LongAccumulator tokens, LongAccumulator masked, LongAccumulator bytes,
+                    CollectionAccumulator<Map<String, Long>> rejects) implements java.io.Serializable {}
+
+    /** Executor side: one split in, feature rows out, lazily. */
+    static final class SplitFeatures implements FlatMapFunction<Iterator<InputSplit>, Row> {
+        private static final long serialVersionUID = 1L;
+        private final FeatureSettings settings;
+        private final int[] aux;
+        private final HadoopConf conf;
+        private final String rejectsDir;
+        private final Counters counters;
+        private final int failOnce;
+
+        SplitFeatures(FeatureSettings settings, int[] aux, HadoopConf conf, String rejectsDir, Counters counters,
+                      int failOnce) {
+            this.settings = settings;
+            this.aux = aux;
+            this.conf = conf;
+            this.rejectsDir = rejectsDir;
+            this.counters = counters;
+            this.failOnce = failOnce;
+        }
+
+        @Override
+        public Iterator<Row> call(Iterator<InputSplit> splits) throws Exception {
+            if (!splits.hasNext()) {
+                return java.util.Collections.emptyIterator();
+            }
+            InputSplit split = splits.next();
+            Configuration hadoop = conf.get();
+            java.nio.file.Path modelDir = LocalDirs.localize(settings.modelDir(), hadoop);
+            Device device = TaskDevice.current();
+            TargetModel model = ExecutorModels.target(modelDir, device);
+            TaskContext tc = TaskContext.get();
+            SampleSource source = new SampleSource(modelDir, settings);
+            FileSystem fs = new Path(rejectsDir).getFileSystem(hadoop);
+            // One rejects file per partition, overwritten by a retry: no duplicates.
+            JsonlRejectWriter rejectFile = new JsonlRejectWriter(new OutputStreamWriter(
+                    fs.create(new Path(rejectsDir, String.format("part-%05d.jsonl", tc.partitionId())), true),
+                    StandardCharsets.UTF_8));
+            RejectCounts counts = new RejectCounts();
+            RejectSink sink = RejectSink.both(rejectFile, counts);
+            InputStream in = InputPlanner.open(split, hadoop);
+            Iterator<TokenizedSample> samples = source.samples(in, split, sink);
+            Iterator<FeatureRecord> records = new FeatureExtractor(model, aux, settings.tokensPerBatch(),
+                    settings.window()).extract(samples, sink);
+            boolean inject = tc.partitionId() == failOnce && tc.attemptNumber() == 0;
+            return new Iterator<>() {
+                private boolean closed;
+                private long emitted;
+
+                @Override
+                public boolean hasNext() {
+                    boolean more = records.hasNext();
+                    if (!more && !closed) {
+                        finish();
+                    }
+                    return more;
+                }
+
+                @Override
+                public Row next() {
+                    if (inject && emitted == 1) {
+                        throw new IllegalStateException("injected failure (" + FAIL_ONCE_CONF + ")");
+                    }
+                    FeatureRecord r = records.next();
+                    emitted++;
+                    int maskedTokens = 0;
+                    for (byte b : r.lossMask()) {
+                        maskedTokens += b;
+                    }
+                    counters.rows().add(1);
+                    counters.tokens().add(r.length());
+                    counters.masked().add(maskedTokens);
+                    counters.bytes().add(r.auxHidden().length + r.lastHidden().length);
+                    return RowFactory.create(r.id(), r.inputIds(), r.lossMask(), r.auxHidden(),
+                            r.lastHidden(), r.length(), maskedTokens);
+                }
+
+                private void finish() {
+                    closed = true;
+                    try {
+                        in.close();
+                        rejectFile.close();
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                    source.close();
+                    Map<String, Long> byCode = new LinkedHashMap<>();
+                    counts.asMap().forEach((reason, n) -> byCode.put(reason.code(), n));
+                    counters.rejects().add(byCode);
+                }
+            };
+        }
+    }
+}
