@@ -4,7 +4,6 @@ import ai.djl.Device;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.ndarray.types.DataType;
 import dev.eaglespark.model.ModelDump;
-import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.model.TargetModel;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import java.io.BufferedOutputStream;
@@ -98,7 +97,7 @@ public final class DumpCommand implements Command {
     }
 
     private static Path resolveModel(String spec) throws IOException {
-        return spec.equals("stories15M") ? Stories15M.ensure() : Paths.get(spec);
+        return Paths.get(ModelArg.resolve(spec));
     }
 
     private static void printGreedy(Path modelDir, Path out) throws IOException {

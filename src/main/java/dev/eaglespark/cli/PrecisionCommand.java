@@ -3,7 +3,6 @@ package dev.eaglespark.cli;
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import dev.eaglespark.model.PrecisionReport;
-import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.model.TargetModel;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -47,7 +46,7 @@ public final class PrecisionCommand implements Command {
     public int run(String[] argv) throws Exception {
         Args args = Args.parse(argv, OPTIONS);
         String spec = args.required("model");
-        Path dir = spec.equals("stories15M") ? Stories15M.ensure() : Paths.get(spec);
+        Path dir = Paths.get(ModelArg.resolve(spec));
         Device device = DumpCommand.parseDevice(args.get("device", "gpu"));
         DataType low = DumpCommand.parseDtype(args.get("dtype", "fp16"));
         List<long[]> seqs = new ArrayList<>();

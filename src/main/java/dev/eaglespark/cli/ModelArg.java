@@ -1,0 +1,15 @@
+package dev.eaglespark.cli;
+
+import dev.eaglespark.model.Stories15M;
+import java.io.IOException;
+
+/** A --model value: a directory or URI as given, or 'stories15M' for the demo model (fetched once). */
+final class ModelArg {
+    static final String DEMO = "stories15M";
+
+    private ModelArg() {}
+
+    static String resolve(String spec) throws IOException {
+        return spec.equals(DEMO) ? Stories15M.ensure().toString() : spec;
+    }
+}

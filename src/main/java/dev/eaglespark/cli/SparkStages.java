@@ -1,0 +1,32 @@
+package dev.eaglespark.cli;
+
+import dev.eaglespark.features.FeatureSettings;
+import dev.eaglespark.spark.FeaturesJob;
+import dev.eaglespark.spark.SparkSessions;
+import dev.eaglespark.spark.VocabJob;
+import java.util.List;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The commands' only door to Spark: loaded when a Spark stage runs, so the other commands
+ * (dump, bench) work with DJL alone on the classpath.
+ */
+final class SparkStages {
+    private SparkStages() {}
+
+    static int features(FeatureSettings s, List<String> inputs, String output, int partitions, long rowGroupBytes)
+            throws Exception {
+        SparkSession spark = SparkSessions.getOrCreate("eaglespark features");
+        FeaturesJob.Summary summary = FeaturesJob.run(spark, s, inputs, output, partitions, rowGroupBytes);
+        System.out.println(summary.format());
+        return 0;
+    }
+
+    static int vocab(String features, String output, int size) throws Exception {
+        SparkSession spark = SparkSessions.getOrCreate("eaglespark vocab");
+        var v = VocabJob.run(spark, features, output, size);
+        System.out.printf("vocab: %d of %d target tokens, coverage %.4f -> %s%n", v.size(), v.targetVocabSize(),
+                v.coverage(), output);
+        return 0;
+    }
+}
