@@ -22,6 +22,14 @@ final class SparkStages {
         return 0;
     }
 
+    static int regenerate(String model, String template, dev.eaglespark.regen.RegenerateSettings s,
+                          List<String> inputs, String output, int partitions) throws Exception {
+        SparkSession spark = SparkSessions.getOrCreate("eaglespark regenerate");
+        System.out.println(dev.eaglespark.spark.RegenerateJob.run(spark, model, template, s, inputs, output, partitions)
+                .format());
+        return 0;
+    }
+
     static int vocab(String features, String output, int size) throws Exception {
         SparkSession spark = SparkSessions.getOrCreate("eaglespark vocab");
         var v = VocabJob.run(spark, features, output, size);

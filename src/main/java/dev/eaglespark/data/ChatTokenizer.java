@@ -110,6 +110,11 @@ public final class ChatTokenizer implements AutoCloseable {
         return specials.id(token);
     }
 
+    /** Text of generated ids, special tokens (end of turn and the like) left out. */
+    public String decodeText(int[] ids) {
+        return decode(java.util.Arrays.stream(ids).filter(id -> !specials.isSpecialId(id)).toArray());
+    }
+
     public String decode(int[] ids) {
         long[] l = new long[ids.length];
         for (int k = 0; k < ids.length; k++) {

@@ -26,18 +26,23 @@ final class ConversationParser {
         }
         String id = id(root, source, line);
         List<Message> messages;
+        Layout layout;
         if (root.has("conversations")) {
             messages = turns(array(root, "conversations"), "from", "value");
+            layout = Layout.SHAREGPT;
         } else if (root.has("messages")) {
             messages = turns(array(root, "messages"), "role", "content");
+            layout = Layout.MESSAGES;
         } else if (root.has("data")) {
             messages = alternating(array(root, "data"), Role.USER, Role.ASSISTANT);
+            layout = Layout.ALTERNATING;
         } else if (root.has("turns")) {
             messages = alternating(array(root, "turns"), Role.USER, Role.USER);
+            layout = Layout.PROMPTS;
         } else {
             throw new RejectedException(RejectReason.WRONG_TYPE, "no conversations, messages, data or turns field");
         }
-        return new Conversation(id, messages, source, line);
+        return new Conversation(id, messages, source, line, layout);
     }
 
     /** The record's own id if it has one, else {@code file:line}: stable across runs. */

@@ -20,22 +20,46 @@ public final class SampleEncoder {
         this.truncation = truncation;
     }
 
-    public TokenizedSample encode(Conversation c) throws RejectedException {
-        String text;
+    /**
+     * The prompt that asks the model for its next turn: the messages rendered with the template's
+     * generation prompt, contents tokenized as plain text. Longer than the maximum length is
+     * rejected ({@code too_long}): a cut prompt would ask a different question.
+     */
+    public int[] encodePrompt(List<Message> messages) throws RejectedException {
+        String text = render(messages, true);
+        List<TextSpan> contents = new ArrayList<>();
+        for (ContentLocator.Located l : locate(text, messages)) {
+            contents.add(l.content());
+        }
+        int[] ids = tokenizer.encode(text, contents).ids();
+        if (ids.length > maxLength) {
+            throw new RejectedException(RejectReason.TOO_LONG, "prompt of " + ids.length + " tokens > max length "
+                    + maxLength);
+        }
+        return ids;
+    }
+
+    private String render(List<Message> messages, boolean generationPrompt) throws RejectedException {
         try {
-            text = template.render(c.messages(), false);
+            return template.render(messages, generationPrompt);
         } catch (TemplateException e) {
             throw new RejectedException(RejectReason.TEMPLATE_ERROR, e.getMessage());
         }
-        List<ContentLocator.Located> located;
+    }
+
+    private List<ContentLocator.Located> locate(String text, List<Message> messages) throws RejectedException {
         try {
-            located = ContentLocator.locate(text, c.messages(), tokenizer);
+            return ContentLocator.locate(text, messages, tokenizer);
         } catch (ContentLocator.NotFound e) {
             throw new RejectedException(RejectReason.ASSISTANT_NOT_FOUND, e.getMessage());
         }
+    }
+
+    public TokenizedSample encode(Conversation c) throws RejectedException {
+        String text = render(c.messages(), false);
         List<TextSpan> contents = new ArrayList<>();
         List<TextSpan> loss = new ArrayList<>();
-        for (ContentLocator.Located l : located) {
+        for (ContentLocator.Located l : locate(text, c.messages())) {
             contents.add(l.content());
             if (l.lossSpan() != null) {
                 loss.add(l.lossSpan());

@@ -42,4 +42,9 @@ final class SpecialTokens {
         }
         return null;
     }
+
+    /** Whether {@code id} is one of the special tokens. */
+    boolean isSpecialId(int id) {
+        return ids.containsValue(id);
+    }
 }

@@ -8,6 +8,7 @@ import dev.eaglespark.data.SampleEncoder;
 import dev.eaglespark.data.TokenizedSample;
 import dev.eaglespark.data.TokenizerConfig;
 import dev.eaglespark.data.TrainingSamples;
+import dev.eaglespark.data.TruncationPolicy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -24,6 +25,11 @@ public final class SampleSource implements AutoCloseable {
     private final SampleEncoder encoder;
 
     public SampleSource(Path modelDir, FeatureSettings s) throws IOException {
+        this(modelDir, s.templateText(), s.maxLength(), s.truncation());
+    }
+
+    public SampleSource(Path modelDir, String templateText, int maxLength, TruncationPolicy truncation)
+            throws IOException {
         Path tokenizerJson = modelDir.resolve("tokenizer.json");
         Path configJson = modelDir.resolve("tokenizer_config.json");
         if (!Files.isRegularFile(tokenizerJson)) {
@@ -37,15 +43,27 @@ public final class SampleSource implements AutoCloseable {
                 : new java.io.ByteArrayInputStream("{}".getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
             config = TokenizerConfig.read(in);
         }
-        ChatTemplate template = ChatTemplate.forModel(config, s.templateText(), Clock.systemUTC());
-        encoder = new SampleEncoder(template, tokenizer, s.maxLength(), s.truncation());
+        ChatTemplate template = ChatTemplate.forModel(config, templateText, Clock.systemUTC());
+        encoder = new SampleEncoder(template, tokenizer, maxLength, truncation);
+    }
+
+    public ChatTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public SampleEncoder encoder() {
+        return encoder;
+    }
+
+    /** The conversations of one split, read lazily from a stream positioned at its first line. */
+    public static ConversationReader conversations(InputStream decompressed, InputSplit split, RejectSink rejects) {
+        return ConversationReader.ofLines(decompressed, split.path(), rejects,
+                ConversationReader.DEFAULT_MAX_LINE_BYTES, split.firstLine(), split.lineCount());
     }
 
     /** The samples of one split, read lazily from a stream positioned at its first line. */
     public Iterator<TokenizedSample> samples(InputStream decompressed, InputSplit split, RejectSink rejects) {
-        ConversationReader reader = ConversationReader.ofLines(decompressed, split.path(), rejects,
-                ConversationReader.DEFAULT_MAX_LINE_BYTES, split.firstLine(), split.lineCount());
-        return new TrainingSamples(reader, encoder, rejects);
+        return new TrainingSamples(conversations(decompressed, split, rejects), encoder, rejects);
     }
 
     @Override

@@ -1,9 +1,6 @@
 package dev.eaglespark.spark;
 
 import ai.djl.Device;
-import dev.eaglespark.data.JsonlRejectWriter;
-import dev.eaglespark.data.RejectCounts;
-import dev.eaglespark.data.RejectSink;
 import dev.eaglespark.data.TokenizedSample;
 import dev.eaglespark.features.FeatureExtractor;
 import dev.eaglespark.features.FeatureManifest;
@@ -17,16 +14,13 @@ import dev.eaglespark.model.TargetConfig;
 import dev.eaglespark.model.TargetModel;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStreamWriter;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -107,10 +101,7 @@ public final class FeaturesJob {
         df.write().mode(SaveMode.Overwrite).option("compression", "zstd")
                 .option("parquet.block.size", Long.toString(rowGroupBytes)).parquet(output);
 
-        Map<String, Long> rejectCounts = new LinkedHashMap<>();
-        for (Map<String, Long> m : rejects.value()) {
-            m.forEach((k, v) -> rejectCounts.merge(k, v, Long::sum));
-        }
+        Map<String, Long> rejectCounts = PartitionRejects.merge(rejects.value());
         Summary summary = new Summary(rows.value(), tokens.value(), masked.value(), bytes.value(), rejectCounts,
                 (System.nanoTime() - start) / 1e9);
         Map<String, Long> counts = new LinkedHashMap<>();
@@ -165,13 +156,7 @@ public final class FeaturesJob {
             TargetModel model = ExecutorModels.target(modelDir, device);
             TaskContext tc = TaskContext.get();
             SampleSource source = new SampleSource(modelDir, settings);
-            FileSystem fs = new Path(rejectsDir).getFileSystem(hadoop);
-            // One rejects file per partition, overwritten by a retry: no duplicates.
-            JsonlRejectWriter rejectFile = new JsonlRejectWriter(new OutputStreamWriter(
-                    fs.create(new Path(rejectsDir, String.format("part-%05d.jsonl", tc.partitionId())), true),
-                    StandardCharsets.UTF_8));
-            RejectCounts counts = new RejectCounts();
-            RejectSink sink = RejectSink.both(rejectFile, counts);
+            PartitionRejects sink = new PartitionRejects(rejectsDir, hadoop, tc.partitionId());
             InputStream in = InputPlanner.open(split, hadoop);
             Iterator<TokenizedSample> samples = source.samples(in, split, sink);
             Iterator<FeatureRecord> records = new FeatureExtractor(model, aux, settings.tokensPerBatch(),
@@ -213,14 +198,12 @@ public final class FeaturesJob {
                     closed = true;
                     try {
                         in.close();
-                        rejectFile.close();
+                        sink.close();
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
                     }
                     source.close();
-                    Map<String, Long> byCode = new LinkedHashMap<>();
-                    counts.asMap().forEach((reason, n) -> byCode.put(reason.code(), n));
-                    counters.rejects().add(byCode);
+                    counters.rejects().add(sink.byCode());
                 }
             };
         }

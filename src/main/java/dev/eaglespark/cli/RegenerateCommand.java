@@ -1,0 +1,74 @@
+package dev.eaglespark.cli;
+
+import dev.eaglespark.regen.RegenerateSettings;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.Map;
+
+/** {@code eaglespark regenerate}: the target answers the conversations' user turns again (Spark). */
+public final class RegenerateCommand implements Command {
+    private static final Map<String, Boolean> OPTIONS = Map.ofEntries(
+            Map.entry("model", true), Map.entry("input", true), Map.entry("output", true),
+            Map.entry("template", true), Map.entry("max-new-tokens", true), Map.entry("max-prompt-tokens", true),
+            Map.entry("temperature", true), Map.entry("top-p", true), Map.entry("seed", true),
+            Map.entry("batch-size", true), Map.entry("partitions", true));
+
+    @Override
+    public String name() {
+        return "regenerate";
+    }
+
+    @Override
+    public String summary() {
+        return "the target re-answers every user turn of conversation files (Spark)";
+    }
+
+    @Override
+    public String help() {
+        return """
+                usage: eaglespark regenerate --model DIR --input FILES... --output DIR [options]
+
+                EAGLE-3 drafts learn to predict the target's own answers. For each conversation the
+                target answers user turn 1, then user turn 2 given its own first answer, and so on,
+                through the model's chat template (generation prompt on); the original assistant
+                turns are dropped. Output: JSON lines in each record's layout (ShareGPT stays
+                ShareGPT; prompt-only records such as MT-bench come back as messages), ids kept,
+                readable by 'features'. Records that cannot be answered (prompt too long, template
+                error, no user turn) go to DIR/_rejects/ with the reason.
+
+                options:
+                  --model DIR            target model directory, or 'stories15M'
+                  --input GLOB           conversation JSONL files (.gz, .zst too); repeatable
+                  --output DIR           output directory (replaced as a whole)
+                  --template FILE        a chat template file instead of the model's own
+                  --max-new-tokens N     longest answer (default 1024)
+                  --max-prompt-tokens N  longest conversation-so-far (default 3072)
+                  --temperature T        0 for greedy decoding (default 0)
+                  --top-p P              nucleus for sampling (default 1.0)
+                  --seed S               sampling seed; each record and turn derives its own (default 0)
+                  --batch-size N         conversations answered together (default 16)
+                  --partitions N         input splits (default: Spark's default parallelism)
+                """;
+    }
+
+    @Override
+    public int run(String[] argv) throws Exception {
+        Args args = Args.parse(argv, OPTIONS);
+        String model = ModelArg.resolve(args.required("model"));
+        if (args.all("input").isEmpty()) {
+            throw new UsageException("missing required option --input");
+        }
+        String output = args.required("output");
+        String template = args.has("template") ? Files.readString(Paths.get(args.get("template", null))) : null;
+        RegenerateSettings s;
+        try {
+            s = new RegenerateSettings(args.getInt("max-new-tokens", 1024), args.getInt("max-prompt-tokens", 3072),
+                    Double.parseDouble(args.get("temperature", "0")), Double.parseDouble(args.get("top-p", "1.0")),
+                    Long.parseLong(args.get("seed", "0")), args.getInt("batch-size", 16));
+            s.sampling();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        return SparkStages.regenerate(model, template, s, args.all("input"), output, args.getInt("partitions", 0));
+    }
+}

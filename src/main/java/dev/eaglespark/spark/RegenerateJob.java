@@ -1,0 +1,139 @@
+package dev.eaglespark.spark;
+
+import dev.eaglespark.data.Conversation;
+import dev.eaglespark.data.ConversationJson;
+import dev.eaglespark.data.ConversationReader;
+import dev.eaglespark.data.TruncationPolicy;
+import dev.eaglespark.features.InputPlanner;
+import dev.eaglespark.features.InputSplit;
+import dev.eaglespark.features.SampleSource;
+import dev.eaglespark.io.LocalDirs;
+import dev.eaglespark.model.Generator;
+import dev.eaglespark.model.TargetModel;
+import dev.eaglespark.regen.RegenerateSettings;
+import dev.eaglespark.regen.Regenerator;
+import dev.eaglespark.regen.StopTokens;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.LongAccumulator;
+
+/**
+ * The nightly first stage: the target answers every user turn of the input conversations
+ * again (EAGLE-3 drafts learn the target's own answers). Output: JSON lines in each record's
+ * layout with the same ids, replacing the output directory as a whole; rejects in
+ * {@code _rejects/}.
+ */
+public final class RegenerateJob {
+    private static final Logger LOG = LogManager.getLogger(RegenerateJob.class);
+
+    /** What a run produced. */
+    public record Summary(long conversations, long answers, Map<String, Long> rejects, double seconds) {
+        public String format() {
+            return String.format("regenerate: %,d conversations, %,d answers, %.1f conversations/s, rejects %s",
+                    conversations, answers, conversations / seconds, rejects);
+        }
+    }
+
+    private RegenerateJob() {}
+
+    public static Summary run(SparkSession spark, String modelDir, String templateText, RegenerateSettings settings,
+                              List<String> inputs, String output, int partitions) throws IOException {
+        long start = System.nanoTime();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Configuration conf = jsc.hadoopConfiguration();
+        List<InputSplit> splits = InputPlanner.plan(InputPlanner.files(inputs, conf), conf,
+                partitions > 0 ? partitions : jsc.defaultParallelism());
+        LongAccumulator conversations = jsc.sc().longAccumulator("regenerate.conversations");
+        LongAccumulator answers = jsc.sc().longAccumulator("regenerate.answers");
+        CollectionAccumulator<Map<String, Long>> rejects = jsc.sc().collectionAccumulator("regenerate.rejects");
+        JavaRDD<String> lines = jsc.parallelize(splits, Math.max(1, splits.size())).mapPartitions(
+                new SplitAnswers(modelDir, templateText, settings, new HadoopConf(conf),
+                        new Path(output, "_rejects").toString(), conversations, answers, rejects));
+        jsc.setJobDescription("eaglespark regenerate: " + splits.size() + " splits -> " + output);
+        spark.createDataset(lines.rdd(), Encoders.STRING()).write().mode(SaveMode.Overwrite).text(output);
+        jsc.setJobDescription(null);
+        Summary s = new Summary(conversations.value(), answers.value(), PartitionRejects.merge(rejects.value()),
+                (System.nanoTime() - start) / 1e9);
+        LOG.info(s.format());
+        return s;
+    }
+
+    /** Executor side: one split of conversations in, regenerated JSON lines out. */
+    static final class SplitAnswers implements FlatMapFunction<Iterator<InputSplit>, String> {
+        private static final long serialVersionUID = 1L;
+        private final String modelDir;
+        private final String templateText;
+        private final RegenerateSettings settings;
+        private final HadoopConf conf;
+        private final String rejectsDir;
+        private final LongAccumulator conversations;
+        private final LongAccumulator answers;
+        private final CollectionAccumulator<Map<String, Long>> rejects;
+
+        SplitAnswers(String modelDir, String templateText, RegenerateSettings settings, HadoopConf conf,
+                     String rejectsDir, LongAccumulator conversations, LongAccumulator answers,
+                     CollectionAccumulator<Map<String, Long>> rejects) {
+            this.modelDir = modelDir;
+            this.templateText = templateText;
+            this.settings = settings;
+            this.conf = conf;
+            this.rejectsDir = rejectsDir;
+            this.conversations = conversations;
+            this.answers = answers;
+            this.rejects = rejects;
+        }
+
+        @Override
+        public Iterator<String> call(Iterator<InputSplit> splits) throws Exception {
+            List<String> out = new ArrayList<>();
+            if (!splits.hasNext()) {
+                return out.iterator();
+            }
+            InputSplit split = splits.next();
+            Configuration hadoop = conf.get();
+            java.nio.file.Path dir = LocalDirs.localize(modelDir, hadoop);
+            TargetModel model = ExecutorModels.target(dir, TaskDevice.current());
+            try (SampleSource source = new SampleSource(dir, templateText, settings.maxPromptTokens(),
+                         TruncationPolicy.DROP);
+                 PartitionRejects sink = new PartitionRejects(rejectsDir, hadoop, TaskContext.get().partitionId());
+                 InputStream in = InputPlanner.open(split, hadoop)) {
+                java.util.Set<Long> stops = StopTokens.of(dir, source.tokenizer());
+                Regenerator regen = new Regenerator(new Generator(model, stops), source.encoder(), source.tokenizer(),
+                        stops, settings);
+                ConversationReader reader = SampleSource.conversations(in, split, sink);
+                List<Conversation> batch = new ArrayList<>();
+                while (reader.hasNext() || !batch.isEmpty()) {
+                    if (reader.hasNext() && batch.size() < settings.batchSize()) {
+                        batch.add(reader.next());
+                        continue;
+                    }
+                    for (Conversation c : regen.regenerate(batch, sink)) {
+                        out.add(ConversationJson.toLine(c));
+                        conversations.add(1);
+                        answers.add(c.messages().stream().filter(m -> m.role() == dev.eaglespark.data.Role.ASSISTANT)
+                                .count());
+                    }
+                    batch.clear();
+                }
+                rejects.add(sink.byCode());
+            }
+            return out.iterator();
+        }
+    }
+}
