@@ -1,0 +1,113 @@
+package dev.eaglespark.draft;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The draft's weights by their serving names, fp32 (the master copy), owned by one manager.
+ * {@code embed_tokens.weight} is the target's and always frozen; in the shared-head variant
+ * {@code lm_head.weight} is the target's too and frozen.
+ */
+public final class DraftParams implements AutoCloseable {
+    public static final String EMBED = "embed_tokens.weight";
+    public static final String LM_HEAD = "lm_head.weight";
+
+    private final NDManager manager;
+    private final Map<String, NDArray> arrays = new LinkedHashMap<>();
+    private final List<String> trainable = new ArrayList<>();
+
+    public DraftParams(Device device) {
+        this.manager = NDManager.newBaseManager(device);
+    }
+
+    /** Names and shapes of every weight, in a fixed order (checkpoints and gradients follow it). */
+    public static Map<String, long[]> shapes(DraftConfig c) {
+        Map<String, long[]> s = new LinkedHashMap<>();
+        long h = c.hiddenSize();
+        s.put("fc.weight", new long[] {h, (long) c.numAux() * c.targetHiddenSize()});
+        s.put("midlayer.hidden_norm.weight", new long[] {h});
+        s.put("midlayer.input_layernorm.weight", new long[] {h});
+        s.put("midlayer.self_attn.q_proj.weight", new long[] {c.qDim(), 2 * h});
+        s.put("midlayer.self_attn.k_proj.weight", new long[] {c.kvDim(), 2 * h});
+        s.put("midlayer.self_attn.v_proj.weight", new long[] {c.kvDim(), 2 * h});
+        s.put("midlayer.self_attn.o_proj.weight", new long[] {h, c.qDim()});
+        s.put("midlayer.post_attention_layernorm.weight", new long[] {h});
+        s.put("midlayer.mlp.gate_proj.weight", new long[] {c.intermediateSize(), h});
+        s.put("midlayer.mlp.up_proj.weight", new long[] {c.intermediateSize(), h});
+        s.put("midlayer.mlp.down_proj.weight", new long[] {h, c.intermediateSize()});
+        s.put("norm.weight", new long[] {h});
+        s.put(LM_HEAD, new long[] {c.draftVocabSize(), h});
+        return s;
+    }
+
+    /** Adds a weight (copied into this manager as fp32); trainable ones record gradients. */
+    public void put(String name, NDArray value, boolean train) {
+        NDArray copy = value.toType(DataType.FLOAT32, true).toDevice(manager.getDevice(), true);
+        copy.attach(manager);
+        NDArray old = arrays.put(name, copy);
+        if (old != null) {
+            old.close();
+        }
+        trainable.remove(name);
+        if (train) {
+            copy.setRequiresGradient(true);
+            trainable.add(name);
+        }
+    }
+
+    /** Fresh weights: norms one, projections N(0, 0.02^2), as transformers initialises Llama layers. */
+    public static DraftParams initialise(DraftConfig c, Device device, long seed, NDArray embed, NDArray lmHead,
+                                         boolean trainLmHead) {
+        DraftParams p = new DraftParams(device);
+        try (NDManager tmp = NDManager.newBaseManager(device)) {
+            ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed);
+            for (Map.Entry<String, long[]> e : shapes(c).entrySet()) {
+                String name = e.getKey();
+                if (name.equals(LM_HEAD)) {
+                    continue;
+                }
+                Shape shape = new Shape(e.getValue());
+                NDArray v = name.endsWith("norm.weight") ? tmp.ones(shape) : tmp.randomNormal(0, 0.02f, shape,
+                        DataType.FLOAT32);
+                p.put(name, v, true);
+            }
+        }
+        p.put(LM_HEAD, lmHead, trainLmHead);
+        p.put(EMBED, embed, false);
+        return p;
+    }
+
+    public NDArray get(String name) {
+        NDArray a = arrays.get(name);
+        if (a == null) {
+            throw new IllegalArgumentException("draft has no weight " + name);
+        }
+        return a;
+    }
+
+    public Map<String, NDArray> all() {
+        return Collections.unmodifiableMap(arrays);
+    }
+
+    /** The names of the weights training updates, in a fixed order. */
+    public List<String> trainable() {
+        return Collections.unmodifiableList(trainable);
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,90 @@
+package dev.eaglespark.draft;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
+import dev.eaglespark.model.Attention;
+import dev.eaglespark.model.RopePrecision;
+import dev.eaglespark.model.RotaryEmbedding;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * EAGLE-3's training loop over one batch: k = 0..ttt-1 steps, each feeding the draft its own
+ * previous hidden state; step k rotates queries and keys at positions t + k; the ids, target
+ * distributions and masks move left by one per step (the draft is predicting one token further
+ * ahead). Loss = sum over steps of 0.8^k * loss_k.
+ */
+public final class TrainTimeTest {
+    private final Eagle3Draft draft;
+    private final int steps;
+    private final double decay;
+    private final LossType loss;
+    private final RotaryEmbedding rope;
+
+    public TrainTimeTest(Eagle3Draft draft, int steps, double decay, LossType loss) {
+        this.draft = draft;
+        this.steps = steps;
+        this.decay = decay;
+        this.loss = loss;
+        DraftConfig c = draft.config();
+        this.rope = new RotaryEmbedding(c.rope(), c.headDim(), RopePrecision.FP32);
+    }
+
+    /** The batch of one forward: ids [B, T], attention and loss masks [B, T], aux [B, T, 3Ht]. */
+    public record Batch(NDArray inputIds, long[] lengths, NDArray lossMask, NDArray aux) {}
+
+    /** Weighted total (differentiable), per-step losses and accuracies. */
+    public record Output(NDArray total, float[] stepLoss, float[] stepAcc) {}
+
+    public Output run(Batch batch, SoftLabels.Labels labels) {
+        NDArray ids = Shift.left(batch.inputIds(), 0);
+        NDArray lossMask = batch.lossMask().toType(DataType.FLOAT32, false);
+        NDArray targetP = labels.targetP();
+        NDArray positionMask = labels.positionMask();
+        long t = ids.getShape().get(1);
+        long k = targetP.getShape().get(2);
+        NDArray bias = Attention.causalBias(ids.getManager(), batch.lengths(), (int) t, DataType.FLOAT32);
+        NDArray h = draft.project(batch.aux());
+        List<NDArray> keys = new ArrayList<>();
+        List<NDArray> values = new ArrayList<>();
+        NDArray total = null;
+        float[] stepLoss = new float[steps];
+        float[] stepAcc = new float[steps];
+        for (int step = 0; step < steps; step++) {
+            NDList cs = rope.table(ids.getManager(), step, (int) t, DataType.FLOAT32);
+            h = draft.step(draft.embed(ids), h, cs.get(0), cs.get(1), bias, keys, values);
+            NDArray logits = draft.logits(h);
+            NDArray l = stepLoss(logits, targetP, positionMask);
+            total = total == null ? l : total.add(l.mul((float) Math.pow(decay, step)));
+            stepLoss[step] = l.getFloat();
+            stepAcc[step] = accuracy(logits, targetP, positionMask, lossMask);
+            if (step + 1 < steps) {
+                ids = Shift.left(ids, 0);
+                targetP = Shift.left(targetP, 1f / k);
+                positionMask = Shift.left(positionMask, 0);
+                lossMask = Shift.left(lossMask, 0);
+            }
+        }
+        return new Output(total, stepLoss, stepAcc);
+    }
+
+    /** Mean over all B*T positions (masked ones count in the denominator), as the reference does. */
+    private NDArray stepLoss(NDArray logits, NDArray targetP, NDArray positionMask) {
+        NDArray logP = logits.logSoftmax(2);
+        NDArray perPosition;
+        if (loss == LossType.FORWARD_KL) {
+            perPosition = positionMask.mul(targetP).mul(logP).sum(new int[] {2}).neg();
+        } else {
+            NDArray p = logP.exp();
+            perPosition = positionMask.mul(p).mul(logP.sub(targetP.add(1e-8f).log())).sum(new int[] {2});
+        }
+        return perPosition.mean();
+    }
+
+    private static float accuracy(NDArray logits, NDArray targetP, NDArray positionMask, NDArray lossMask) {
+        NDArray hit = logits.argMax(2).eq(targetP.argMax(2)).toType(DataType.FLOAT32, false);
+        float correct = hit.mul(positionMask.squeeze(2)).sum().getFloat();
+        return correct / Math.max(lossMask.sum().getFloat(), 1e-6f);
+    }
+}
