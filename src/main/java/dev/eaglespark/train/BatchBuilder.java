@@ -1,0 +1,67 @@
+package dev.eaglespark.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.eaglespark.draft.TrainTimeTest;
+import dev.eaglespark.features.FeatureRecord;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+
+/** Feature rows to a right-padded batch on the device: fp16 states are widened to fp32 there. */
+public final class BatchBuilder {
+    private final int targetHidden;
+    private final int numAux;
+
+    public BatchBuilder(int targetHidden, int numAux) {
+        this.targetHidden = targetHidden;
+        this.numAux = numAux;
+    }
+
+    /** The batch and the last hidden states [B, T, Ht] (for the soft labels). */
+    public record Built(TrainTimeTest.Batch batch, NDArray lastHidden, long tokens) {}
+
+    public Built build(NDManager m, List<FeatureRecord> rows) {
+        int b = rows.size();
+        int t = rows.stream().mapToInt(FeatureRecord::length).max().orElseThrow();
+        long[] ids = new long[b * t];
+        float[] mask = new float[b * t];
+        long[] lengths = new long[b];
+        int auxWidth = numAux * targetHidden;
+        ByteBuffer aux = ByteBuffer.allocateDirect(b * t * auxWidth * 2).order(ByteOrder.nativeOrder());
+        ByteBuffer last = ByteBuffer.allocateDirect(b * t * targetHidden * 2).order(ByteOrder.nativeOrder());
+        long tokens = 0;
+        for (int r = 0; r < b; r++) {
+            FeatureRecord f = rows.get(r);
+            int n = f.length();
+            checkSize(f, auxWidth);
+            lengths[r] = n;
+            tokens += n;
+            for (int i = 0; i < n; i++) {
+                ids[r * t + i] = f.inputIds()[i];
+                mask[r * t + i] = f.lossMask()[i];
+            }
+            aux.position(r * t * auxWidth * 2);
+            aux.put(f.auxHidden());
+            last.position(r * t * targetHidden * 2);
+            last.put(f.lastHidden());
+        }
+        aux.clear();
+        last.clear();
+        NDArray auxArray = m.create(aux, new Shape(b, t, auxWidth), DataType.FLOAT16).toType(DataType.FLOAT32, false);
+        NDArray lastArray = m.create(last, new Shape(b, t, targetHidden), DataType.FLOAT16)
+                .toType(DataType.FLOAT32, false);
+        TrainTimeTest.Batch batch = new TrainTimeTest.Batch(m.create(ids, new Shape(b, t)), lengths,
+                m.create(mask, new Shape(b, t)), auxArray);
+        return new Built(batch, lastArray, tokens);
+    }
+
+    private void checkSize(FeatureRecord f, int auxWidth) {
+        if (f.auxHidden().length != f.length() * auxWidth * 2 || f.lastHidden().length != f.length() * targetHidden * 2) {
+            throw new IllegalArgumentException("feature row " + f.id() + " does not have the shapes of this target: "
+                    + f.auxHidden().length + " aux bytes for " + f.length() + " tokens of width " + auxWidth);
+        }
+    }
+}

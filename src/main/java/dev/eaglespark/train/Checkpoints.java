@@ -1,0 +1,155 @@
+package dev.eaglespark.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.eaglespark.tensors.SafeTensorsFile;
+import dev.eaglespark.tensors.SafeTensorsWriter;
+import dev.eaglespark.tensors.TensorDType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Training checkpoints on any Hadoop file system: {@code <dir>/step-00000100/} holds
+ * {@code model.safetensors} (trained weights, fp32), {@code optimizer.safetensors} (AdamW
+ * moments) and {@code state.json} (step, data position, seed, settings). A checkpoint counts
+ * only once its {@code _COMMITTED} marker exists, written last: renames are not atomic on S3,
+ * so a crash mid-write leaves a directory without a marker, which loading ignores.
+ */
+public final class Checkpoints {
+    public static final String MARKER = "_COMMITTED";
+    private static final Pattern STEP_DIR = Pattern.compile("step-(\\d{8})");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path dir;
+    private final Configuration conf;
+
+    public Checkpoints(String dir, Configuration conf) {
+        this.dir = new Path(dir);
+        this.conf = conf;
+    }
+
+    /** What a checkpoint restores besides arrays. */
+    public record State(long step, int epoch, long position, JsonNode extra) {}
+
+    /** Writes a checkpoint and commits it; returns its directory. */
+    public Path save(State state, Map<String, NDArray> weights, AdamW optimizer) throws IOException {
+        Path ck = new Path(dir, String.format("step-%08d", state.step()));
+        FileSystem fs = ck.getFileSystem(conf);
+        if (fs.exists(ck)) {
+            fs.delete(ck, true); // an uncommitted leftover of a crashed run, or a repeat of the same step
+        }
+        fs.mkdirs(ck);
+        write(fs, new Path(ck, "model.safetensors"), tensors(weights, null));
+        SafeTensorsWriter opt = tensors(optimizer.firstMoments(), "m.");
+        optimizer.secondMoments().forEach((k, v) -> opt.addArray("v." + k, v));
+        write(fs, new Path(ck, "optimizer.safetensors"), opt);
+        ObjectNode s = JSON.createObjectNode();
+        s.put("step", state.step());
+        s.put("epoch", state.epoch());
+        s.put("position", state.position());
+        s.put("optimizer_steps", optimizer.steps());
+        s.set("extra", state.extra());
+        try (OutputStream os = fs.create(new Path(ck, "state.json"), true)) {
+            os.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(s));
+        }
+        try (OutputStream os = fs.create(new Path(ck, MARKER), true)) {
+            os.write(new byte[0]);
+        }
+        return ck;
+    }
+
+    /** The newest committed checkpoint, or null. */
+    public Path latest() throws IOException {
+        FileSystem fs = dir.getFileSystem(conf);
+        if (!fs.exists(dir)) {
+            return null;
+        }
+        Path best = null;
+        long bestStep = -1;
+        for (FileStatus s : fs.listStatus(dir)) {
+            Matcher m = STEP_DIR.matcher(s.getPath().getName());
+            if (s.isDirectory() && m.matches() && fs.exists(new Path(s.getPath(), MARKER))) {
+                long step = Long.parseLong(m.group(1));
+                if (step > bestStep) {
+                    bestStep = step;
+                    best = s.getPath();
+                }
+            }
+        }
+        return best;
+    }
+
+    /** Loads weights into {@code into} (by name) and the optimizer's moments; returns the state. */
+    public State load(Path ck, Map<String, NDArray> into, AdamW optimizer, NDManager scratch) throws IOException {
+        FileSystem fs = ck.getFileSystem(conf);
+        if (!fs.exists(new Path(ck, MARKER))) {
+            throw new IOException(ck + " is not a committed checkpoint (no " + MARKER + ")");
+        }
+        Map<String, NDArray> weights = read(fs, new Path(ck, "model.safetensors"), scratch);
+        try (NoGrad off = NoGrad.enter()) {
+            for (Map.Entry<String, NDArray> e : into.entrySet()) {
+                NDArray saved = weights.get(e.getKey());
+                if (saved == null) {
+                    throw new IOException(ck + " has no weight " + e.getKey());
+                }
+                e.getValue().set(saved.toByteBuffer());
+            }
+        }
+        Map<String, NDArray> opt = read(fs, new Path(ck, "optimizer.safetensors"), scratch);
+        Map<String, NDArray> m = new LinkedHashMap<>();
+        Map<String, NDArray> v = new LinkedHashMap<>();
+        opt.forEach((k, a) -> (k.startsWith("m.") ? m : v).put(k.substring(2), a));
+        JsonNode s;
+        try (InputStream in = fs.open(new Path(ck, "state.json"))) {
+            s = JSON.readTree(in);
+        }
+        optimizer.restore(m, v, s.get("optimizer_steps").asLong());
+        return new State(s.get("step").asLong(), s.get("epoch").asInt(), s.get("position").asLong(), s.get("extra"));
+    }
+
+    private static SafeTensorsWriter tensors(Map<String, NDArray> arrays, String prefix) {
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        arrays.forEach((k, v) -> w.addArray(prefix == null ? k : prefix + k, v));
+        return w;
+    }
+
+    private static void write(FileSystem fs, Path p, SafeTensorsWriter w) throws IOException {
+        try (OutputStream os = fs.create(p, true)) {
+            w.writeTo(new java.io.BufferedOutputStream(os, 1 << 20));
+        }
+    }
+
+    /** Reads a safetensors file of the checkpoint (through a local copy: the reader memory-maps). */
+    private static Map<String, NDArray> read(FileSystem fs, Path p, NDManager m) throws IOException {
+        java.nio.file.Path local = Files.createTempFile("eaglespark-ckpt", ".safetensors");
+        try {
+            fs.copyToLocalFile(false, p, new Path(local.toUri()), true);
+            Map<String, NDArray> out = new LinkedHashMap<>();
+            try (SafeTensorsFile f = SafeTensorsFile.open(local)) {
+                f.tensors().forEach((name, info) -> {
+                    if (info.dtype() != TensorDType.F32) {
+                        throw new IllegalStateException(p + ": " + name + " is " + info.dtype() + ", expected F32");
+                    }
+                    out.put(name, m.create(f.readFloats(name), new Shape(info.shape())));
+                });
+            }
+            return out;
+        } finally {
+            Files.deleteIfExists(local);
+        }
+    }
+}

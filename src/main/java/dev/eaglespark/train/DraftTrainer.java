@@ -1,0 +1,101 @@
+package dev.eaglespark.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import dev.eaglespark.draft.DraftParams;
+import dev.eaglespark.draft.Eagle3Draft;
+import dev.eaglespark.draft.SoftLabels;
+import dev.eaglespark.draft.TrainTimeTest;
+import dev.eaglespark.features.FeatureRecord;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One worker's training updates: forward and backward of each micro-batch (gradients add up
+ * in the parameters' .grad), an optional hook to average gradients across workers, global-norm
+ * clipping, AdamW. Every array of an update lives in a scope closed at its end; gradient
+ * wrappers are closed and gradients zeroed after each update.
+ */
+public final class DraftTrainer implements AutoCloseable {
+    /** Averages gradients across workers in place (identity for one worker). */
+    public interface GradientReducer {
+        void reduce(Map<String, NDArray> grads, long[] tokens);
+    }
+
+    private final DraftParams params;
+    private final TrainTimeTest ttt;
+    private final SoftLabels labels;
+    private final BatchBuilder batches;
+    private final TrainSettings settings;
+    private final AdamW optimizer;
+    private final GradientReducer reducer;
+
+    public DraftTrainer(DraftParams params, Eagle3Draft draft, SoftLabels labels, BatchBuilder batches,
+                        TrainSettings settings, GradientReducer reducer) {
+        this.params = params;
+        this.labels = labels;
+        this.batches = batches;
+        this.settings = settings;
+        this.reducer = reducer;
+        this.ttt = new TrainTimeTest(draft, settings.tttLength(), settings.stepDecay(), settings.loss());
+        this.optimizer = new AdamW(params.manager(), 0.9, 0.95, 1e-8, settings.weightDecay());
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    /** One update over {@code microBatches} (each a list of rows). */
+    public StepMetrics step(List<List<FeatureRecord>> microBatches) {
+        long start = System.nanoTime();
+        long step = optimizer.steps();
+        int steps = settings.tttLength();
+        float[] stepLoss = new float[steps];
+        float[] stepAcc = new float[steps];
+        double loss = 0;
+        long[] tokens = {0};
+        for (List<FeatureRecord> rows : microBatches) {
+            try (NDManager scope = params.manager().newSubManager()) {
+                BatchBuilder.Built b = batches.build(scope, rows);
+                tokens[0] += b.tokens();
+                TrainTimeTest.Output out;
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    out = ttt.run(b.batch(), labels.labels(b.lastHidden(), b.batch().lossMask()));
+                    gc.backward(out.total().div((float) microBatches.size()));
+                }
+                loss += out.total().getFloat() / microBatches.size();
+                for (int k = 0; k < steps; k++) {
+                    stepLoss[k] += out.stepLoss()[k] / microBatches.size();
+                    stepAcc[k] += out.stepAcc()[k] / microBatches.size();
+                }
+            }
+        }
+        Map<String, NDArray> grads = new LinkedHashMap<>();
+        Map<String, NDArray> trainable = new LinkedHashMap<>();
+        try (NoGrad off = NoGrad.enter()) {
+            for (String name : params.trainable()) {
+                trainable.put(name, params.get(name));
+                grads.put(name, params.get(name).getGradient());
+            }
+            reducer.reduce(grads, tokens);
+            double norm = GradientClipping.clip(grads.values(), settings.clipNorm());
+            double lr = settings.schedule().at(step);
+            optimizer.update(trainable, grads, lr);
+            return new StepMetrics(step + 1, loss, stepLoss, stepAcc, norm, lr, tokens[0],
+                    (System.nanoTime() - start) / 1e9);
+        } finally {
+            grads.values().forEach(NDArray::close);
+            trainable.values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
+        }
+    }
+
+    @Override
+    public void close() {
+        optimizer.close();
+    }
+}

@@ -1,0 +1,162 @@
+package dev.eaglespark.train;
+
+import dev.eaglespark.features.FeatureRecord;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Random;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.column.page.PageReadStore;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.example.data.simple.convert.GroupRecordConverter;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.metadata.BlockMetaData;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.apache.parquet.io.ColumnIOFactory;
+import org.apache.parquet.io.MessageColumnIO;
+import org.apache.parquet.io.RecordReader;
+import org.apache.parquet.schema.MessageType;
+
+/**
+ * Stage-1 features as training input, read with plain parquet-hadoop (no Spark needed). The
+ * unit of shuffling is a (file, row group) pair: each epoch visits the units of this shard in
+ * an order drawn from (seed, epoch), and the rows of a unit in an order drawn the same way,
+ * so a position in the epoch (samples consumed) identifies where to resume exactly.
+ */
+public final class FeatureDataset {
+    /** One row group of one file and how many rows it has. */
+    public record Unit(String file, int rowGroup, long rows) {}
+
+    private final List<Unit> units;
+    private final Configuration conf;
+
+    private FeatureDataset(List<Unit> units, Configuration conf) {
+        this.units = units;
+        this.conf = conf;
+    }
+
+    /** Every row group of every Parquet file under {@code dir}, in a fixed order. */
+    public static FeatureDataset open(String dir, Configuration conf) throws IOException {
+        Path root = new Path(dir);
+        FileSystem fs = root.getFileSystem(conf);
+        List<Path> files = new ArrayList<>();
+        for (FileStatus s : fs.listStatus(root)) {
+            String name = s.getPath().getName();
+            if (s.isFile() && name.endsWith(".parquet") && !name.startsWith("_") && !name.startsWith(".")) {
+                files.add(s.getPath());
+            }
+        }
+        Collections.sort(files);
+        if (files.isEmpty()) {
+            throw new IOException("no Parquet files under " + dir + " (is it the output of 'eaglespark features'?)");
+        }
+        List<Unit> units = new ArrayList<>();
+        for (Path f : files) {
+            try (ParquetFileReader r = ParquetFileReader.open(HadoopInputFile.fromPath(f, conf))) {
+                List<BlockMetaData> blocks = r.getFooter().getBlocks();
+                for (int i = 0; i < blocks.size(); i++) {
+                    units.add(new Unit(f.toString(), i, blocks.get(i).getRowCount()));
+                }
+            }
+        }
+        return new FeatureDataset(units, conf);
+    }
+
+    /** The units rank {@code rank} of {@code world} reads: every world-th one, so shards differ by at most one unit. */
+    public FeatureDataset shard(int rank, int world) {
+        List<Unit> mine = new ArrayList<>();
+        for (int i = rank; i < units.size(); i += world) {
+            mine.add(units.get(i));
+        }
+        return new FeatureDataset(mine, conf);
+    }
+
+    public List<Unit> units() {
+        return units;
+    }
+
+    public long rows() {
+        return units.stream().mapToLong(Unit::rows).sum();
+    }
+
+    /** The samples of {@code epoch} from position {@code skip} on, in the epoch's seeded order. */
+    public Iterator<FeatureRecord> epoch(long seed, int epoch, long skip) {
+        List<Unit> order = new ArrayList<>(units);
+        Collections.shuffle(order, new Random(seed * 1_000_003L + epoch));
+        return new Iterator<>() {
+            private int unit = 0;
+            private List<FeatureRecord> rows = List.of();
+            private int next = 0;
+            private long toSkip = skip;
+
+            @Override
+            public boolean hasNext() {
+                while (next >= rows.size() && unit < order.size()) {
+                    Unit u = order.get(unit++);
+                    if (toSkip >= u.rows()) {
+                        toSkip -= u.rows(); // skipped without reading
+                        continue;
+                    }
+                    rows = read(u);
+                    Collections.shuffle(rows, new Random(seed * 31L + epoch * 7919L + u.hashCode()));
+                    next = (int) toSkip;
+                    toSkip = 0;
+                }
+                return next < rows.size();
+            }
+
+            @Override
+            public FeatureRecord next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return rows.get(next++);
+            }
+        };
+    }
+
+    private List<FeatureRecord> read(Unit u) {
+        try (ParquetFileReader r = ParquetFileReader.open(HadoopInputFile.fromPath(new Path(u.file()), conf))) {
+            MessageType schema = r.getFooter().getFileMetaData().getSchema();
+            for (int i = 0; i < u.rowGroup(); i++) {
+                r.skipNextRowGroup();
+            }
+            PageReadStore pages = r.readNextRowGroup();
+            MessageColumnIO io = new ColumnIOFactory().getColumnIO(schema);
+            RecordReader<Group> records = io.getRecordReader(pages, new GroupRecordConverter(schema));
+            List<FeatureRecord> out = new ArrayList<>();
+            for (long i = 0; i < pages.getRowCount(); i++) {
+                out.add(toRecord(records.read()));
+            }
+            return out;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot read " + u, e);
+        }
+    }
+
+    /** Spark writes array<int> as a 3-level list: input_ids.list.element. */
+    private static FeatureRecord toRecord(Group g) {
+        Group list = g.getGroup("input_ids", 0);
+        int n = list.getFieldRepetitionCount("list");
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = list.getGroup("list", i).getInteger("element", 0);
+        }
+        return new FeatureRecord(g.getString("id", 0), ids, bytes(g, "loss_mask"), bytes(g, "aux_hidden"),
+                bytes(g, "last_hidden"));
+    }
+
+    private static byte[] bytes(Group g, String field) {
+        ByteBuffer b = g.getBinary(field, 0).toByteBuffer();
+        byte[] out = new byte[b.remaining()];
+        b.get(out);
+        return out;
+    }
+}

@@ -1,0 +1,22 @@
+package dev.eaglespark.train;
+
+import dev.eaglespark.export.ServingEngine;
+import java.io.Serializable;
+
+/**
+ * Everything a training run needs.
+ *
+ * @param features output directory of the features stage
+ * @param target the target model directory (embeddings, final norm and lm_head come from it)
+ * @param vocab vocab.safetensors of the vocab stage; ignored for the shared head
+ * @param sharedHead full vocabulary with the target's lm_head frozen
+ * @param checkpoints checkpoint directory (any Hadoop URI)
+ * @param epochs passes over the data (when maxSteps is 0)
+ * @param maxSteps optimizer updates to run; 0 for epochs x steps per epoch
+ * @param checkpointEvery updates between checkpoints (and at the end)
+ * @param resume continue from the newest committed checkpoint when there is one
+ * @param export where to write the serving draft at the end; null for none
+ */
+public record TrainJob(String features, String target, String vocab, boolean sharedHead, String checkpoints,
+                       int epochs, long maxSteps, long checkpointEvery, boolean resume, String export,
+                       ServingEngine engine, TrainSettings settings) implements Serializable {}
