@@ -1,0 +1,68 @@
+package dev.eaglespark.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.eaglespark.draft.ReferenceStep;
+import dev.eaglespark.tensors.SafeTensorsFile;
+import java.io.BufferedOutputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Arrays;
+import java.util.Map;
+
+/** {@code eaglespark train-step}: one training step from a reference-format file, for cross-checks. */
+public final class TrainStepCommand implements Command {
+    private static final Map<String, Boolean> OPTIONS = Map.of("input", true, "meta", true, "output", true);
+
+    @Override
+    public String name() {
+        return "train-step";
+    }
+
+    @Override
+    public String summary() {
+        return "one training step from a reference-format batch; writes losses, accuracies and gradients";
+    }
+
+    @Override
+    public String help() {
+        return """
+                usage: eaglespark train-step --input FILE.safetensors [--meta FILE.json] --output OUT.safetensors
+
+                Runs one train-time-test step of the draft on a batch stored the way the reference
+                EAGLE-3 trainer's dumps are (input_ids, attention_mask, loss_mask, aux_hidden, h_last,
+                target_norm, target_lm_head, param.*, buffer.t2d/d2t; the .json gives the config,
+                variant, loss_type, ttt_length and target_rms_norm_eps) and writes ploss [ttt], acc [ttt],
+                total_loss [1] and grad.<weight> for every trained weight, under the same names, so two
+                implementations can be compared tensor by tensor.
+
+                options:
+                  --input FILE   the batch (safetensors)
+                  --meta FILE    its description (default: the input with .json for .safetensors)
+                  --output FILE  where the results go
+                """;
+    }
+
+    @Override
+    public int run(String[] argv) throws Exception {
+        Args a = Args.parse(argv, OPTIONS);
+        Path input = Paths.get(a.required("input"));
+        Path meta = Paths.get(a.get("meta", input.toString().replaceFirst("\\.safetensors$", ".json")));
+        if (!Files.isRegularFile(meta)) {
+            throw new UsageException("no description " + meta + " next to the input; give --meta");
+        }
+        JsonNode m = new ObjectMapper().readTree(meta.toFile());
+        Path out = Paths.get(a.required("output"));
+        try (SafeTensorsFile f = SafeTensorsFile.open(input)) {
+            ReferenceStep.Result r = ReferenceStep.run(f, m);
+            try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(out))) {
+                r.toSafeTensors().writeTo(os);
+            }
+            System.out.println("ploss " + Arrays.toString(r.ploss()) + "\nacc   " + Arrays.toString(r.acc())
+                    + "\ntotal " + r.total() + "\nwrote " + out);
+        }
+        return 0;
+    }
+}
