@@ -45,15 +45,45 @@ public final class Eagle3Draft {
      */
     public NDArray step(NDArray embeds, NDArray h, NDArray cos, NDArray sin, NDArray bias, List<NDArray> keys,
                         List<NDArray> values) {
+        NDList qkv = projections(embeds, h, cos, sin);
+        keys.add(qkv.get(1));
+        values.add(qkv.get(2));
+        return finish(h, tttAttention(qkv.get(0), keys, values, bias));
+    }
+
+    /**
+     * Step 0 over new positions at inference: plain causal attention over the cached step-0
+     * keys and values plus the new ones, which are appended to {@code cache} (index 0 keys,
+     * index 1 values; empty at first).
+     *
+     * @param bias additive [1, 1, 1, new, cached + new]
+     */
+    public NDArray extend(NDArray embeds, NDArray h, NDArray cos, NDArray sin, NDArray bias, NDList cache) {
+        NDList qkv = projections(embeds, h, cos, sin);
+        NDArray k = cache.isEmpty() ? qkv.get(1) : cache.get(0).concat(qkv.get(1), 2);
+        NDArray v = cache.isEmpty() ? qkv.get(2) : cache.get(1).concat(qkv.get(2), 2);
+        cache.clear();
+        cache.add(k);
+        cache.add(v);
+        return finish(h, dev.eaglespark.model.Attention.attend(qkv.get(0), k, v, bias));
+    }
+
+    /** Rotated queries, keys and values of concat(input_layernorm(embeds), hidden_norm(h)). */
+    private NDList projections(NDArray embeds, NDArray h, NDArray cos, NDArray sin) {
         double eps = cfg.rmsNormEps();
         NDArray x = NDArrays.concat(new NDList(Ops.rmsNorm(embeds, p.get("midlayer.input_layernorm.weight"), eps),
                 Ops.rmsNorm(h, p.get("midlayer.hidden_norm.weight"), eps)), 2);
         NDArray q = Ops.applyRope(heads(Ops.linear(x, p.get("midlayer.self_attn.q_proj.weight")), cfg.numHeads()),
                 cos, sin);
-        keys.add(Ops.applyRope(heads(Ops.linear(x, p.get("midlayer.self_attn.k_proj.weight")), cfg.numKvHeads()),
-                cos, sin));
-        values.add(heads(Ops.linear(x, p.get("midlayer.self_attn.v_proj.weight")), cfg.numKvHeads()));
-        NDArray attn = tttAttention(q, keys, values, bias);
+        NDArray k = Ops.applyRope(heads(Ops.linear(x, p.get("midlayer.self_attn.k_proj.weight")), cfg.numKvHeads()),
+                cos, sin);
+        NDArray v = heads(Ops.linear(x, p.get("midlayer.self_attn.v_proj.weight")), cfg.numKvHeads());
+        return new NDList(q, k, v);
+    }
+
+    /** Attention output projection, residual from h, then the MLP block. */
+    private NDArray finish(NDArray h, NDArray attn) {
+        double eps = cfg.rmsNormEps();
         NDArray h1 = h.add(Ops.linear(attn, p.get("midlayer.self_attn.o_proj.weight")));
         NDArray mlp = Ops.swiglu(Ops.rmsNorm(h1, p.get("midlayer.post_attention_layernorm.weight"), eps),
                 p.get("midlayer.mlp.gate_proj.weight"), p.get("midlayer.mlp.up_proj.weight"),
@@ -71,6 +101,7 @@ public final class Eagle3Draft {
         long b = s[0], heads = s[1], t = s[2], d = s[3];
         long kv = cfg.numKvHeads();
         long g = heads / kv;
+        long tk = keys.get(0).getShape().get(2); // step-0 keys: as many as queries in training, all cached at inference
         NDArray q5 = q.mul(1.0 / Math.sqrt(d)).reshape(b, kv, g, t, d);
         NDList scores = new NDList(q5.matMul(keys.get(0).expandDims(2).transpose(0, 1, 2, 4, 3)).add(bias));
         for (int i = 1; i < keys.size(); i++) {
@@ -78,9 +109,9 @@ public final class Eagle3Draft {
         }
         // NDArrays.concat of one array returns a copy cut off from autograd: skip it for step 0.
         NDArray probs = (scores.size() == 1 ? scores.head() : NDArrays.concat(scores, 4)).softmax(4);
-        NDArray out = probs.get(":, :, :, :, :{}", t).matMul(values.get(0).expandDims(2));
+        NDArray out = probs.get(":, :, :, :, :{}", tk).matMul(values.get(0).expandDims(2));
         for (int i = 1; i < values.size(); i++) {
-            out = out.add(probs.get(":, :, :, :, {}:{}", t + i - 1, t + i).mul(values.get(i).expandDims(2)));
+            out = out.add(probs.get(":, :, :, :, {}:{}", tk + i - 1, tk + i).mul(values.get(i).expandDims(2)));
         }
         return out.reshape(b, heads, t, d).transpose(0, 2, 1, 3).reshape(b, t, heads * d);
     }

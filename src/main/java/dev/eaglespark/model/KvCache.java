@@ -38,6 +38,24 @@ public final class KvCache implements AutoCloseable {
         return full;
     }
 
+    /** Keeps the first {@code length} positions (speculative decoding drops rejected tokens). */
+    public void truncate(long length) {
+        for (int l = 0; l < keys.length; l++) {
+            keys[l] = cut(keys[l], length);
+            values[l] = cut(values[l], length);
+        }
+    }
+
+    private NDArray cut(NDArray a, long length) {
+        if (a == null || a.getShape().get(2) <= length) {
+            return a;
+        }
+        NDArray kept = a.get(":, :, :{}", length).duplicate();
+        kept.attach(manager);
+        a.close();
+        return kept;
+    }
+
     /** Number of cached positions (slots, padding included). */
     public long length() {
         return keys[0] == null ? 0 : keys[0].getShape().get(2);

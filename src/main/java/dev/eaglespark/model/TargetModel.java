@@ -193,6 +193,24 @@ public final class TargetModel implements AutoCloseable {
         return new ForwardResult(hidden, req.lastHidden() ? h : null, req.normedHidden() ? normed : null, logits);
     }
 
+    /**
+     * One sequence's next tokens after what {@code cache} holds: positions cache.length() on, each
+     * new token seeing the whole cache and the new tokens before it. Results in {@code scope}.
+     */
+    public ForwardResult extend(NDManager scope, long[] tokens, KvCache cache, ForwardRequest req) {
+        checkIds(tokens);
+        long start = cache.length();
+        int n = tokens.length;
+        NDArray ids = scope.create(tokens, new Shape(1, n));
+        NDArray pos = scope.arange(0, n, 1, DataType.INT64);
+        // key s (absolute) is visible to new token i when s <= start + i
+        NDArray keyPos = scope.arange(0, (int) (start + n), 1, DataType.INT64);
+        NDArray visible = keyPos.expandDims(0).lte(pos.add(start).expandDims(1));
+        NDArray bias = visible.toType(dtype, false).sub(1f).mul(-Attention.masked(dtype))
+                .reshape(1, 1, 1, n, start + n);
+        return run(scope, ids, rope.table(scope, start, n, dtype), bias, cache, req);
+    }
+
     /** fp32 logits of last hidden states (before the final norm), any leading shape. */
     public NDArray logitsOf(NDArray lastHidden) {
         return headLogits(finalNorm(lastHidden));
