@@ -50,8 +50,7 @@ public final class DraftParams implements AutoCloseable {
 
     /** Adds a weight (copied into this manager as fp32); trainable ones record gradients. */
     public void put(String name, NDArray value, boolean train) {
-        NDArray copy = value.toType(DataType.FLOAT32, true).toDevice(manager.getDevice(), true);
-        copy.attach(manager);
+        NDArray copy = ownCopy(value, manager);
         NDArray old = arrays.put(name, copy);
         if (old != null) {
             old.close();
@@ -61,6 +60,22 @@ public final class DraftParams implements AutoCloseable {
             copy.setRequiresGradient(true);
             trainable.add(name);
         }
+    }
+
+    /**
+     * A copy with its own memory, fp32, on {@code owner}'s device. toType and toDevice return
+     * views when nothing changes, and an array made from a Java buffer does not own its memory:
+     * a view of it outliving the original reads freed memory. duplicate() always copies.
+     */
+    public static NDArray ownCopy(NDArray value, NDManager owner) {
+        NDArray moved = value.getDevice().equals(owner.getDevice()) ? value.duplicate()
+                : value.toDevice(owner.getDevice(), true);
+        NDArray fp32 = moved.getDataType() == DataType.FLOAT32 ? moved : moved.toType(DataType.FLOAT32, false);
+        fp32.attach(owner);
+        if (fp32 != moved) {
+            moved.close();
+        }
+        return fp32;
     }
 
     /** Fresh weights: norms one, projections N(0, 0.02^2), as transformers initialises Llama layers. */
@@ -83,6 +98,17 @@ public final class DraftParams implements AutoCloseable {
         p.put(LM_HEAD, lmHead, trainLmHead);
         p.put(EMBED, embed, false);
         return p;
+    }
+
+    /** The target lm_head's rows of a draft vocabulary: how a standard draft's head starts. */
+    public static NDArray vocabRows(NDArray targetLmHead, dev.eaglespark.vocab.DraftVocab vocab, NDManager m) {
+        long[] ids = new long[vocab.size()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = vocab.targetId(i);
+        }
+        NDArray idArray = m.create(ids);
+        return idArray.getNDArrayInternal().embedding(idArray, targetLmHead, ai.djl.ndarray.types.SparseFormat.DENSE)
+                .singletonOrThrow();
     }
 
     public NDArray get(String name) {

@@ -40,9 +40,7 @@ public final class SoftLabels implements AutoCloseable {
     }
 
     private NDArray copy(NDArray a) {
-        NDArray c = a.toType(DataType.FLOAT32, true);
-        c.attach(manager);
-        return c;
+        return DraftParams.ownCopy(a, manager);
     }
 
     /** Full-vocabulary target logits of h_last [B, T, Ht]: lm_head(rmsnorm(h_last)), fp32. */

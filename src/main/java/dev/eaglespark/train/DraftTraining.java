@@ -4,7 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.SparseFormat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -166,13 +165,7 @@ public final class DraftTraining {
      */
     private static DraftParams initialParams(DraftConfig cfg, TargetParts target, DraftVocab vocab, boolean shared,
                                              Device device, long seed, NDManager frozen) {
-        long[] ids = new long[vocab.size()];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = vocab.targetId(i);
-        }
-        NDArray idArray = frozen.create(ids);
-        NDArray draftHead = shared ? target.lmHead()
-                : idArray.getNDArrayInternal().embedding(idArray, target.lmHead(), SparseFormat.DENSE).singletonOrThrow();
+        NDArray draftHead = shared ? target.lmHead() : DraftParams.vocabRows(target.lmHead(), vocab, frozen);
         return DraftParams.initialise(cfg, device, seed, target.embed(), draftHead, !shared);
     }
 

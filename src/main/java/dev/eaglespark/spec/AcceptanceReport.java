@@ -1,0 +1,83 @@
+package dev.eaglespark.spec;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * Acceptance over many generations: tau (tokens per verification round, bonus included, as
+ * EAGLE reports it), per-position acceptance (draft token j accepted, given tokens 1..j-1
+ * were), generated tokens and the target forwards they took.
+ */
+public final class AcceptanceReport {
+    private final int k;
+    private final long[] reached;
+    private final long[] acceptedAt;
+    private long rounds;
+    private long acceptedTotal;
+    private long tokens;
+    private long forwards;
+    private long prompts;
+
+    public AcceptanceReport(int k) {
+        this.k = k;
+        this.reached = new long[k];
+        this.acceptedAt = new long[k];
+    }
+
+    public void add(SpeculativeDecoder.Result r) {
+        prompts++;
+        tokens += r.tokens().length;
+        forwards += r.targetForwards();
+        for (int a : r.acceptedPerRound()) {
+            rounds++;
+            acceptedTotal += a;
+            for (int j = 0; j < k && j <= a; j++) {
+                reached[j]++;
+                if (j < a) {
+                    acceptedAt[j]++;
+                }
+            }
+        }
+    }
+
+    public double tau() {
+        return rounds == 0 ? 0 : 1 + (double) acceptedTotal / rounds;
+    }
+
+    public double[] perPosition() {
+        double[] out = new double[k];
+        for (int j = 0; j < k; j++) {
+            out[j] = reached[j] == 0 ? 0 : (double) acceptedAt[j] / reached[j];
+        }
+        return out;
+    }
+
+    /** Target forwards that plain decoding would have needed beyond these (one per token). */
+    public long forwardsSaved() {
+        return tokens - forwards;
+    }
+
+    public ObjectNode toJson() {
+        ObjectNode n = new ObjectMapper().createObjectNode();
+        n.put("prompts", prompts);
+        n.put("draft_length", k);
+        n.put("tau", tau());
+        var pos = n.putArray("acceptance_per_position");
+        for (double d : perPosition()) {
+            pos.add(d);
+        }
+        n.put("generated_tokens", tokens);
+        n.put("target_forwards", forwards);
+        n.put("target_forwards_saved", forwardsSaved());
+        return n;
+    }
+
+    public String format() {
+        StringBuilder sb = new StringBuilder(String.format("tau %.3f over %d prompts (%,d tokens, %,d target forwards,"
+                + " %,d saved); acceptance by position:", tau(), prompts, tokens, forwards, forwardsSaved()));
+        for (double d : perPosition()) {
+            sb.append(String.format(" %.3f", d));
+        }
+        return sb.toString();
+    }
+}
