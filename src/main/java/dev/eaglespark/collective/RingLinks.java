@@ -14,8 +14,9 @@ import java.nio.channels.SocketChannel;
  * that send to the right while receiving from the left, so a ring of ranks never deadlocks on
  * full socket buffers.
  *
- * <p>The right connection carries no data towards us, so it is watched for readability the whole
- * time: readable means the right peer closed or reset it, and the step fails at once.
+ * <p>The right connection carries no data towards us, so while we are sending it is also watched
+ * for readability: readable means the right peer closed or reset it, and the step fails at once.
+ * A failing rank closes all its sockets, so a failure travels around the ring within moments.
  */
 final class RingLinks implements Closeable {
     /** Called after bytes arrived in the receive buffer (its position advanced). */
@@ -47,7 +48,7 @@ final class RingLinks implements Closeable {
         left.configureBlocking(false);
         right.configureBlocking(false);
         this.leftKey = left.register(selector, 0);
-        this.rightKey = right.register(selector, SelectionKey.OP_READ);
+        this.rightKey = right.register(selector, 0);
     }
 
     static String describe(InetSocketAddress a) {
@@ -124,7 +125,9 @@ final class RingLinks implements Closeable {
 
     private void waitForIo(boolean wantWrite, boolean wantRead, long maxNanos) {
         leftKey.interestOps(wantRead ? SelectionKey.OP_READ : 0);
-        rightKey.interestOps(SelectionKey.OP_READ | (wantWrite ? SelectionKey.OP_WRITE : 0));
+        // While we still owe the right peer data, its close or reset is fatal and must end the
+        // wait at once. Once our part is sent it may legitimately finish and close first.
+        rightKey.interestOps(wantWrite ? SelectionKey.OP_READ | SelectionKey.OP_WRITE : 0);
         try {
             selector.select(Math.max(1, Math.min(maxNanos / 1_000_000, 1000)));
         } catch (IOException e) {

@@ -106,4 +106,20 @@ class FailureTest {
             assertTrue(e.getMessage().contains("peer rank 1"), e.getMessage());
         }
     }
+
+    @Test
+    void peersThatFinishAndCloseAtOnceDoNotBreakTheOthers() throws Exception {
+        // A rank that has sent its last bytes may close before its neighbours have read them.
+        for (int round = 0; round < 20; round++) {
+            int n = 2 + round % 2;
+            List<Collective> group = TestRing.connect(n, TestRing.loopback());
+            TestRing.runAll(n, r -> {
+                float[] a = new float[1000];
+                group.get(r).allReduceSum(a);
+                group.get(r).barrier();
+                group.get(r).close();
+                return null;
+            });
+        }
+    }
 }
