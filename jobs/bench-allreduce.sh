@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -q test-compile
 mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.classpath
-exec java -Xmx2g -Dbench.workerHeap="${BENCH_WORKER_HEAP:-3g}" -Dbench.bucketMB="${BENCH_BUCKET_MB:-16}" \
+exec java -Xmx2g -Dbench.workerHeap="${BENCH_WORKER_HEAP:-3g}" -Dbench.bucketMB="${BENCH_BUCKET_MB:-4}" \
   -cp "target/classes:target/test-classes:$(cat target/bench.classpath)" \
   dev.eaglespark.bench.AllReduceBench "$@"

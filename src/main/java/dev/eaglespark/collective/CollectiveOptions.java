@@ -8,7 +8,7 @@ import java.util.Objects;
  *
  * <ul>
  *   <li>{@code bucketBytes}: fp32 bytes of the array reduced per ring round (each round moves
- *       {@code bucketBytes / worldSize} per step); default 16 MiB.
+ *       {@code bucketBytes / worldSize} per step); default 4 MiB.
  *   <li>{@code wireType}: FP32 (default) or FP16 on the wire.
  *   <li>{@code connectTimeout}: how long {@code connect} waits for both neighbours; default 2 min.
  *   <li>{@code handshakeTimeout}: how long one incoming connection may take to authenticate;
@@ -61,7 +61,7 @@ public final class CollectiveOptions {
     }
 
     public static CollectiveOptions defaults() {
-        return new CollectiveOptions(16 << 20, WireType.FP32, Duration.ofMinutes(2),
+        return new CollectiveOptions(4 << 20, WireType.FP32, Duration.ofMinutes(2),
                 Duration.ofSeconds(10), Duration.ofMinutes(10), null, null, 0);
     }
 

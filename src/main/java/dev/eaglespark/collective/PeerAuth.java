@@ -20,6 +20,7 @@ import javax.crypto.spec.SecretKeySpec;
  * acceptor checks rank == its left neighbour and the MAC, else closes the connection
  * acceptor  -> connector : HMAC(secret, "server", same fields)
  * connector checks the MAC, else closes
+ * connector -> acceptor  : OK (one byte): the connector has committed to this connection
  * </pre>
  *
  * Both nonces are fresh per connection, so a recorded exchange cannot be replayed.
@@ -29,6 +30,7 @@ final class PeerAuth {
     static final int VERSION = 1;
     static final int NONCE_BYTES = 32;
     static final int MAC_BYTES = 32;
+    private static final byte OK = 0x4b;
     /** Minimum secret length accepted. */
     static final int MIN_SECRET_BYTES = 16;
 
@@ -87,6 +89,11 @@ final class PeerAuth {
         ByteBuffer proof = ByteBuffer.wrap(mac("server", peerRank, myRank, worldSize, nonceA,
                 nonceC));
         TimedIo.writeFully(ch, proof, deadlineNanos);
+        ByteBuffer ok = ByteBuffer.allocate(1);
+        TimedIo.readFully(ch, ok, deadlineNanos);
+        if (ok.get(0) != OK) {
+            throw new AuthException("peer did not confirm the connection");
+        }
     }
 
     /** Connector side: prove the secret to rank {@code peerRank} and check its proof. */
@@ -115,6 +122,7 @@ final class PeerAuth {
         if (!MessageDigest.isEqual(expected, proof.array())) {
             throw new AuthException("listener did not prove the job secret");
         }
+        TimedIo.writeFully(ch, ByteBuffer.wrap(new byte[] {OK}), deadlineNanos);
     }
 
     private static byte[] nonce() {

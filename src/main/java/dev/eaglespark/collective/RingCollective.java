@@ -41,6 +41,8 @@ public final class RingCollective implements Collective {
     private static final int HEADER_BYTES = 24;
     /** Received elements are reduced in pieces of this many, as they arrive. */
     private static final int REDUCE_PIECE = 16 * 1024;
+    /** Outgoing elements are encoded in pieces of this many, just before they are written. */
+    private static final int SEND_PIECE = 64 * 1024;
 
     private final int rank;
     private final int worldSize;
@@ -205,9 +207,9 @@ public final class RingCollective implements Collective {
                 long left = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
                 ch.socket().connect(addr, (int) Math.min(left, Integer.MAX_VALUE));
                 ch.configureBlocking(false);
-                long hsDeadline = Math.min(deadline,
-                        System.nanoTime() + options.handshakeTimeout().toNanos());
-                auth.connect(ch, rank, rightRank, hsDeadline);
+                // Up to the connect deadline: the right peer's acceptor may first be busy
+                // refusing strangers (each bounded by its handshake timeout).
+                auth.connect(ch, rank, rightRank, deadline);
                 return ch;
             } catch (IOException e) {
                 last = e;
@@ -442,10 +444,18 @@ public final class RingCollective implements Collective {
     /** Sends a[sendOff, +sendLen) right while receiving into a[recvOff, +recvLen) from the left. */
     private void step(float[] a, int sendOff, int sendLen, int recvOff, int recvLen, boolean add) {
         int eb = wire.bytesPerElement();
-        encode(a, sendOff, sendLen);
+        // Encode the outgoing chunk a piece at a time, just ahead of the socket, so the right
+        // neighbour starts receiving (and reducing) without waiting for the whole chunk.
+        sendBuf.clear().limit(0);
+        int[] encoded = {0};
         recvBuf.clear().limit(recvLen * eb);
         int[] done = {0};
-        links.exchange(sendBuf, sendLen * eb, recvBuf, r -> {
+        links.exchange(sendBuf, sendLen * eb, s -> {
+            int m = Math.min(SEND_PIECE, sendLen - encoded[0]);
+            encode(a, sendOff, encoded[0], m);
+            encoded[0] += m;
+            s.limit(encoded[0] * eb);
+        }, recvBuf, r -> {
             int complete = r.position() / eb;
             if (complete - done[0] >= REDUCE_PIECE || complete == recvLen) {
                 decode(a, recvOff, done[0], complete, add);
@@ -457,20 +467,19 @@ public final class RingCollective implements Collective {
         }
     }
 
-    private void encode(float[] a, int off, int len) {
-        sendBuf.clear();
+    /** Encodes a[off + from, +len) into the send buffer at element position from. */
+    private void encode(float[] a, int off, int from, int len) {
         if (wire == WireType.FP32) {
-            sendFloats.put(0, a, off, len);
-            sendBuf.limit(len * 4);
-        } else {
-            for (int p = 0; p < len; p += REDUCE_PIECE) {
-                int m = Math.min(REDUCE_PIECE, len - p);
-                for (int i = 0; i < m; i++) {
-                    shortScratch[i] = Fp16.fromFloat(a[off + p + i]);
-                }
-                sendShorts.put(p, shortScratch, 0, m);
+            sendFloats.put(from, a, off + from, len);
+            return;
+        }
+        for (int p = 0; p < len; p += REDUCE_PIECE) {
+            int m = Math.min(REDUCE_PIECE, len - p);
+            int src = off + from + p;
+            for (int i = 0; i < m; i++) {
+                shortScratch[i] = Fp16.fromFloat(a[src + i]);
             }
-            sendBuf.limit(len * 2);
+            sendShorts.put(from + p, shortScratch, 0, m);
         }
     }
 

@@ -24,6 +24,11 @@ final class RingLinks implements Closeable {
         void received(ByteBuffer recv);
     }
 
+    /** Called when everything up to the send buffer's limit is written; raises the limit. */
+    interface SendFiller {
+        void fill(ByteBuffer send);
+    }
+
     private final int rank;
     private final SocketChannel left;
     private final SocketChannel right;
@@ -70,6 +75,12 @@ final class RingLinks implements Closeable {
      * on that side).
      */
     void exchange(ByteBuffer send, int sendTotal, ByteBuffer recv, ReceiveListener listener) {
+        exchange(send, sendTotal, null, recv, listener);
+    }
+
+    /** As above, with {@code filler} producing the send data piece by piece as it is written. */
+    void exchange(ByteBuffer send, int sendTotal, SendFiller filler, ByteBuffer recv,
+            ReceiveListener listener) {
         long lastProgress = System.nanoTime();
         while (true) {
             boolean sendPending = send != null && send.position() < sendTotal;
@@ -78,6 +89,9 @@ final class RingLinks implements Closeable {
                 return;
             }
             boolean progress = false;
+            if (sendPending && !send.hasRemaining() && filler != null) {
+                filler.fill(send);
+            }
             if (sendPending && send.hasRemaining()) {
                 int w;
                 try {

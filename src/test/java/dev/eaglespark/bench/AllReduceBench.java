@@ -180,7 +180,7 @@ public final class AllReduceBench {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx" + System.getProperty("bench.workerHeap", "3g"));
-        cmd.add("-Dbench.bucketMB=" + System.getProperty("bench.bucketMB", "16"));
+        cmd.add("-Dbench.bucketMB=" + System.getProperty("bench.bucketMB", "4"));
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(AllReduceBench.class.getName());
@@ -259,7 +259,7 @@ public final class AllReduceBench {
         long[] sizes = Arrays.stream(args[3].split(",")).mapToLong(Long::parseLong).toArray();
         CollectiveOptions opts = CollectiveOptions.defaults().withBindHost("127.0.0.1")
                 .withWireType(WireType.valueOf(args[4]))
-                .withBucketBytes(Integer.getInteger("bench.bucketMB", 16) << 20);
+                .withBucketBytes(Integer.getInteger("bench.bucketMB", 4) << 20);
         RingListener l = RingListener.open(opts);
         OUT.println("ADDR " + l.address().getHostString() + ":" + l.address().getPort());
         OUT.flush();
