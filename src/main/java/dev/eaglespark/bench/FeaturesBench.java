@@ -1,8 +1,6 @@
 package dev.eaglespark.bench;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.util.cuda.CudaUtils;
@@ -60,11 +58,7 @@ public final class FeaturesBench {
             long start = System.nanoTime();
             try (NDManager m = NDManager.newBaseManager(model.device())) {
                 ForwardResult r = model.forward(m, seqs, ForwardRequest.features(aux));
-                NDList parts = new NDList();
-                for (int i : aux) {
-                    parts.add(r.hidden().get(i));
-                }
-                NDArray fused = NDArrays.concat(parts, 2).toType(DataType.FLOAT16, false);
+                NDArray fused = r.fusedAux(aux).toType(DataType.FLOAT16, false);
                 NDArray last = r.lastHidden().toType(DataType.FLOAT16, false);
                 fused.toByteBuffer(); // the copy to the host also waits for the GPU
                 last.toByteBuffer();

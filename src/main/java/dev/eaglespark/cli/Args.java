@@ -72,6 +72,21 @@ public final class Args {
         return values.getOrDefault(name, List.of());
     }
 
+    /** All values of a repeatable option that must be given at least once. */
+    public List<String> requiredAll(String name) {
+        List<String> v = all(name);
+        if (v.isEmpty()) {
+            throw new UsageException("missing required option --" + name);
+        }
+        return v;
+    }
+
+    /** The text of the file an option names, or null when the option is absent. */
+    public String fileText(String name) throws java.io.IOException {
+        String path = get(name, null);
+        return path == null ? null : java.nio.file.Files.readString(java.nio.file.Paths.get(path));
+    }
+
     public int getInt(String name, int fallback) {
         String v = get(name, null);
         if (v == null) {

@@ -2,8 +2,6 @@ package dev.eaglespark.cli;
 
 import dev.eaglespark.data.TruncationPolicy;
 import dev.eaglespark.features.FeatureSettings;
-import java.nio.file.Files;
-import java.nio.file.Paths;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
@@ -62,16 +60,13 @@ public final class FeaturesCommand implements Command {
     public int run(String[] argv) throws Exception {
         Args args = Args.parse(argv, OPTIONS);
         String model = ModelArg.resolve(args.required("model"));
-        if (args.all("input").isEmpty()) {
-            throw new UsageException("missing required option --input");
-        }
         String output = args.required("output");
         int[] aux = args.has("aux-layers") ? ints(args.get("aux-layers", null)) : null;
         TruncationPolicy truncation = parseTruncation(args.get("truncation", "truncate"));
-        String template = args.has("template") ? Files.readString(Paths.get(args.get("template", null))) : null;
+        String template = args.fileText("template");
         FeatureSettings s = new FeatureSettings(model, aux, args.getInt("max-length", 2048), truncation, template,
                 args.getInt("tokens-per-batch", 8192), args.getInt("window", 64));
-        return SparkStages.features(s, args.all("input"), output, args.getInt("partitions", 0),
+        return SparkStages.features(s, args.requiredAll("input"), output, args.getInt("partitions", 0),
                 (long) args.getInt("row-group-mb", 256) << 20);
     }
 

@@ -1,8 +1,6 @@
 package dev.eaglespark.cli;
 
 import dev.eaglespark.regen.RegenerateSettings;
-import java.nio.file.Files;
-import java.nio.file.Paths;
 import java.util.Map;
 
 /** {@code eaglespark regenerate}: the target answers the conversations' user turns again (Spark). */
@@ -55,11 +53,8 @@ public final class RegenerateCommand implements Command {
     public int run(String[] argv) throws Exception {
         Args args = Args.parse(argv, OPTIONS);
         String model = ModelArg.resolve(args.required("model"));
-        if (args.all("input").isEmpty()) {
-            throw new UsageException("missing required option --input");
-        }
         String output = args.required("output");
-        String template = args.has("template") ? Files.readString(Paths.get(args.get("template", null))) : null;
+        String template = args.fileText("template");
         RegenerateSettings s;
         try {
             s = new RegenerateSettings(args.getInt("max-new-tokens", 1024), args.getInt("max-prompt-tokens", 3072),
@@ -69,6 +64,6 @@ public final class RegenerateCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        return SparkStages.regenerate(model, template, s, args.all("input"), output, args.getInt("partitions", 0));
+        return SparkStages.regenerate(model, template, s, args.requiredAll("input"), output, args.getInt("partitions", 0));
     }
 }

@@ -45,12 +45,8 @@ public final class ExportedDraft implements AutoCloseable {
                 params.put(name, tmp.create(f.readFloats(name), new Shape(f.info(name).shape())), false);
             }
             params.put(DraftParams.EMBED, targetEmbed, false);
-            long[] t2d = f.readLongs("t2d");
-            boolean[] b = new boolean[t2d.length];
-            for (int i = 0; i < b.length; i++) {
-                b[i] = t2d[i] != 0;
-            }
-            return new ExportedDraft(cfg, params, new DraftVocab(b, f.readLongs("d2t"), new long[b.length]), aux);
+            return new ExportedDraft(cfg, params, DraftVocab.fromTensors(f.readLongs("t2d"), f.readLongs("d2t"), null),
+                    aux);
         } catch (RuntimeException e) {
             params.close();
             throw e;

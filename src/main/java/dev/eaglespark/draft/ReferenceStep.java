@@ -49,7 +49,8 @@ public final class ReferenceStep {
             DraftConfig cfg = DraftConfig.fromJson(meta.get("config"), targetHidden, numAux);
             int vocabSize = (int) f.info("target_lm_head").shape()[0];
             // The shared head maps ids one to one: offsets all zero, whatever the file's buffer says.
-            DraftVocab vocab = shared ? DraftVocab.identity(vocabSize) : vocab(f);
+            DraftVocab vocab = shared ? DraftVocab.identity(vocabSize)
+                    : DraftVocab.fromTensors(f.readLongs("buffer.t2d"), f.readLongs("buffer.d2t"), null);
             for (String p : f.tensors().keySet()) {
                 if (p.startsWith("param.")) {
                     String n = p.substring(6);
@@ -85,15 +86,6 @@ public final class ReferenceStep {
                 return new Result(out.stepLoss(), out.stepAcc(), out.total().getFloat(), grads, shapes);
             }
         }
-    }
-
-    private static DraftVocab vocab(SafeTensorsFile f) {
-        long[] t2d = f.readLongs("buffer.t2d");
-        boolean[] b = new boolean[t2d.length];
-        for (int i = 0; i < b.length; i++) {
-            b[i] = t2d[i] != 0;
-        }
-        return new DraftVocab(b, f.readLongs("buffer.d2t"), new long[b.length]);
     }
 
     private static NDArray floats(NDManager m, SafeTensorsFile f, String name) {

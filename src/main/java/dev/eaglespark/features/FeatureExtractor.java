@@ -1,8 +1,6 @@
 package dev.eaglespark.features;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
@@ -101,11 +99,7 @@ public final class FeatureExtractor {
         List<FeatureRecord> out = new ArrayList<>();
         try (NDManager m = NDManager.newBaseManager(model.device())) {
             ForwardResult r = model.forward(m, ids, ForwardRequest.features(aux));
-            NDList parts = new NDList();
-            for (int i : aux) {
-                parts.add(r.hidden().get(i));
-            }
-            NDArray fused = NDArrays.concat(parts, 2).toType(DataType.FLOAT16, false);
+            NDArray fused = r.fusedAux(aux).toType(DataType.FLOAT16, false);
             NDArray last = r.lastHidden().toType(DataType.FLOAT16, false);
             for (int b = 0; b < batch.size(); b++) {
                 TokenizedSample s = batch.get(b);

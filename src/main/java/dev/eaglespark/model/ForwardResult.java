@@ -1,6 +1,8 @@
 package dev.eaglespark.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import java.util.Map;
 
 /**
@@ -11,4 +13,17 @@ import java.util.Map;
  * @param normedHidden the same after the final norm (transformers' hidden_states[L])
  * @param logits [B, T, V] in fp32
  */
-public record ForwardResult(Map<Integer, NDArray> hidden, NDArray lastHidden, NDArray normedHidden, NDArray logits) {}
+public record ForwardResult(Map<Integer, NDArray> hidden, NDArray lastHidden, NDArray normedHidden, NDArray logits) {
+
+    /** The aux hidden states side by side, [B, T, aux.length * H]: what an EAGLE-3 draft reads. */
+    public NDArray fusedAux(int[] aux) {
+        if (aux.length == 1) {
+            return hidden.get(aux[0]);
+        }
+        NDList parts = new NDList();
+        for (int i : aux) {
+            parts.add(hidden.get(i));
+        }
+        return NDArrays.concat(parts, 2);
+    }
+}

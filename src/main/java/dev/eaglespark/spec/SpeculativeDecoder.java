@@ -1,8 +1,6 @@
 package dev.eaglespark.spec;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.eaglespark.model.ForwardRequest;
@@ -57,7 +55,7 @@ public final class SpeculativeDecoder {
                 long[] shifted = new long[prompt.length];
                 System.arraycopy(prompt, 1, shifted, 0, prompt.length - 1);
                 shifted[prompt.length - 1] = next;
-                proposer.observe(shifted, fused(r));
+                proposer.observe(shifted, r.fusedAux(aux));
             }
             boolean done = add(out, next, maxNew);
             while (!done) {
@@ -79,7 +77,7 @@ public final class SpeculativeDecoder {
                     long[] observed = new long[a + 1];
                     System.arraycopy(drafts, 0, observed, 0, a);
                     observed[a] = preds[a];
-                    proposer.observe(observed, fused(r).get(":, :{}", a + 1));
+                    proposer.observe(observed, r.fusedAux(aux).get(":, :{}", a + 1));
                     for (long t : observed) {
                         done = add(out, t, maxNew);
                         if (done) {
@@ -104,11 +102,4 @@ public final class SpeculativeDecoder {
         return target.logitsOf(r.lastHidden()).argMax(-1).toType(DataType.INT64, false).toLongArray();
     }
 
-    private NDArray fused(ForwardResult r) {
-        NDList parts = new NDList();
-        for (int i : aux) {
-            parts.add(r.hidden().get(i));
-        }
-        return NDArrays.concat(parts, 2);
-    }
 }

@@ -178,12 +178,7 @@ public final class DraftTraining {
         try {
             p.getFileSystem(conf).copyToLocalFile(false, p, new Path(local.toUri()), true);
             try (SafeTensorsFile f = SafeTensorsFile.open(local)) {
-                long[] t2d = f.readLongs("t2d");
-                boolean[] b = new boolean[t2d.length];
-                for (int i = 0; i < b.length; i++) {
-                    b[i] = t2d[i] != 0;
-                }
-                return new DraftVocab(b, f.readLongs("d2t"), f.readLongs("token_counts"));
+                return DraftVocab.fromTensors(f.readLongs("t2d"), f.readLongs("d2t"), f.readLongs("token_counts"));
             }
         } finally {
             Files.deleteIfExists(local);

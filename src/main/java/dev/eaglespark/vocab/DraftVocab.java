@@ -32,6 +32,15 @@ public record DraftVocab(boolean[] t2d, long[] d2t, long[] tokenCounts) {
         return new DraftVocab(t2d, d2t, counts.clone());
     }
 
+    /** From stored tensors: t2d as 0/1 (BOOL read as integers), d2t offsets, token counts (may be null). */
+    public static DraftVocab fromTensors(long[] t2d, long[] d2t, long[] counts) {
+        boolean[] in = new boolean[t2d.length];
+        for (int i = 0; i < in.length; i++) {
+            in[i] = t2d[i] != 0;
+        }
+        return new DraftVocab(in, d2t, counts != null ? counts : new long[in.length]);
+    }
+
     /** The full vocabulary (shared-head drafts): t2d all true, d2t all zeros. */
     public static DraftVocab identity(int vocabSize) {
         boolean[] t2d = new boolean[vocabSize];
