@@ -43,14 +43,24 @@ public final class AdamW implements AutoCloseable {
             if (weightDecay != 0 && p.getShape().dimension() >= 2) {
                 p.muli((float) (1 - lr * weightDecay));
             }
+            // Every temporary lands in tmp (results go to the first operand's manager): nothing
+            // accumulates in the optimizer's or the parameters' managers from step to step.
             try (NDManager tmp = manager.newSubManager()) {
                 g.tempAttach(tmp);
+                mt.tempAttach(tmp);
+                vt.tempAttach(tmp);
+                p.tempAttach(tmp);
                 mt.muli((float) beta1).addi(g.mul((float) (1 - beta1)));
                 vt.muli((float) beta2).addi(g.square().muli((float) (1 - beta2)));
                 NDArray denom = vt.sqrt().divi((float) Math.sqrt(bc2)).addi((float) eps);
                 p.subi(mt.div(denom).muli((float) (lr / bc1)));
             }
         }
+    }
+
+    /** Counts an update that was skipped (non-finite gradients): the schedule moves on, moments stay. */
+    public void skip() {
+        step++;
     }
 
     public long steps() {

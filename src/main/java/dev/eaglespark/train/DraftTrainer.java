@@ -14,6 +14,8 @@ import dev.eaglespark.features.FeatureRecord;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * One worker's training updates: forward and backward of each micro-batch (gradients add up
@@ -22,6 +24,7 @@ import java.util.Map;
  * wrappers are closed and gradients zeroed after each update.
  */
 public final class DraftTrainer implements AutoCloseable {
+    private static final Logger LOG = LogManager.getLogger(DraftTrainer.class);
     /** Averages gradients across workers in place (identity for one worker). */
     public interface GradientReducer {
         void reduce(Map<String, NDArray> grads, long[] tokens);
@@ -34,6 +37,7 @@ public final class DraftTrainer implements AutoCloseable {
     private final TrainSettings settings;
     private final AdamW optimizer;
     private final GradientReducer reducer;
+    private long skipped;
 
     public DraftTrainer(DraftParams params, Eagle3Draft draft, SoftLabels labels, BatchBuilder batches,
                         TrainSettings settings, GradientReducer reducer) {
@@ -44,6 +48,11 @@ public final class DraftTrainer implements AutoCloseable {
         this.reducer = reducer;
         this.ttt = new TrainTimeTest(draft, settings.tttLength(), settings.stepDecay(), settings.loss());
         this.optimizer = new AdamW(params.manager(), 0.9, 0.95, 1e-8, settings.weightDecay());
+    }
+
+    /** Updates skipped because their loss or gradients were not finite. */
+    public long skippedUpdates() {
+        return skipped;
     }
 
     public AdamW optimizer() {
@@ -85,7 +94,15 @@ public final class DraftTrainer implements AutoCloseable {
             reducer.reduce(grads, tokens);
             double norm = GradientClipping.clip(grads.values(), settings.clipNorm());
             double lr = settings.schedule().at(step);
-            optimizer.update(trainable, grads, lr);
+            if (Double.isFinite(norm) && Double.isFinite(loss)) {
+                optimizer.update(trainable, grads, lr);
+            } else {
+                // One bad batch must not poison the weights: skip the update, keep the step count.
+                skipped++;
+                optimizer.skip();
+                LOG.warn("update {}: loss {} gradient norm {} not finite; update skipped ({} so far)", step + 1, loss,
+                        norm, skipped);
+            }
             return new StepMetrics(step + 1, loss, stepLoss, stepAcc, norm, lr, tokens[0],
                     (System.nanoTime() - start) / 1e9);
         } finally {

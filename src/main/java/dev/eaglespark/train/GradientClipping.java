@@ -1,6 +1,7 @@
 package dev.eaglespark.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import java.util.Collection;
 
 /** Global-norm clipping of both signs (DJL's own clip is one-sided): g *= min(1, max / (norm + 1e-6)). */
@@ -11,8 +12,9 @@ public final class GradientClipping {
     public static double clip(Collection<NDArray> grads, double maxNorm) {
         double sq = 0;
         for (NDArray g : grads) {
-            try (NDArray s = g.square().sum()) {
-                sq += s.getFloat();
+            try (NDManager tmp = g.getManager().newSubManager()) {
+                g.tempAttach(tmp); // the square lands in tmp and is freed with it
+                sq += g.square().sum().getFloat();
             }
         }
         double norm = Math.sqrt(sq);
