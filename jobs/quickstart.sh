@@ -22,7 +22,7 @@ run() {
 rm -rf "$OUT"
 echo "== 1. regenerate: stories15M answers the sample conversations' questions itself"
 run regenerate --model stories15M --input "$DATA/sharegpt_sample.jsonl" --input "$DATA/ultrachat_sample.jsonl" \
-  --max-new-tokens 128 --max-prompt-tokens 120 --output "$OUT/regenerated"
+  --max-new-tokens 96 --max-prompt-tokens 200 --output "$OUT/regenerated"
 echo "== 2. features (stage 1)"
 run features --model stories15M --input "$OUT/regenerated" --max-length 256 --output "$OUT/features"
 echo "== 3. draft vocabulary"
