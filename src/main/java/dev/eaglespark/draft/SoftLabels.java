@@ -19,7 +19,7 @@ public final class SoftLabels implements AutoCloseable {
     private final NDArray norm;
     private final NDArray lmHead;
     private final NDArray t2dColumn;
-    private final NDArray draftIds;
+    private final long[] draftIds;
     private final double eps;
 
     public SoftLabels(NDArray targetNorm, NDArray targetLmHead, double eps, DraftVocab vocab) {
@@ -36,7 +36,7 @@ public final class SoftLabels implements AutoCloseable {
             t2d[v] = vocab.t2d()[v] ? 1f : 0f;
         }
         this.t2dColumn = manager.create(t2d).reshape(t2d.length, 1);
-        this.draftIds = manager.create(ids);
+        this.draftIds = ids;
     }
 
     private NDArray copy(NDArray a) {
@@ -51,8 +51,10 @@ public final class SoftLabels implements AutoCloseable {
     /** target_p [B, T, K] and position_mask [B, T, 1], both for the shifted positions. */
     public Labels labels(NDArray hLast, NDArray lossMask) {
         NDArray logits = Shift.left(targetLogits(hLast), 0f);
-        NDArray selected = logits.getNDArrayInternal()
-                .embedding(draftIds, logits.reshape(-1, logits.getShape().get(2)).transpose(), SparseFormat.DENSE)
+        // The ids are made in the caller's scope: embedding's result joins its ids' manager.
+        NDArray ids = logits.getManager().create(draftIds);
+        NDArray selected = ids.getNDArrayInternal()
+                .embedding(ids, logits.reshape(-1, logits.getShape().get(2)).transpose(), SparseFormat.DENSE)
                 .singletonOrThrow(); // [K, B*T]: the draft vocabulary's columns
         long b = logits.getShape().get(0);
         long t = logits.getShape().get(1);
@@ -65,6 +67,11 @@ public final class SoftLabels implements AutoCloseable {
 
     /** target_p and position_mask of one TTT step. */
     public record Labels(NDArray targetP, NDArray positionMask) {}
+
+    /** The manager holding the frozen weights (tests check nothing else accumulates in it). */
+    NDManager manager() {
+        return manager;
+    }
 
     @Override
     public void close() {
