@@ -102,7 +102,7 @@ public final class Eagle3Draft {
         long kv = cfg.numKvHeads();
         long g = heads / kv;
         long tk = keys.get(0).getShape().get(2); // step-0 keys: as many as queries in training, all cached at inference
-        NDArray q5 = q.mul(1.0 / Math.sqrt(d)).reshape(b, kv, g, t, d);
+        NDArray q5 = Ops.scale(q, (float) (1.0 / Math.sqrt(d))).reshape(b, kv, g, t, d);
         NDList scores = new NDList(q5.matMul(keys.get(0).expandDims(2).transpose(0, 1, 2, 4, 3)).add(bias));
         for (int i = 1; i < keys.size(); i++) {
             scores.add(q5.mul(keys.get(i).expandDims(2)).sum(new int[] {4}, true)); // own position only

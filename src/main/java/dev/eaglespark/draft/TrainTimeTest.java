@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import dev.eaglespark.model.Attention;
+import dev.eaglespark.model.Ops;
 import dev.eaglespark.model.RopePrecision;
 import dev.eaglespark.model.RotaryEmbedding;
 import java.util.ArrayList;
@@ -56,7 +57,7 @@ public final class TrainTimeTest {
             h = draft.step(draft.embed(ids), h, cs.get(0), cs.get(1), bias, keys, values);
             NDArray logits = draft.logits(h);
             NDArray l = stepLoss(logits, targetP, positionMask);
-            total = total == null ? l : total.add(l.mul((float) Math.pow(decay, step)));
+            total = total == null ? l : total.add(Ops.scale(l, (float) Math.pow(decay, step)));
             stepLoss[step] = l.getFloat();
             stepAcc[step] = accuracy(logits, targetP, positionMask, lossMask);
             if (step + 1 < steps) {

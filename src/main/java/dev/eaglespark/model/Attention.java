@@ -33,7 +33,7 @@ public final class Attention {
         long tk = k.getShape().get(2);
         long groups = heads / kvHeads;
         // A KV head's query group is folded into the row axis: plain batched GEMMs, K and V never copied.
-        NDArray q4 = q.mul(1.0 / Math.sqrt(d)).reshape(b, kvHeads, groups * tq, d);
+        NDArray q4 = Ops.scale(q, (float) (1.0 / Math.sqrt(d))).reshape(b, kvHeads, groups * tq, d);
         NDArray scores = q4.matMul(k.transpose(0, 1, 3, 2)).reshape(b, kvHeads, groups, tq, tk);
         NDArray probs = scores.add(bias).softmax(-1).reshape(b, kvHeads, groups * tq, tk);
         NDArray out = probs.matMul(v); // [B, kv, g*Tq, d]

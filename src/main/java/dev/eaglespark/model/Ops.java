@@ -14,6 +14,16 @@ import ai.djl.nn.core.Linear;
 public final class Ops {
     private Ops() {}
 
+    /**
+     * x * factor, the factor held as a tensor of x's manager. DJL turns a Java number into a
+     * tensor over a Java buffer and frees it as soon as the op returns, but autograd keeps that
+     * tensor for the backward pass: the gradient then reads freed memory (huge or NaN values,
+     * at random). A tensor owned by the scope lives until the scope closes, after backward.
+     */
+    public static NDArray scale(NDArray x, float factor) {
+        return x.mul(x.getManager().create(factor));
+    }
+
     /** x @ w^T (+ b), the torch.nn.Linear convention. */
     public static NDArray linear(NDArray x, NDArray w, NDArray bias) {
         return Linear.linear(x, w, bias).singletonOrThrow();

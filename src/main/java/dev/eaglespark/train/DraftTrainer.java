@@ -11,6 +11,7 @@ import dev.eaglespark.draft.Eagle3Draft;
 import dev.eaglespark.draft.SoftLabels;
 import dev.eaglespark.draft.TrainTimeTest;
 import dev.eaglespark.features.FeatureRecord;
+import dev.eaglespark.model.Ops;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -75,7 +76,7 @@ public final class DraftTrainer implements AutoCloseable {
                 TrainTimeTest.Output out;
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     out = ttt.run(b.batch(), labels.labels(b.lastHidden(), b.batch().lossMask()));
-                    gc.backward(out.total().div((float) microBatches.size()));
+                    gc.backward(Ops.scale(out.total(), 1f / microBatches.size()));
                 }
                 loss += out.total().getFloat() / microBatches.size();
                 for (int k = 0; k < steps; k++) {
@@ -100,8 +101,8 @@ public final class DraftTrainer implements AutoCloseable {
                 // One bad batch must not poison the weights: skip the update, keep the step count.
                 skipped++;
                 optimizer.skip();
-                LOG.warn("update {}: loss {} gradient norm {} not finite; update skipped ({} so far)", step + 1, loss,
-                        norm, skipped);
+                LOG.warn("update {}: loss {} gradient norm {} not finite (in {}); update skipped ({} so far)",
+                        step + 1, loss, norm, nonFinite(grads), skipped);
             }
             return new StepMetrics(step + 1, loss, stepLoss, stepAcc, norm, lr, tokens[0],
                     (System.nanoTime() - start) / 1e9);
@@ -109,6 +110,20 @@ public final class DraftTrainer implements AutoCloseable {
             grads.values().forEach(NDArray::close);
             trainable.values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
         }
+    }
+
+    /** The weights whose gradients hold inf or NaN, for the warning. */
+    private static List<String> nonFinite(Map<String, NDArray> grads) {
+        List<String> bad = new java.util.ArrayList<>();
+        grads.forEach((name, g) -> {
+            try (NDManager tmp = g.getManager().newSubManager()) {
+                g.tempAttach(tmp);
+                if (g.isNaN().logicalOr(g.isInfinite()).any().getBoolean()) {
+                    bad.add(name);
+                }
+            }
+        });
+        return bad;
     }
 
     @Override
