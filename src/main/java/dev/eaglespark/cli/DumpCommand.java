@@ -5,7 +5,6 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.ndarray.types.DataType;
 import dev.eaglespark.model.ModelDump;
 import dev.eaglespark.model.TargetModel;
-import dev.eaglespark.tensors.SafeTensorsFile;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -80,18 +79,16 @@ public final class DumpCommand implements Command {
         try (TargetModel model = TargetModel.load(modelDir, device, dtype)) {
             Set<Long> stops = new HashSet<>();
             model.config().eosTokenIds().forEach(id -> stops.add((long) id));
-            var writer = ModelDump.dump(model, sequences, greedy, stops);
+            ModelDump.Dump dump = ModelDump.dump(model, sequences, greedy, stops);
             if (out.getParent() != null) {
                 Files.createDirectories(out.getParent());
             }
             try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(out), 1 << 20)) {
-                writer.writeTo(os);
+                dump.tensors().writeTo(os);
             }
             System.out.println("wrote " + out + " (" + sequences.size() + " sequences, " + model.config().numLayers()
                     + " layers, " + dtype + ")");
-            if (greedy > 0) {
-                printGreedy(modelDir, out);
-            }
+            printGreedy(modelDir, dump.greedy());
         }
         return 0;
     }
@@ -100,19 +97,18 @@ public final class DumpCommand implements Command {
         return Paths.get(ModelArg.resolve(spec));
     }
 
-    private static void printGreedy(Path modelDir, Path out) throws IOException {
-        try (SafeTensorsFile f = SafeTensorsFile.open(out)) {
-            long[] g = f.readLongs("greedy");
-            long n = f.info("greedy").shape()[1];
-            HuggingFaceTokenizer tok = Files.isRegularFile(modelDir.resolve("tokenizer.json")) ? tokenizer(modelDir) : null;
-            for (int row = 0; row * n < g.length; row++) {
-                long[] ids = Arrays.stream(g, (int) (row * n), (int) ((row + 1) * n)).filter(x -> x >= 0).toArray();
-                System.out.println("greedy[" + row + "]: " + Arrays.toString(ids)
-                        + (tok == null ? "" : "\n  text: " + tok.decode(ids, true)));
-            }
-            if (tok != null) {
-                tok.close();
-            }
+    private static void printGreedy(Path modelDir, List<long[]> continuations) throws IOException {
+        if (continuations.isEmpty()) {
+            return;
+        }
+        HuggingFaceTokenizer tok = Files.isRegularFile(modelDir.resolve("tokenizer.json")) ? tokenizer(modelDir) : null;
+        for (int row = 0; row < continuations.size(); row++) {
+            long[] ids = continuations.get(row);
+            System.out.println("greedy[" + row + "]: " + Arrays.toString(ids)
+                    + (tok == null ? "" : "\n  text: " + tok.decode(ids, true)));
+        }
+        if (tok != null) {
+            tok.close();
         }
     }
 

@@ -107,8 +107,7 @@ public final class Eagle3Draft {
         for (int i = 1; i < keys.size(); i++) {
             scores.add(q5.mul(keys.get(i).expandDims(2)).sum(new int[] {4}, true)); // own position only
         }
-        // NDArrays.concat of one array returns a copy cut off from autograd: skip it for step 0.
-        NDArray probs = (scores.size() == 1 ? scores.head() : NDArrays.concat(scores, 4)).softmax(4);
+        NDArray probs = Ops.concat(scores, 4).softmax(4);
         NDArray out = probs.get(":, :, :, :, :{}", tk).matMul(values.get(0).expandDims(2));
         for (int i = 1; i < values.size(); i++) {
             out = out.add(probs.get(":, :, :, :, {}:{}", tk + i - 1, tk + i).mul(values.get(i).expandDims(2)));

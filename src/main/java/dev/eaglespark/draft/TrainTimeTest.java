@@ -52,9 +52,12 @@ public final class TrainTimeTest {
         NDArray total = null;
         float[] stepLoss = new float[steps];
         float[] stepAcc = new float[steps];
+        // One table for positions 0..t+steps-2; step k reads rows k..k+t-1 (positions t + k).
+        NDList table = rope.table(ids.getManager(), 0, (int) t + steps - 1, DataType.FLOAT32);
         for (int step = 0; step < steps; step++) {
-            NDList cs = rope.table(ids.getManager(), step, (int) t, DataType.FLOAT32);
-            h = draft.step(draft.embed(ids), h, cs.get(0), cs.get(1), bias, keys, values);
+            NDArray cos = table.get(0).get("{}:{}", step, step + t);
+            NDArray sin = table.get(1).get("{}:{}", step, step + t);
+            h = draft.step(draft.embed(ids), h, cos, sin, bias, keys, values);
             NDArray logits = draft.logits(h);
             NDArray l = stepLoss(logits, targetP, positionMask);
             total = total == null ? l : total.add(Ops.scale(l, (float) Math.pow(decay, step)));

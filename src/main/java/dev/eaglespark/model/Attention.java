@@ -50,8 +50,22 @@ public final class Attention {
         NDArray causal = pos.expandDims(1).gte(pos.expandDims(0)); // [T, T]: key s <= query t
         NDArray keyValid = pos.expandDims(0).lt(manager.create(lengths).expandDims(1)); // [B, T]
         NDArray visible = causal.expandDims(0).logicalAnd(keyValid.expandDims(1)); // [B, T, T]
-        // (visible - 1) * -masked: 0 where visible, masked elsewhere (DJL's where does not broadcast).
-        return visible.toType(dtype, false).sub(1f).mul(-masked(dtype)).reshape(lengths.length, 1, 1, t, t);
+        return bias(visible, dtype).reshape(lengths.length, 1, 1, t, t);
+    }
+
+    /**
+     * One sequence's n new tokens after {@code start} cached positions: [1, 1, 1, n, start + n],
+     * new token i seeing every key up to position start + i.
+     */
+    public static NDArray afterCacheBias(NDManager manager, long start, int n, DataType dtype) {
+        NDArray query = manager.arange(0, n, 1, DataType.INT64).add(start).expandDims(1);
+        NDArray key = manager.arange(0, (int) (start + n), 1, DataType.INT64).expandDims(0);
+        return bias(key.lte(query), dtype).reshape(1, 1, 1, n, start + n);
+    }
+
+    /** (visible - 1) * -masked: 0 where visible, masked elsewhere (DJL's where does not broadcast). */
+    private static NDArray bias(NDArray visible, DataType dtype) {
+        return visible.toType(dtype, false).sub(1f).mul(-masked(dtype));
     }
 
     /** The additive bias of a masked key in {@code dtype}. */

@@ -1,7 +1,6 @@
 package dev.eaglespark.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import java.util.Map;
 
@@ -17,13 +16,10 @@ public record ForwardResult(Map<Integer, NDArray> hidden, NDArray lastHidden, ND
 
     /** The aux hidden states side by side, [B, T, aux.length * H]: what an EAGLE-3 draft reads. */
     public NDArray fusedAux(int[] aux) {
-        if (aux.length == 1) {
-            return hidden.get(aux[0]);
-        }
         NDList parts = new NDList();
         for (int i : aux) {
             parts.add(hidden.get(i));
         }
-        return NDArrays.concat(parts, 2);
+        return Ops.concat(parts, 2);
     }
 }

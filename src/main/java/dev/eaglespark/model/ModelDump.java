@@ -19,7 +19,10 @@ import java.util.Set;
 public final class ModelDump {
     private ModelDump() {}
 
-    public static SafeTensorsWriter dump(TargetModel model, List<long[]> sequences, int greedyTokens,
+    /** The tensors to write, and each sequence's greedy continuation (empty lists without --greedy). */
+    public record Dump(SafeTensorsWriter tensors, List<long[]> greedy) {}
+
+    public static Dump dump(TargetModel model, List<long[]> sequences, int greedyTokens,
                                          Set<Long> stopIds) {
         TargetConfig cfg = model.config();
         int b = sequences.size();
@@ -50,6 +53,7 @@ public final class ModelDump {
                 .addLongs("attention_mask", new long[] {b, t}, mask)
                 .addFloats("hidden_states", new long[] {l + 1, b, t, d}, hidden, TensorDType.F32)
                 .addFloats("logits", new long[] {b, t, v}, logits, TensorDType.F32);
+        List<long[]> continuations = new java.util.ArrayList<>();
         if (greedyTokens > 0) {
             long[] greedy = new long[b * greedyTokens];
             Arrays.fill(greedy, -1);
@@ -58,11 +62,12 @@ public final class ModelDump {
             List<Generator.Result> results = new Generator(model, stopIds).generate(requests);
             for (int row = 0; row < b; row++) {
                 long[] g = results.get(row).tokens();
+                continuations.add(g);
                 System.arraycopy(g, 0, greedy, row * greedyTokens, g.length);
             }
             w.addLongs("greedy", new long[] {b, greedyTokens}, greedy);
         }
-        return w;
+        return new Dump(w, continuations);
     }
 
     private static void copyRow(NDArray batched, int row, int count, float[] dst, int at) {

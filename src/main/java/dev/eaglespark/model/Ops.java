@@ -24,6 +24,14 @@ public final class Ops {
         return x.mul(x.getManager().create(factor));
     }
 
+    /**
+     * Concatenation that keeps autograd intact: NDArrays.concat of a single array returns a
+     * copy cut off from the graph, so one array is returned as it is.
+     */
+    public static NDArray concat(NDList arrays, int axis) {
+        return arrays.size() == 1 ? arrays.head() : NDArrays.concat(arrays, axis);
+    }
+
     /** x @ w^T (+ b), the torch.nn.Linear convention. */
     public static NDArray linear(NDArray x, NDArray w, NDArray bias) {
         return Linear.linear(x, w, bias).singletonOrThrow();

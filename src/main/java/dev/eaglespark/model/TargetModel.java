@@ -202,13 +202,8 @@ public final class TargetModel implements AutoCloseable {
         long start = cache.length();
         int n = tokens.length;
         NDArray ids = scope.create(tokens, new Shape(1, n));
-        NDArray pos = scope.arange(0, n, 1, DataType.INT64);
-        // key s (absolute) is visible to new token i when s <= start + i
-        NDArray keyPos = scope.arange(0, (int) (start + n), 1, DataType.INT64);
-        NDArray visible = keyPos.expandDims(0).lte(pos.add(start).expandDims(1));
-        NDArray bias = visible.toType(dtype, false).sub(1f).mul(-Attention.masked(dtype))
-                .reshape(1, 1, 1, n, start + n);
-        return run(scope, ids, rope.table(scope, start, n, dtype), bias, cache, req);
+        return run(scope, ids, rope.table(scope, start, n, dtype), Attention.afterCacheBias(scope, start, n, dtype),
+                cache, req);
     }
 
     /** fp32 logits of last hidden states (before the final norm), any leading shape. */

@@ -44,7 +44,8 @@ public final class EagleProposer implements Proposer {
             h.attach(scope);
             NDList cs = rope.table(scope, length, n, DataType.FLOAT32);
             List<NDArray> old = new ArrayList<>(cache);
-            NDArray out = draft.extend(draft.embed(ids), h, cs.get(0), cs.get(1), causal(scope, length, n), cache);
+            NDArray out = draft.extend(draft.embed(ids), h, cs.get(0), cs.get(1), Attention.afterCacheBias(scope, length, n,
+                    DataType.FLOAT32), cache);
             keep(cache);
             old.forEach(NDArray::close); // the cache grew into new arrays
             NDArray last = out.get(":, {}:", n - 1).duplicate();
@@ -81,14 +82,6 @@ public final class EagleProposer implements Proposer {
     private long next(NDArray logits) {
         int draftId = (int) logits.argMax(-1).toType(DataType.INT64, false).toLongArray()[0];
         return vocab.targetId(draftId);
-    }
-
-    /** [1, 1, 1, n, start + n]: new position i sees cached and new positions up to start + i. */
-    private static NDArray causal(NDManager m, long start, int n) {
-        NDArray pos = m.arange(0, n, 1, DataType.INT64).add(start).expandDims(1);
-        NDArray keys = m.arange(0, (int) (start + n), 1, DataType.INT64).expandDims(0);
-        return keys.lte(pos).toType(DataType.FLOAT32, false).sub(1f).mul(-Attention.MASKED)
-                .reshape(1, 1, 1, n, start + n);
     }
 
     /** Moves the cache arrays out of the closing step scope into this proposer's manager. */

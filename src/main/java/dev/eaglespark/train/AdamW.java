@@ -3,7 +3,6 @@ package dev.eaglespark.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -91,10 +90,6 @@ public final class AdamW implements AutoCloseable {
         NDArray c = a.duplicate();
         c.attach(manager);
         return c;
-    }
-
-    public List<String> names() {
-        return List.copyOf(m.keySet());
     }
 
     @Override

@@ -10,9 +10,14 @@ public final class Fixtures {
     private Fixtures() {}
 
     public static Path path(String relative) {
-        URL url = Fixtures.class.getResource("/fixtures/" + relative);
+        return resource("/fixtures/" + relative);
+    }
+
+    /** Any test resource as a file path (Maven puts them in target/test-classes). */
+    static Path resource(String absolute) {
+        URL url = Fixtures.class.getResource(absolute);
         if (url == null) {
-            throw new IllegalStateException("missing test resource fixtures/" + relative);
+            throw new IllegalStateException("missing test resource " + absolute);
         }
         try {
             return Paths.get(url.toURI());
