@@ -52,7 +52,8 @@ public final class FeaturesCommand implements Command {
                   --tokens-per-batch N  padded tokens per forward pass (default 8192)
                   --window N            samples sorted by length together before batching (default 64)
                   --partitions N        input splits (default: Spark's default parallelism)
-                  --row-group-mb N      Parquet row group size (default 256)
+                  --row-group-mb N      Parquet row group size (default 256); 0: one sample per
+                                        row group (the finest unit training shards and shuffles)
                 """;
     }
 

@@ -30,6 +30,13 @@ final class SparkStages {
         return 0;
     }
 
+    static int train(dev.eaglespark.train.TrainJob job, dev.eaglespark.spark.TrainStage.Workers workers)
+            throws Exception {
+        SparkSession spark = SparkSessions.getOrCreate("eaglespark train");
+        System.out.println(dev.eaglespark.spark.TrainStage.run(spark, job, workers).format());
+        return 0;
+    }
+
     static int vocab(String features, String output, int size) throws Exception {
         SparkSession spark = SparkSessions.getOrCreate("eaglespark vocab");
         var v = VocabJob.run(spark, features, output, size);

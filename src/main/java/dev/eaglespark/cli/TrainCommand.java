@@ -1,13 +1,14 @@
 package dev.eaglespark.cli;
 
-import ai.djl.Device;
+import dev.eaglespark.collective.WireType;
 import dev.eaglespark.draft.LossType;
 import dev.eaglespark.export.ServingEngine;
-import dev.eaglespark.train.DraftTraining;
+import dev.eaglespark.spark.TrainStage;
 import dev.eaglespark.train.TrainJob;
 import dev.eaglespark.train.TrainSettings;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
-import org.apache.hadoop.conf.Configuration;
 
 /** {@code eaglespark train}: EAGLE-3 draft training on stage-1 features (one worker). */
 public final class TrainCommand implements Command {
@@ -18,7 +19,8 @@ public final class TrainCommand implements Command {
             Map.entry("checkpoint-every", true), Map.entry("resume", false), Map.entry("ttt", true),
             Map.entry("loss", true), Map.entry("lr", true), Map.entry("min-lr", true), Map.entry("warmup", true),
             Map.entry("weight-decay", true), Map.entry("clip", true), Map.entry("micro-batch", true),
-            Map.entry("accumulation", true), Map.entry("seed", true), Map.entry("device", true));
+            Map.entry("accumulation", true), Map.entry("seed", true), Map.entry("device", true),
+            Map.entry("workers", true), Map.entry("wire", true), Map.entry("io-timeout", true));
 
     @Override
     public String name() {
@@ -27,7 +29,7 @@ public final class TrainCommand implements Command {
 
     @Override
     public String summary() {
-        return "train the EAGLE-3 draft on stage-1 features (one worker; checkpoints, resume, export)";
+        return "train the EAGLE-3 draft on stage-1 features (Spark barrier stage; checkpoints, resume, export)";
     }
 
     @Override
@@ -35,6 +37,12 @@ public final class TrainCommand implements Command {
         return """
                 usage: eaglespark train --features DIR --target DIR (--vocab FILE | --shared-head)
                                         --checkpoints DIR [options]
+
+                A barrier stage of --workers tasks (one per GPU), started together; each trains on
+                its share of the features and the gradients are averaged by a ring all-reduce over
+                TCP every update, so N workers with micro-batch B equal one worker with N x B rows.
+                A failed task fails the stage; Spark retries it and every rank resumes from the
+                newest checkpoint. Dynamic allocation must be off.
 
                 Train-time test (TTT) training of the draft: at step k the draft predicts k+1 tokens
                 ahead from its own previous hidden state, loss_k weighted 0.8^k. Soft labels come
@@ -67,7 +75,12 @@ public final class TrainCommand implements Command {
                   --micro-batch N        rows per forward pass (default 1)
                   --accumulation N       micro-batches per update (default 1)
                   --seed N               initialisation and data order (default 0)
-                  --device D             cpu (default) or gpu
+                  --workers N            barrier tasks, one per GPU (default 1)
+                  --device D             auto (default: the GPU Spark assigns the task, else the
+                                         CPU), gpu (also in local mode: rank mod visible GPUs), cpu
+                  --wire W               all-reduce wire format: fp32 (default) or fp16
+                  --io-timeout S         seconds a rank waits for a silent peer before failing
+                                         (default 600; covers rank 0 writing a checkpoint)
                 """;
     }
 
@@ -93,9 +106,20 @@ public final class TrainCommand implements Command {
         TrainJob job = new TrainJob(a.required("features"), ModelArg.resolve(a.required("target")),
                 a.get("vocab", null), shared, a.required("checkpoints"), a.getInt("epochs", 1), a.getInt("steps", 0),
                 a.getInt("checkpoint-every", 500), a.has("resume"), a.get("export", null), engine, s);
-        Device device = DumpCommand.parseDevice(a.get("device", "cpu"));
-        DraftTraining.Summary summary = DraftTraining.run(job, 0, 1, device, (g, t) -> { }, new Configuration());
-        System.out.println("trained " + summary.steps() + " updates; last checkpoint " + summary.lastCheckpoint());
-        return 0;
+        String device = a.get("device", "auto");
+        if (!List.of("auto", "gpu", "cpu").contains(device)) {
+            throw new UsageException("--device must be auto, gpu or cpu, got '" + device + "'");
+        }
+        int workers = a.getInt("workers", 1);
+        if (workers < 1) {
+            throw new UsageException("--workers must be at least 1");
+        }
+        WireType wire = switch (a.get("wire", "fp32")) {
+            case "fp32" -> WireType.FP32;
+            case "fp16" -> WireType.FP16;
+            default -> throw new UsageException("--wire must be fp32 or fp16");
+        };
+        return SparkStages.train(job, new TrainStage.Workers(workers, device, wire,
+                Duration.ofSeconds(a.getInt("io-timeout", 600))));
     }
 }

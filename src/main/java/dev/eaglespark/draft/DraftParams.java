@@ -78,26 +78,44 @@ public final class DraftParams implements AutoCloseable {
         return fp32;
     }
 
-    /** Fresh weights: norms one, projections N(0, 0.02^2), as transformers initialises Llama layers. */
+    /**
+     * Fresh weights: norms one, projections N(0, 0.02^2), as transformers initialises Llama
+     * layers. Drawn in Java from (seed, weight name), not from libtorch's generator: that one is
+     * global to the process, so ranks sharing a JVM (local mode) would interleave their draws,
+     * and every rank of a run must start from the same weights on any device.
+     */
     public static DraftParams initialise(DraftConfig c, Device device, long seed, NDArray embed, NDArray lmHead,
                                          boolean trainLmHead) {
         DraftParams p = new DraftParams(device);
         try (NDManager tmp = NDManager.newBaseManager(device)) {
-            ai.djl.engine.Engine.getInstance().setRandomSeed((int) seed);
             for (Map.Entry<String, long[]> e : shapes(c).entrySet()) {
                 String name = e.getKey();
                 if (name.equals(LM_HEAD)) {
                     continue;
                 }
                 Shape shape = new Shape(e.getValue());
-                NDArray v = name.endsWith("norm.weight") ? tmp.ones(shape) : tmp.randomNormal(0, 0.02f, shape,
-                        DataType.FLOAT32);
+                NDArray v = name.endsWith("norm.weight") ? tmp.ones(shape)
+                        : tmp.create(normal(seed, name, Math.toIntExact(shape.size()), 0.02f), shape);
                 p.put(name, v, true);
             }
         }
         p.put(LM_HEAD, lmHead, trainLmHead);
         p.put(EMBED, embed, false);
         return p;
+    }
+
+    /** N(0, std^2) samples, in chunks of their own seeded stream so they can be drawn in parallel. */
+    static float[] normal(long seed, String name, int n, float std) {
+        float[] out = new float[n];
+        int chunk = 1 << 20;
+        long base = seed * 0x9E3779B97F4A7C15L + name.hashCode();
+        java.util.stream.IntStream.range(0, (n + chunk - 1) / chunk).parallel().forEach(i -> {
+            java.util.SplittableRandom r = new java.util.SplittableRandom(base + 0xBF58476D1CE4E5B9L * i);
+            for (int j = i * chunk, end = Math.min(n, j + chunk); j < end; j++) {
+                out[j] = (float) (r.nextGaussian() * std);
+            }
+        });
+        return out;
     }
 
     /** The target lm_head's rows of a draft vocabulary: how a standard draft's head starts. */

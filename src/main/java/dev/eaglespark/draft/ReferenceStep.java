@@ -1,11 +1,9 @@
 package dev.eaglespark.draft;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.tensors.SafeTensorsWriter;
@@ -68,7 +66,7 @@ public final class ReferenceStep {
                 TrainTimeTest ttt = new TrainTimeTest(new Eagle3Draft(cfg, params), meta.get("ttt_length").asInt(),
                         0.8, LossType.parse(meta.get("loss_type").asText()));
                 TrainTimeTest.Output out;
-                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                try (GradMode gc = GradMode.recording()) {
                     NDArray lossMask = m.create(f.readLongs("loss_mask"), new Shape(f.info("loss_mask").shape()));
                     NDArray ids = m.create(f.readLongs("input_ids"), new Shape(idsShape));
                     out = ttt.run(new TrainTimeTest.Batch(ids, lengths, lossMask, floats(m, f, "aux_hidden")),

@@ -99,7 +99,10 @@ public final class FeaturesJob {
         Dataset<Row> df = spark.createDataFrame(rowRdd, SCHEMA);
         jsc.setJobDescription("eaglespark features: " + splits.size() + " splits -> " + output);
         df.write().mode(SaveMode.Overwrite).option("compression", "zstd")
-                .option("parquet.block.size", Long.toString(rowGroupBytes)).parquet(output);
+                .option("parquet.block.size", Long.toString(Math.max(1, rowGroupBytes)))
+                // Rows are large (an 8B target's 2048-token row is 64 MB): check the row group's
+                // size after every row, not after Parquet's default first 100.
+                .option("parquet.page.size.row.check.min", "1").parquet(output);
 
         Map<String, Long> rejectCounts = PartitionRejects.merge(rejects.value());
         Summary summary = new Summary(rows.value(), tokens.value(), masked.value(), bytes.value(), rejectCounts,

@@ -5,7 +5,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.eaglespark.draft.GradMode;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.tensors.SafeTensorsWriter;
 import dev.eaglespark.tensors.TensorDType;
@@ -13,7 +15,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -25,7 +29,7 @@ import org.apache.hadoop.fs.Path;
 /**
  * Training checkpoints on any Hadoop file system: {@code <dir>/step-00000100/} holds
  * {@code model.safetensors} (trained weights, fp32), {@code optimizer.safetensors} (AdamW
- * moments) and {@code state.json} (step, data position, seed, settings). A checkpoint counts
+ * moments) and {@code state.json} (step, every rank's data position, seed, settings). A checkpoint counts
  * only once its {@code _COMMITTED} marker exists, written last: renames are not atomic on S3,
  * so a crash mid-write leaves a directory without a marker, which loading ignores.
  */
@@ -42,8 +46,11 @@ public final class Checkpoints {
         this.conf = conf;
     }
 
-    /** What a checkpoint restores besides arrays. */
-    public record State(long step, int epoch, long position, JsonNode extra) {}
+    /** Where one rank is in the data: its epoch and the samples of it consumed. */
+    public record DataPosition(int epoch, long position) {}
+
+    /** What a checkpoint restores besides arrays: the step and every rank's data position. */
+    public record State(long step, List<DataPosition> ranks, JsonNode extra) {}
 
     /** Writes a checkpoint and commits it; returns its directory. */
     public Path save(State state, Map<String, NDArray> weights, AdamW optimizer) throws IOException {
@@ -59,8 +66,8 @@ public final class Checkpoints {
         write(fs, new Path(ck, "optimizer.safetensors"), opt);
         ObjectNode s = JSON.createObjectNode();
         s.put("step", state.step());
-        s.put("epoch", state.epoch());
-        s.put("position", state.position());
+        ArrayNode ranks = s.putArray("ranks");
+        state.ranks().forEach(r -> ranks.addObject().put("epoch", r.epoch()).put("position", r.position()));
         s.put("optimizer_steps", optimizer.steps());
         s.set("extra", state.extra());
         try (OutputStream os = fs.create(new Path(ck, "state.json"), true)) {
@@ -93,6 +100,20 @@ public final class Checkpoints {
         return best;
     }
 
+    /**
+     * The checkpoint a run starts from: the newest committed one when resuming, else none, and
+     * then the directory must hold none (a fresh run would mix its checkpoints with an old
+     * run's, and a retry would resume from the old run's newest).
+     */
+    public Path startingPoint(boolean resume) throws IOException {
+        Path latest = latest();
+        if (latest != null && !resume) {
+            throw new IOException(dir + " already holds checkpoints (newest " + latest.getName()
+                    + "): pass --resume to continue that run, or give an empty directory");
+        }
+        return latest;
+    }
+
     /** Loads weights into {@code into} (by name) and the optimizer's moments; returns the state. */
     public State load(Path ck, Map<String, NDArray> into, AdamW optimizer, NDManager scratch) throws IOException {
         FileSystem fs = ck.getFileSystem(conf);
@@ -100,7 +121,7 @@ public final class Checkpoints {
             throw new IOException(ck + " is not a committed checkpoint (no " + MARKER + ")");
         }
         Map<String, NDArray> weights = read(fs, new Path(ck, "model.safetensors"), scratch);
-        try (NoGrad off = NoGrad.enter()) {
+        try (GradMode off = GradMode.off()) {
             for (Map.Entry<String, NDArray> e : into.entrySet()) {
                 NDArray saved = weights.get(e.getKey());
                 if (saved == null) {
@@ -118,7 +139,9 @@ public final class Checkpoints {
             s = JSON.readTree(in);
         }
         optimizer.restore(m, v, s.get("optimizer_steps").asLong());
-        return new State(s.get("step").asLong(), s.get("epoch").asInt(), s.get("position").asLong(), s.get("extra"));
+        List<DataPosition> ranks = new ArrayList<>();
+        s.get("ranks").forEach(r -> ranks.add(new DataPosition(r.get("epoch").asInt(), r.get("position").asLong())));
+        return new State(s.get("step").asLong(), ranks, s.get("extra"));
     }
 
     private static SafeTensorsWriter tensors(Map<String, NDArray> arrays, String prefix) {

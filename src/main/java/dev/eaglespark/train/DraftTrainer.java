@@ -1,12 +1,11 @@
 package dev.eaglespark.train;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.training.GradientCollector;
 import dev.eaglespark.draft.DraftParams;
+import dev.eaglespark.draft.GradMode;
 import dev.eaglespark.draft.Eagle3Draft;
 import dev.eaglespark.draft.SoftLabels;
 import dev.eaglespark.draft.TrainTimeTest;
@@ -26,9 +25,14 @@ import org.apache.logging.log4j.Logger;
  */
 public final class DraftTrainer implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(DraftTrainer.class);
-    /** Averages gradients across workers in place (identity for one worker). */
+    /**
+     * Averages gradients across workers in place, with the step's statistics (loss, per-step loss
+     * and accuracy: averaged) and counts (tokens: summed). Nothing to do for one worker.
+     */
     public interface GradientReducer {
-        void reduce(Map<String, NDArray> grads, long[] tokens);
+        GradientReducer SINGLE = (grads, means, sums) -> { };
+
+        void reduce(Map<String, NDArray> grads, double[] means, long[] sums);
     }
 
     private final DraftParams params;
@@ -74,7 +78,7 @@ public final class DraftTrainer implements AutoCloseable {
                 BatchBuilder.Built b = batches.build(scope, rows);
                 tokens[0] += b.tokens();
                 TrainTimeTest.Output out;
-                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                try (GradMode gc = GradMode.recording()) {
                     out = ttt.run(b.batch(), labels.labels(b.lastHidden(), b.batch().lossMask()));
                     gc.backward(Ops.scale(out.total(), 1f / microBatches.size()));
                 }
@@ -87,12 +91,23 @@ public final class DraftTrainer implements AutoCloseable {
         }
         Map<String, NDArray> grads = new LinkedHashMap<>();
         Map<String, NDArray> trainable = new LinkedHashMap<>();
-        try (NoGrad off = NoGrad.enter()) {
+        try (GradMode off = GradMode.off()) {
             for (String name : params.trainable()) {
                 trainable.put(name, params.get(name));
                 grads.put(name, params.get(name).getGradient());
             }
-            reducer.reduce(grads, tokens);
+            double[] means = new double[1 + 2 * steps];
+            means[0] = loss;
+            for (int k = 0; k < steps; k++) {
+                means[1 + k] = stepLoss[k];
+                means[1 + steps + k] = stepAcc[k];
+            }
+            reducer.reduce(grads, means, tokens);
+            loss = means[0];
+            for (int k = 0; k < steps; k++) {
+                stepLoss[k] = (float) means[1 + k];
+                stepAcc[k] = (float) means[1 + steps + k];
+            }
             double norm = GradientClipping.clip(grads.values(), settings.clipNorm());
             double lr = settings.schedule().at(step);
             if (Double.isFinite(norm) && Double.isFinite(loss)) {

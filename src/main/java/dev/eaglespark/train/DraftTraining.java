@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.eaglespark.collective.Collective;
 import dev.eaglespark.draft.DraftConfig;
 import dev.eaglespark.draft.DraftParams;
 import dev.eaglespark.draft.Eagle3Draft;
@@ -22,7 +23,6 @@ import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.vocab.DraftVocab;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -49,8 +49,21 @@ public final class DraftTraining {
 
     private DraftTraining() {}
 
-    public static Summary run(TrainJob job, int rank, int world, Device device, DraftTrainer.GradientReducer reducer,
-                              Configuration conf) throws IOException {
+    /**
+     * Runs this rank's part of the training: {@code group} holds the ranks (a
+     * {@link dev.eaglespark.collective.LocalCollective} for one worker), whose gradients are averaged every update.
+     */
+    public static Summary run(TrainJob job, Collective group, Device device, Configuration conf) throws IOException {
+        return run(job, group, device, conf, m -> { });
+    }
+
+    /** Called on every rank after every update (progress reports, fault injection in tests). */
+    public interface UpdateListener {
+        void afterUpdate(StepMetrics m) throws IOException;
+    }
+
+    public static Summary run(TrainJob job, Collective group, Device device, Configuration conf,
+                              UpdateListener listener) throws IOException {
         JsonNode manifest = readJson(new Path(job.features(), FeatureManifest.FILE), conf);
         int[] aux = JSON.convertValue(manifest.get("aux_layer_ids"), int[].class);
         java.nio.file.Path targetDir = LocalDirs.localize(job.target(), conf);
@@ -62,8 +75,8 @@ public final class DraftTraining {
         DraftVocab vocab = job.sharedHead() ? DraftVocab.identity(tcfg.vocabSize()) : readVocab(job.vocab(), conf);
         DraftConfig cfg = DraftConfig.forTarget(tcfg, vocab.size(), aux.length);
         TrainSettings s = job.settings();
-        FeatureDataset data = FeatureDataset.open(job.features(), conf).shard(rank, world);
-        long rowsPerUpdate = (long) s.microBatch() * s.accumulation();
+        FeatureDataset data = FeatureDataset.open(job.features(), conf);
+        long rowsPerUpdate = (long) s.microBatch() * s.accumulation() * group.worldSize();
         long perEpoch = Math.max(1, data.rows() / rowsPerUpdate);
         long total = job.maxSteps() > 0 ? job.maxSteps() : perEpoch * job.epochs();
         TrainSettings settings = new TrainSettings(s.tttLength(), s.stepDecay(), s.loss(), s.lr(), s.minLr(),
@@ -71,8 +84,7 @@ public final class DraftTraining {
 
         try (NDManager frozen = NDManager.newBaseManager(device)) {
             TargetParts target = TargetParts.load(targetDir, tcfg, frozen);
-            return train(job, rank, world, device, reducer, conf, cfg, tcfg, vocab, aux, data, settings, total, target,
-                    frozen);
+            return train(job, group, device, conf, cfg, tcfg, vocab, aux, data, settings, target, frozen, listener);
         }
     }
 
@@ -90,67 +102,104 @@ public final class DraftTraining {
         }
     }
 
-    private static Summary train(TrainJob job, int rank, int world, Device device,
-                                 DraftTrainer.GradientReducer reducer, Configuration conf, DraftConfig cfg,
-                                 TargetConfig tcfg, DraftVocab vocab, int[] aux, FeatureDataset data,
-                                 TrainSettings settings, long total, TargetParts target, NDManager frozen)
+    private static Summary train(TrainJob job, Collective group, Device device, Configuration conf,
+                                 DraftConfig cfg, TargetConfig tcfg, DraftVocab vocab, int[] aux, FeatureDataset data,
+                                 TrainSettings s, TargetParts target, NDManager frozen, UpdateListener listener)
             throws IOException {
-        TrainSettings s = settings;
+        int rank = group.rank();
+        int world = group.worldSize();
+        long total = s.totalSteps();
         try (DraftParams params = initialParams(cfg, target, vocab, job.sharedHead(), device, s.seed(), frozen);
              SoftLabels labels = new SoftLabels(target.norm(), target.lmHead(), tcfg.rmsNormEps(), vocab);
              DraftTrainer trainer = new DraftTrainer(params, new Eagle3Draft(cfg, params), labels,
-                     new BatchBuilder(tcfg.hiddenSize(), aux.length), settings, reducer)) {
+                     new BatchBuilder(tcfg.hiddenSize(), aux.length), s, new GradientAverager(group))) {
             Checkpoints ckpts = new Checkpoints(job.checkpoints(), conf);
-            int epoch = 0;
-            long position = 0;
-            Path latest = job.resume() ? ckpts.latest() : null;
+            Path latest = resumePoint(job, ckpts, group);
+            Checkpoints.DataPosition at = new Checkpoints.DataPosition(0, 0);
+            TrainingCurves curves = new TrainingCurves(new Path(job.checkpoints()), conf);
             if (latest != null) {
                 Checkpoints.State st = ckpts.load(latest, trainable(params), trainer.optimizer(), frozen);
-                epoch = st.epoch();
-                position = st.position();
-                LOG.info("rank {}: resumed from {} (step {}, epoch {}, position {})", rank, latest, st.step(), epoch,
-                        position);
+                at = positionOf(st, rank, world);
+                curves.resumeAt(st.step());
+                LOG.info("rank {}: resumed from {} (step {}, epoch {}, position {})", rank, latest, st.step(),
+                        at.epoch(), at.position());
             }
-            List<StepMetrics> metrics = new ArrayList<>();
+            RankShard shard = new RankShard(data, s.seed(), rank, world, at);
             String last = latest == null ? null : latest.toString();
-            Iterator<FeatureRecord> rows = data.epoch(s.seed(), epoch, position);
+            List<StepMetrics> metrics = new ArrayList<>();
+            TrainingProgress progress = new TrainingProgress(trainer.optimizer().steps(), total);
             while (trainer.optimizer().steps() < total) {
                 List<List<FeatureRecord>> micro = new ArrayList<>();
                 for (int a = 0; a < s.accumulation(); a++) {
-                    List<FeatureRecord> mb = new ArrayList<>();
-                    while (mb.size() < s.microBatch()) {
-                        if (!rows.hasNext()) {
-                            epoch++;
-                            position = 0;
-                            rows = data.epoch(s.seed(), epoch, 0);
-                            if (!rows.hasNext()) {
-                                throw new IOException("rank " + rank + " has no feature rows to train on");
-                            }
-                        }
-                        mb.add(rows.next());
-                        position++;
-                    }
-                    micro.add(mb);
+                    micro.add(shard.next(s.microBatch()));
                 }
                 StepMetrics m = trainer.step(micro);
                 metrics.add(m);
+                curves.add(m);
                 if (rank == 0) {
-                    LOG.info("{}/{} {}", m.step(), total, m.format());
+                    LOG.info("{}/{} {} {}", m.step(), total, m.format(), progress.after(m));
                 }
+                listener.afterUpdate(m);
                 boolean end = trainer.optimizer().steps() >= total;
-                if (rank == 0 && (end || (job.checkpointEvery() > 0 && m.step() % job.checkpointEvery() == 0))) {
-                    ObjectNode extra = JSON.createObjectNode().put("seed", s.seed()).put("world", world)
-                            .put("loss", s.loss().name()).put("features", job.features());
-                    last = ckpts.save(new Checkpoints.State(m.step(), epoch, position, extra), trainable(params),
-                            trainer.optimizer()).toString();
-                    MetricsFile.write(new Path(job.checkpoints(), "metrics.csv"), metrics, conf, latest != null);
+                if (end || (job.checkpointEvery() > 0 && m.step() % job.checkpointEvery() == 0)) {
+                    List<Checkpoints.DataPosition> ranks = gatherPositions(group, shard.position());
+                    if (rank == 0) {
+                        ObjectNode extra = JSON.createObjectNode().put("seed", s.seed()).put("world", world)
+                                .put("loss", s.loss().name()).put("features", job.features());
+                        last = ckpts.save(new Checkpoints.State(m.step(), ranks, extra), trainable(params),
+                                trainer.optimizer()).toString();
+                        curves.write();
+                    }
                 }
             }
-            if (rank == 0 && job.export() != null) {
-                DraftExport.write(job.export(), conf, cfg, params.all(), vocab, aux, tcfg.numLayers(), job.engine());
+            if (rank == 0) {
+                curves.writePlot();
+                if (job.export() != null) {
+                    DraftExport.write(job.export(), conf, cfg, params.all(), vocab, aux, tcfg.numLayers(),
+                            job.engine());
+                }
             }
             return new Summary(trainer.optimizer().steps(), metrics, last);
         }
+    }
+
+    /** Rank 0 picks the checkpoint to resume from and tells the others, so all load the same one. */
+    private static Path resumePoint(TrainJob job, Checkpoints ckpts, Collective group) throws IOException {
+        String chosen = "";
+        if (group.rank() == 0) {
+            Path latest = ckpts.startingPoint(job.resume());
+            chosen = latest == null ? "" : latest.toString();
+        }
+        byte[] bytes = group.broadcast(chosen.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        String path = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+        return path.isEmpty() ? null : new Path(path);
+    }
+
+    /**
+     * This rank's place in the data at the checkpoint. A run resumed with another number of
+     * ranks cannot continue the old shards: every rank starts the earliest rank's epoch over.
+     */
+    private static Checkpoints.DataPosition positionOf(Checkpoints.State st, int rank, int world) {
+        if (st.ranks().size() == world) {
+            return st.ranks().get(rank);
+        }
+        int epoch = st.ranks().stream().mapToInt(Checkpoints.DataPosition::epoch).min().orElse(0);
+        LOG.warn("checkpoint of step {} was written by {} ranks, this run has {}: rank {} starts epoch {} over",
+                st.step(), st.ranks().size(), world, rank, epoch);
+        return new Checkpoints.DataPosition(epoch, 0);
+    }
+
+    /** Every rank's data position, on every rank (all ranks call this at the same steps). */
+    private static List<Checkpoints.DataPosition> gatherPositions(Collective group, Checkpoints.DataPosition mine) {
+        long[] slots = new long[2 * group.worldSize()];
+        slots[2 * group.rank()] = mine.epoch();
+        slots[2 * group.rank() + 1] = mine.position();
+        long[] all = group.allReduceSum(slots);
+        List<Checkpoints.DataPosition> out = new ArrayList<>();
+        for (int r = 0; r < group.worldSize(); r++) {
+            out.add(new Checkpoints.DataPosition((int) all[2 * r], all[2 * r + 1]));
+        }
+        return out;
     }
 
     private static Map<String, NDArray> trainable(DraftParams params) {
@@ -188,34 +237,6 @@ public final class DraftTraining {
     private static JsonNode readJson(Path p, Configuration conf) throws IOException {
         try (InputStream in = p.getFileSystem(conf).open(p)) {
             return JSON.readTree(in);
-        }
-    }
-
-    /** Training curves as CSV next to the checkpoints (rewritten whole: S3 has no append). */
-    static final class MetricsFile {
-        private MetricsFile() {}
-
-        static void write(Path file, List<StepMetrics> metrics, Configuration conf, boolean resumed)
-                throws IOException {
-            StringBuilder sb = new StringBuilder("step,loss,grad_norm,lr,tokens,seconds");
-            int k = metrics.isEmpty() ? 0 : metrics.get(0).stepLoss().length;
-            for (int i = 0; i < k; i++) {
-                sb.append(",loss_").append(i).append(",acc_").append(i);
-            }
-            sb.append('\n');
-            for (StepMetrics m : metrics) {
-                sb.append(m.step()).append(',').append(m.loss()).append(',').append(m.gradNorm()).append(',')
-                        .append(m.lr()).append(',').append(m.tokens()).append(',').append(m.seconds());
-                for (int i = 0; i < k; i++) {
-                    sb.append(',').append(m.stepLoss()[i]).append(',').append(m.stepAcc()[i]);
-                }
-                sb.append('\n');
-            }
-            Path target = resumed ? new Path(file.getParent(), "metrics-resumed-" + metrics.get(0).step() + ".csv")
-                    : file;
-            try (OutputStream os = target.getFileSystem(conf).create(target, true)) {
-                os.write(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            }
         }
     }
 }

@@ -26,9 +26,10 @@ import org.apache.parquet.schema.MessageType;
 
 /**
  * Stage-1 features as training input, read with plain parquet-hadoop (no Spark needed). The
- * unit of shuffling is a (file, row group) pair: each epoch visits the units of this shard in
- * an order drawn from (seed, epoch), and the rows of a unit in an order drawn the same way,
- * so a position in the epoch (samples consumed) identifies where to resume exactly.
+ * unit of shuffling and sharding is a (file, row group) pair: each epoch deals the units to the
+ * ranks in an order drawn from (seed, epoch), and visits the rows of a unit in an order drawn
+ * the same way, so a rank's position in the epoch (samples consumed) identifies where to
+ * resume exactly.
  */
 public final class FeatureDataset {
     /** One row group of one file and how many rows it has. */
@@ -69,15 +70,6 @@ public final class FeatureDataset {
         return new FeatureDataset(units, conf);
     }
 
-    /** The units rank {@code rank} of {@code world} reads: every world-th one, so shards differ by at most one unit. */
-    public FeatureDataset shard(int rank, int world) {
-        List<Unit> mine = new ArrayList<>();
-        for (int i = rank; i < units.size(); i += world) {
-            mine.add(units.get(i));
-        }
-        return new FeatureDataset(mine, conf);
-    }
-
     public List<Unit> units() {
         return units;
     }
@@ -86,10 +78,21 @@ public final class FeatureDataset {
         return units.stream().mapToLong(Unit::rows).sum();
     }
 
-    /** The samples of {@code epoch} from position {@code skip} on, in the epoch's seeded order. */
-    public Iterator<FeatureRecord> epoch(long seed, int epoch, long skip) {
-        List<Unit> order = new ArrayList<>(units);
-        Collections.shuffle(order, new Random(seed * 1_000_003L + epoch));
+    /**
+     * Rank {@code rank}'s samples of {@code epoch} from position {@code skip} on. All units are put
+     * in the epoch's seeded order and dealt out to the ranks in turn, so every sample is seen once
+     * per epoch across ranks, the shards change every epoch, and they differ by at most one unit.
+     * With one row per unit, rank r of world W gets the global sequence's rows r, r+W, ...: W
+     * ranks with one-row micro-batches consume together what one worker consumes with W times
+     * the accumulation.
+     */
+    public Iterator<FeatureRecord> epoch(long seed, int epoch, int rank, int world, long skip) {
+        List<Unit> all = new ArrayList<>(units);
+        Collections.shuffle(all, new Random(seed * 1_000_003L + epoch));
+        List<Unit> order = new ArrayList<>();
+        for (int i = rank; i < all.size(); i += world) {
+            order.add(all.get(i));
+        }
         return new Iterator<>() {
             private int unit = 0;
             private List<FeatureRecord> rows = List.of();

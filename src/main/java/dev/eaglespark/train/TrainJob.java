@@ -19,4 +19,11 @@ import java.io.Serializable;
  */
 public record TrainJob(String features, String target, String vocab, boolean sharedHead, String checkpoints,
                        int epochs, long maxSteps, long checkpointEvery, boolean resume, String export,
-                       ServingEngine engine, TrainSettings settings) implements Serializable {}
+                       ServingEngine engine, TrainSettings settings) implements Serializable {
+
+    /** The same job continuing from its newest checkpoint (what a retried stage runs). */
+    public TrainJob resuming() {
+        return new TrainJob(features, target, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, true,
+                export, engine, settings);
+    }
+}

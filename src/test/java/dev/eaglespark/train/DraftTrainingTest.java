@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.eaglespark.collective.LocalCollective;
 import dev.eaglespark.data.TruncationPolicy;
 import dev.eaglespark.draft.LossType;
 import dev.eaglespark.export.ServingEngine;
@@ -62,7 +63,7 @@ class DraftTrainingTest {
     @Test
     void trainingLowersTheLossAndRaisesFirstStepAccuracy() throws Exception {
         DraftTraining.Summary s = DraftTraining.run(job(tmp.resolve("ck-learn").toString(), 40, 0, false, false,
-                null), 0, 1, Device.cpu(), (g, t) -> { }, new Configuration());
+                null), new LocalCollective(), Device.cpu(), new Configuration());
         List<StepMetrics> m = s.metrics();
         double lossStart = m.subList(0, 5).stream().mapToDouble(StepMetrics::loss).average().orElseThrow();
         double lossEnd = m.subList(35, 40).stream().mapToDouble(StepMetrics::loss).average().orElseThrow();
@@ -78,15 +79,15 @@ class DraftTrainingTest {
     @Test
     void aResumedRunEqualsAnUninterruptedOne() throws Exception {
         String straight = tmp.resolve("ck-straight").toString();
-        DraftTraining.run(job(straight, 6, 3, false, false, null), 0, 1, Device.cpu(), (g, t) -> { },
+        DraftTraining.run(job(straight, 6, 3, false, false, null), new LocalCollective(), Device.cpu(),
                 new Configuration());
         // A run that died after its step-3 checkpoint: the same directory without step 6.
         Path crashed = tmp.resolve("ck-crashed");
         copyTree(Path.of(straight).resolve("step-00000003"), crashed.resolve("step-00000003"));
         Files.createDirectories(crashed.resolve("step-00000006")); // a half-written one, never committed
         Files.writeString(crashed.resolve("step-00000006/model.safetensors"), "partial");
-        DraftTraining.Summary resumed = DraftTraining.run(job(crashed.toString(), 6, 3, true, false, null), 0, 1,
-                Device.cpu(), (g, t) -> { }, new Configuration());
+        DraftTraining.Summary resumed = DraftTraining.run(job(crashed.toString(), 6, 3, true, false, null), new LocalCollective(),
+                Device.cpu(), new Configuration());
         assertEquals(3, resumed.metrics().size(), "resumed at step 3");
         try (SafeTensorsFile a = SafeTensorsFile.open(Path.of(straight, "step-00000006/model.safetensors"));
              SafeTensorsFile b = SafeTensorsFile.open(crashed.resolve("step-00000006/model.safetensors"))) {
@@ -100,7 +101,7 @@ class DraftTrainingTest {
     void exportsWhatServingEnginesLoad() throws Exception {
         String export = tmp.resolve("export").toString();
         String ck = tmp.resolve("ck-export").toString();
-        DraftTraining.run(job(ck, 2, 0, false, false, export), 0, 1, Device.cpu(), (g, t) -> { },
+        DraftTraining.run(job(ck, 2, 0, false, false, export), new LocalCollective(), Device.cpu(),
                 new Configuration());
         JsonNode cfg = new ObjectMapper().readTree(Path.of(export, "config.json").toFile());
         assertEquals("LlamaForCausalLMEagle3", cfg.get("architectures").get(0).asText());
@@ -130,8 +131,8 @@ class DraftTrainingTest {
     @Test
     void sharedHeadExportHasZeroOffsetsAndTheTargetsHead() throws Exception {
         String export = tmp.resolve("export-shared").toString();
-        DraftTraining.run(job(tmp.resolve("ck-shared").toString(), 1, 0, false, true, export), 0, 1, Device.cpu(),
-                (g, t) -> { }, new Configuration());
+        DraftTraining.run(job(tmp.resolve("ck-shared").toString(), 1, 0, false, true, export), new LocalCollective(), Device.cpu(),
+                new Configuration());
         try (SafeTensorsFile out = SafeTensorsFile.open(Path.of(export, "model.safetensors"));
              SafeTensorsFile target = SafeTensorsFile.open(model.resolve("model.safetensors"))) {
             assertArrayEquals(new long[32000], out.readLongs("d2t"), "d2t all zeros");

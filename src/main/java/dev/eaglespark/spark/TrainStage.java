@@ -1,0 +1,185 @@
+package dev.eaglespark.spark;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import dev.eaglespark.collective.Collective;
+import dev.eaglespark.collective.CollectiveOptions;
+import dev.eaglespark.collective.RingCollective;
+import dev.eaglespark.collective.RingListener;
+import dev.eaglespark.collective.WireType;
+import dev.eaglespark.train.Checkpoints;
+import dev.eaglespark.train.DraftTraining;
+import dev.eaglespark.train.StepMetrics;
+import dev.eaglespark.train.TrainJob;
+import java.io.Serializable;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.util.LongAccumulator;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import scala.collection.Iterator;
+import scala.collection.JavaConverters;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * The {@code train} stage: one barrier task per worker (GPU), all started together. Each task
+ * opens a ring listener, publishes its address once through {@code allGather}, joins the ring
+ * with the job's secret and runs its rank of {@link DraftTraining}, gradients averaged by ring
+ * all-reduce. A failed task fails the stage; Spark retries it as a whole and every rank of the
+ * retry resumes from the newest committed checkpoint.
+ */
+public final class TrainStage {
+    private static final Logger LOG = LogManager.getLogger(TrainStage.class);
+    /** Test hook: the last rank throws after this update in the stage's first attempt. */
+    public static final String FAIL_AT_STEP_CONF = "spark.eaglespark.test.failTrainAfterStep";
+
+    /**
+     * How the workers run: their number, the device ("auto": the GPU Spark assigns, else the CPU;
+     * "gpu": also in local mode, rank mod the visible GPUs; "cpu"), the all-reduce's wire format
+     * and how long a rank waits for a silent peer.
+     */
+    public record Workers(int count, String device, WireType wire, Duration ioTimeout) implements Serializable {}
+
+    /** What rank 0 reports at the end. */
+    public record Summary(long steps, String lastCheckpoint, double lastLoss, float[] lastAcc)
+            implements Serializable {
+        public String format() {
+            return String.format("trained %d updates; final loss %.4f, step-0 accuracy %.3f; last checkpoint %s",
+                    steps, lastLoss, lastAcc.length == 0 ? Float.NaN : lastAcc[0], lastCheckpoint);
+        }
+    }
+
+    private TrainStage() {}
+
+    public static Summary run(SparkSession spark, TrainJob job, Workers workers) throws java.io.IOException {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        requireStaticAllocation(jsc.getConf());
+        // Checked here, once: inside the stage a retry resumes by design.
+        new Checkpoints(job.checkpoints(), jsc.hadoopConfiguration()).startingPoint(job.resume());
+        byte[] secret = new byte[32];
+        new SecureRandom().nextBytes(secret);
+        LongAccumulator steps = jsc.sc().longAccumulator("train: updates (rank 0)");
+        LongAccumulator tokens = jsc.sc().longAccumulator("train: tokens (all ranks)");
+        int failAfter = Integer.parseInt(spark.conf().get(FAIL_AT_STEP_CONF, "-1"));
+        RankTask task = new RankTask(job, workers, HexFormat.of().formatHex(secret),
+                new HadoopConf(jsc.hadoopConfiguration()), steps, tokens, failAfter);
+        List<Integer> ranks = IntStream.range(0, workers.count()).boxed().toList();
+        RDD<Summary> barrier = jsc.parallelize(ranks, workers.count()).rdd().barrier()
+                .mapPartitions(task, false, ClassTag$.MODULE$.apply(Summary.class));
+        jsc.setJobDescription("eaglespark train: " + workers.count() + " workers on " + job.features());
+        // Spark retries a failed barrier stage only when it is a shuffle map stage (a failed
+        // barrier result stage aborts the job), so the summaries go through a shuffle.
+        List<Summary> results = JavaRDD.fromRDD(barrier, ClassTag$.MODULE$.apply(Summary.class)).repartition(1)
+                .collect();
+        if (results.size() != 1) {
+            throw new IllegalStateException("expected rank 0's summary, got " + results.size());
+        }
+        return results.get(0);
+    }
+
+    /** A barrier stage holds all its executors for its whole run: Spark's own refusal comes late and vague. */
+    static void requireStaticAllocation(SparkConf conf) {
+        if (conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
+            throw new IllegalStateException("the train stage is a barrier stage, which needs a fixed set of executors"
+                    + " for its whole run: set spark.dynamicAllocation.enabled=false for it");
+        }
+    }
+
+    /** The body of one barrier task: rendezvous, ring, training. */
+    static final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<Summary>>
+            implements Serializable {
+        private final TrainJob job;
+        private final Workers workers;
+        private final String secret;
+        private final HadoopConf conf;
+        private final LongAccumulator steps;
+        private final LongAccumulator tokens;
+        private final int failAfter;
+
+        RankTask(TrainJob job, Workers workers, String secret, HadoopConf conf, LongAccumulator steps,
+                 LongAccumulator tokens, int failAfter) {
+            this.job = job;
+            this.workers = workers;
+            this.secret = secret;
+            this.conf = conf;
+            this.steps = steps;
+            this.tokens = tokens;
+            this.failAfter = failAfter;
+        }
+
+        @Override
+        public Iterator<Summary> apply(Iterator<Integer> ignored) {
+            BarrierTaskContext ctx = BarrierTaskContext.get();
+            int rank = ctx.partitionId();
+            int world = ctx.getTaskInfos().length;
+            String host = ctx.getTaskInfos()[rank].address().replaceFirst(":\\d+$", "");
+            CollectiveOptions options = CollectiveOptions.defaults().withWireType(workers.wire())
+                    .withIoTimeout(workers.ioTimeout()).withAdvertiseHost(host);
+            RingListener listener = RingListener.open(options);
+            InetSocketAddress me = listener.address();
+            // The one rendezvous of the run (allGather costs about a second: never per step).
+            String[] published = ctx.allGather(me.getHostString() + ":" + me.getPort());
+            List<InetSocketAddress> peers = new ArrayList<>();
+            for (String p : published) {
+                int colon = p.lastIndexOf(':');
+                peers.add(new InetSocketAddress(p.substring(0, colon), Integer.parseInt(p.substring(colon + 1))));
+            }
+            boolean retry = ctx.stageAttemptNumber() > 0;
+            TrainJob j = retry ? job.resuming() : job;
+            if (retry) {
+                LOG.warn("rank {}: attempt {} of the train stage: resuming from the newest checkpoint", rank,
+                        ctx.stageAttemptNumber());
+            }
+            Device device = device(rank);
+            try (Collective group = RingCollective.connect(listener, rank, world, peers,
+                    HexFormat.of().parseHex(secret))) {
+                DraftTraining.Summary s = DraftTraining.run(j, group, device, conf.get(), m -> {
+                    tokens.add(m.tokens() / world);
+                    if (rank == 0) {
+                        steps.add(1);
+                    }
+                    if (!retry && rank == world - 1 && m.step() == failAfter) {
+                        throw new IllegalStateException("injected failure after update " + m.step() + " ("
+                                + FAIL_AT_STEP_CONF + ")");
+                    }
+                });
+                if (rank != 0) {
+                    return JavaConverters.asScalaIteratorConverter(List.<Summary>of().iterator()).asScala();
+                }
+                StepMetrics last = s.metrics().isEmpty() ? null : s.metrics().get(s.metrics().size() - 1);
+                Summary summary = new Summary(s.steps(), s.lastCheckpoint(), last == null ? Double.NaN : last.loss(),
+                        last == null ? new float[0] : last.stepAcc());
+                return JavaConverters.asScalaIteratorConverter(List.of(summary).iterator()).asScala();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("rank " + rank + " of " + world + ": " + e.getMessage(), e);
+            }
+        }
+
+        private Device device(int rank) {
+            Device assigned = TaskDevice.current();
+            if (workers.device().equals("cpu")) {
+                return Device.cpu();
+            }
+            if (assigned.isGpu() || workers.device().equals("auto")) {
+                return assigned;
+            }
+            int gpus = Engine.getInstance().getGpuCount();
+            if (gpus == 0) {
+                throw new IllegalStateException("--device gpu, but this executor sees no GPU");
+            }
+            return Device.gpu(rank % gpus);
+        }
+    }
+}

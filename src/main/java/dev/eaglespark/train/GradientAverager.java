@@ -1,0 +1,41 @@
+package dev.eaglespark.train;
+
+import ai.djl.ndarray.NDArray;
+import dev.eaglespark.collective.Collective;
+import java.util.Map;
+
+/**
+ * The data-parallel step between backward and clipping: every rank's gradients replaced (in
+ * the map) by their mean over the group (fp32 accumulation), the step's statistics averaged and its token
+ * counts summed, so every rank clips, skips or updates identically. One tensor at a time
+ * through host memory: the largest draft tensor (Llama-8B's MLP) is about 235 MB in fp32.
+ */
+public final class GradientAverager implements DraftTrainer.GradientReducer {
+    private final Collective group;
+
+    public GradientAverager(Collective group) {
+        this.group = group;
+    }
+
+    @Override
+    public void reduce(Map<String, NDArray> grads, double[] means, long[] sums) {
+        if (group.worldSize() == 1) {
+            return;
+        }
+        for (Map.Entry<String, NDArray> e : grads.entrySet()) {
+            NDArray g = e.getValue();
+            float[] host = g.toFloatArray();
+            group.allReduceMean(host);
+            // A new array, not g.set(host): on the CPU, set() makes the parameter's .grad storage
+            // point at a Java buffer that is freed once g's wrapper is closed.
+            e.setValue(g.getManager().create(host, g.getShape()));
+            g.close();
+        }
+        double[] total = group.allReduceSum(means);
+        for (int i = 0; i < means.length; i++) {
+            means[i] = total[i] / group.worldSize();
+        }
+        long[] summed = group.allReduceSum(sums);
+        System.arraycopy(summed, 0, sums, 0, sums.length);
+    }
+}

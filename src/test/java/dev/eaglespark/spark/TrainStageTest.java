@@ -1,0 +1,175 @@
+package dev.eaglespark.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.eaglespark.collective.WireType;
+import dev.eaglespark.data.TruncationPolicy;
+import dev.eaglespark.draft.LossType;
+import dev.eaglespark.export.ServingEngine;
+import dev.eaglespark.features.FeatureSettings;
+import dev.eaglespark.model.Stories15M;
+import dev.eaglespark.tensors.SafeTensorsFile;
+import dev.eaglespark.testutil.TestData;
+import dev.eaglespark.train.FeatureDataset;
+import dev.eaglespark.train.TrainJob;
+import dev.eaglespark.train.TrainSettings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
+import org.apache.spark.Success$;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The train stage on Spark local mode: two barrier tasks with a ring all-reduce equal one
+ * worker with the same global batch, and a task failing mid-training makes Spark retry the
+ * stage, which resumes from the checkpoint and ends with the uninterrupted run's weights.
+ */
+class TrainStageTest {
+    @TempDir
+    static Path tmp;
+    private static SparkSession spark;
+    private static String features;
+    private static String vocab;
+    private static Path model;
+    private static final AtomicInteger FAILED_TASKS = new AtomicInteger();
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        model = Stories15M.ensure();
+        // local[2,3]: two slots for the two barrier tasks, and task failures retried (local[2] gives up at once).
+        spark = SparkSession.builder().master("local[2,3]").appName("train-stage-test")
+                .config("spark.ui.enabled", "false").getOrCreate();
+        spark.sparkContext().addSparkListener(new SparkListener() {
+            @Override
+            public void onTaskEnd(SparkListenerTaskEnd end) {
+                if (end.reason() != Success$.MODULE$) {
+                    FAILED_TASKS.incrementAndGet();
+                }
+            }
+        });
+        features = tmp.resolve("features").toString();
+        // One sample per row group: the unit of sharding is then one sample, as the equality needs.
+        FeaturesJob.run(spark, new FeatureSettings(model.toString(), null, 128, TruncationPolicy.TRUNCATE, null,
+                2048, 32), List.of(TestData.path("sharegpt_sample.jsonl").toString()), features, 2, 0);
+        VocabJob.run(spark, features, tmp.resolve("vocab").toString(), 2000);
+        vocab = tmp.resolve("vocab/vocab.safetensors").toString();
+    }
+
+    @AfterAll
+    static void tearDown() {
+        spark.stop();
+    }
+
+    private static TrainJob job(String ckpt, int accumulation) {
+        TrainSettings s = new TrainSettings(3, 0.8, LossType.FORWARD_KL, 2e-3, 1e-4, 1, 0, 0.01, 0.5, 1,
+                accumulation, 5);
+        return new TrainJob(features, model.toString(), vocab, false, ckpt, 1, 4, 2, false, null,
+                ServingEngine.SGLANG, s);
+    }
+
+    private static TrainStage.Summary train(TrainJob job, int workers) throws Exception {
+        return TrainStage.run(spark, job, new TrainStage.Workers(workers, "cpu", WireType.FP32,
+                Duration.ofMinutes(2)));
+    }
+
+    @Test
+    void oneSamplePerRowGroup() throws Exception {
+        FeatureDataset data = FeatureDataset.open(features, new Configuration());
+        assertEquals(data.rows(), data.units().size());
+        assertTrue(data.rows() > 20, "rows: " + data.rows());
+    }
+
+    @Test
+    void twoWorkersEqualOneWorkerWithTheSameGlobalBatch() throws Exception {
+        String one = tmp.resolve("ck-one").toString();
+        String two = tmp.resolve("ck-two").toString();
+        TrainStage.Summary a = train(job(one, 2), 1);
+        TrainStage.Summary b = train(job(two, 1), 2);
+        assertEquals(4, a.steps());
+        assertEquals(4, b.steps());
+        // Averaging two one-row gradients over the ring equals accumulating them at half weight
+        // (halving is exact in binary floating point), so the weights agree to the last bit up to
+        // summation order; the tolerance allows for that order.
+        double diff = maxRelativeDifference(Path.of(one, "step-00000004/model.safetensors"),
+                Path.of(two, "step-00000004/model.safetensors"));
+        System.out.printf("2 workers vs 1 worker x 2 micro-batches, after 4 updates: max relative difference %.3g%n",
+                diff);
+        assertTrue(diff < 1e-5, "max relative difference " + diff);
+    }
+
+    @Test
+    void aFailedTaskIsRetriedAndResumesFromTheCheckpoint() throws Exception {
+        String straight = tmp.resolve("ck-straight").toString();
+        String failing = tmp.resolve("ck-failing").toString();
+        train(job(straight, 1), 2);
+        int failedBefore = FAILED_TASKS.get();
+        spark.conf().set(TrainStage.FAIL_AT_STEP_CONF, "3");
+        try {
+            train(job(failing, 1), 2);
+        } finally {
+            spark.conf().unset(TrainStage.FAIL_AT_STEP_CONF);
+        }
+        assertTrue(FAILED_TASKS.get() > failedBefore, "a task failed and the stage was retried");
+        String csv = Files.readString(Path.of(failing, "metrics.csv"));
+        assertEquals(5, csv.lines().count(), "header and updates 1..4 once each:\n" + csv);
+        assertEquals(0.0, maxRelativeDifference(Path.of(straight, "step-00000004/model.safetensors"),
+                Path.of(failing, "step-00000004/model.safetensors")), "bit for bit; uninterrupted:\n"
+                + Files.readString(Path.of(straight, "metrics.csv")) + "\nretried:\n" + csv);
+        assertTrue(Files.exists(Path.of(failing, "training-curves.html")));
+    }
+
+    @Test
+    void aFreshRunRefusesADirectoryWithCheckpoints() throws Exception {
+        String dir = tmp.resolve("ck-reused").toString();
+        train(job(dir, 1), 1);
+        Exception e = assertThrows(Exception.class, () -> train(job(dir, 1), 1));
+        assertTrue(String.valueOf(rootMessage(e)).contains("--resume"), rootMessage(e));
+    }
+
+    @Test
+    void dynamicAllocationIsRefused() {
+        SparkConf conf = new SparkConf().set("spark.dynamicAllocation.enabled", "true");
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> TrainStage.requireStaticAllocation(conf));
+        assertTrue(e.getMessage().contains("spark.dynamicAllocation.enabled=false"), e.getMessage());
+    }
+
+    private static String rootMessage(Throwable t) {
+        StringBuilder sb = new StringBuilder();
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            sb.append(c.getMessage()).append(" | ");
+        }
+        return sb.toString();
+    }
+
+    private static double maxRelativeDifference(Path a, Path b) throws Exception {
+        double worst = 0;
+        try (SafeTensorsFile x = SafeTensorsFile.open(a); SafeTensorsFile y = SafeTensorsFile.open(b)) {
+            assertEquals(x.tensors().keySet(), y.tensors().keySet());
+            for (String name : x.tensors().keySet()) {
+                float[] p = x.readFloats(name);
+                float[] q = y.readFloats(name);
+                double scale = 0;
+                for (float v : p) {
+                    scale = Math.max(scale, Math.abs(v));
+                }
+                for (int i = 0; i < p.length; i++) {
+                    worst = Math.max(worst, Math.abs(p[i] - q[i]) / Math.max(scale, 1e-12));
+                }
+            }
+        }
+        return worst;
+    }
+}
