@@ -53,7 +53,8 @@ public final class DecoderLayer implements AutoCloseable {
 
     /**
      * @param x [B, T, H]; cos/sin broadcastable to [B, 1, T, d]; bias additive attention bias over
-     *     all keys (cached ones first); cache null, or the cache to extend with this step's keys
+     *     all keys (cached ones first), or null for plain causal attention over right-padded
+     *     sequences without cached keys (the fused kernel); cache null, or the cache to extend
      * @return the layer output [B, T, H], in x's manager
      */
     NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray bias, KvCache cache, int index) {
@@ -67,7 +68,9 @@ public final class DecoderLayer implements AutoCloseable {
             keys = kv.get(0);
             values = kv.get(1);
         }
-        NDArray h = x.add(Ops.linear(Attention.attend(queries, keys, values, bias), o));
+        NDArray attended = bias == null ? FusedAttention.causal(queries, keys, values)
+                : Attention.attend(queries, keys, values, bias);
+        NDArray h = x.add(Ops.linear(attended, o));
         return h.add(Ops.swiglu(Ops.rmsNorm(h, postNorm, cfg.rmsNormEps()), gateUp, down));
     }
 

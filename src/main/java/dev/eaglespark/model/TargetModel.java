@@ -141,31 +141,31 @@ public final class TargetModel implements AutoCloseable {
             throw new IllegalArgumentException("forward needs at least one non-empty sequence");
         }
         long[] ids = new long[batch * t];
-        long[] lengths = new long[batch];
         for (int b = 0; b < batch; b++) {
             long[] s = sequences.get(b);
             checkIds(s);
             System.arraycopy(s, 0, ids, b * t, s.length);
-            lengths[b] = s.length;
         }
         try (NDManager scope = weights.newSubManager()) {
             NDArray idArray = scope.create(ids, new Shape(batch, t));
-            ForwardResult r = forward(scope, idArray, lengths, req);
+            ForwardResult r = forward(scope, idArray, req);
             return moveTo(out, r);
         }
     }
 
-    private ForwardResult forward(NDManager scope, NDArray ids, long[] lengths, ForwardRequest req) {
+    private ForwardResult forward(NDManager scope, NDArray ids, ForwardRequest req) {
         int t = (int) ids.getShape().get(1);
         NDList cs = rope.table(scope, 0, t, dtype);
-        return run(scope, ids, cs, Attention.causalBias(scope, lengths, t, dtype), null, req);
+        // Right-padded whole sequences: causality alone hides the padding, so the fused kernel runs.
+        return run(scope, ids, cs, null, null, req);
     }
 
     /**
      * Embeds {@code ids} [B, T] and runs every layer.
      *
      * @param rope cos and sin broadcastable to [B, 1, T, d]
-     * @param bias additive attention bias over the cached keys followed by these T
+     * @param bias additive attention bias over the cached keys followed by these T, or null for
+     *     causal attention over right-padded sequences with no cache (fused kernel)
      * @param cache null, or the cache this call extends
      * @return results in {@code scope}
      */
