@@ -3,7 +3,6 @@ package dev.eaglespark.bench;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.util.cuda.CudaUtils;
 import dev.eaglespark.model.ForwardRequest;
 import dev.eaglespark.model.ForwardResult;
 import dev.eaglespark.model.TargetConfig;
@@ -25,8 +24,7 @@ public final class FeaturesBench {
                          long peakBytes) {
         public String format() {
             return String.format("batch %d x seq %d: median %.1f ms, %,.0f tokens/s, %.0f TFLOP/s, GPU memory %s",
-                    batch, seqLen, medianSeconds * 1e3, tokensPerSecond, tflops,
-                    peakBytes < 0 ? "n/a" : String.format("%.1f GiB", peakBytes / (double) (1L << 30)));
+                    batch, seqLen, medianSeconds * 1e3, tokensPerSecond, tflops, GpuMemory.format(peakBytes));
         }
     }
 
@@ -62,9 +60,7 @@ public final class FeaturesBench {
                 NDArray last = r.lastHidden().toType(DataType.FLOAT16, false);
                 fused.toByteBuffer(); // the copy to the host also waits for the GPU
                 last.toByteBuffer();
-                if (model.device().isGpu()) {
-                    peak = Math.max(peak, CudaUtils.getGpuMemory(model.device()).getCommitted());
-                }
+                peak = Math.max(peak, GpuMemory.inUse(model.device()));
             }
             if (it >= 0) {
                 seconds[it] = (System.nanoTime() - start) / 1e9;

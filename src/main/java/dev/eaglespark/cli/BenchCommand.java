@@ -2,6 +2,9 @@ package dev.eaglespark.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.bench.FeaturesBench;
+import dev.eaglespark.bench.TrainBench;
+import dev.eaglespark.draft.DraftConfig;
+import dev.eaglespark.draft.Precision;
 import dev.eaglespark.model.TargetConfig;
 import dev.eaglespark.model.TargetModel;
 import java.nio.file.Files;
@@ -11,9 +14,10 @@ import java.util.Map;
 
 /** {@code eaglespark bench}: throughput at real model shapes with random weights (DJL only). */
 public final class BenchCommand implements Command {
-    private static final Map<String, Boolean> OPTIONS = Map.of("stage", true, "config", true, "batch", true,
-            "seq", true, "warmup", true, "iters", true, "device", true, "aux", true,
-            "profile", true);
+    private static final Map<String, Boolean> OPTIONS = Map.ofEntries(Map.entry("stage", true),
+            Map.entry("config", true), Map.entry("batch", true), Map.entry("seq", true), Map.entry("warmup", true),
+            Map.entry("iters", true), Map.entry("device", true), Map.entry("aux", true), Map.entry("profile", true),
+            Map.entry("precision", true), Map.entry("draft-vocab", true), Map.entry("ttt", true));
 
     @Override
     public String name() {
@@ -28,24 +32,38 @@ public final class BenchCommand implements Command {
     @Override
     public String help() {
         return """
-                usage: eaglespark bench --stage features [options]
+                usage: eaglespark bench --stage features|train [options]
 
                 Stage 1 (features): random token ids through a target with random fp16 weights; the
                 three aux states fused to [B, T, 3H] and the last hidden state copied to the host as
                 fp16. Prints median tokens/s, useful TFLOP/s (projections, MLP and causal attention)
-                and GPU memory in use, per batch size. Results are recorded in docs/BENCHMARKS.md.
+                and GPU memory in use, per batch size.
+
+                Stage 2 (train): full training updates of an EAGLE-3 draft shaped like the target's
+                layers (3 aux layers), random weights and random fp16 features made on the device,
+                forward KL: soft labels, train-time-test forward and backward, unscaling, clipping
+                and AdamW, as training runs them. Prints median ms/step, tokens/s, useful TFLOP/s
+                and GPU memory in use. FLOPs per token, forward x3 for forward and backward:
+                  3 x (2*3Ht*H [fc, once] + TTT x (2*(2H*(q+2kv) + q*H + 3*H*I + H*Vd) [q/k/v, o,
+                  MLP, draft lm_head] + 2*T*q [causal attention over the step-0 keys]))
+                  + 2*Ht*Vt [soft labels, forward only]
+                with q = heads x head_dim, kv = KV heads x head_dim, I the MLP width, Vd and Vt the
+                draft and target vocabularies. Results are recorded in docs/BENCHMARKS.md.
 
                 options:
-                  --stage S      features (default)
-                  --config C     llama3.1-8b (default) or a config.json path for other shapes
-                  --batch LIST   batch sizes, comma-separated (default 1,4)
-                  --seq N        sequence length (default 2048)
-                  --warmup N     untimed iterations first (default 3)
-                  --iters N      timed iterations (default 10)
-                  --device D     gpu (default) or cpu
-                  --aux LIST     hidden-state indices to fuse (default 2,L/2,L-3)
-                  --profile DIR  also profile one iteration per batch size with PyTorch's profiler
-                                 and write DIR/features-b<B>.json (chrome trace)
+                  --stage S        features (default) or train
+                  --config C       llama3.1-8b (default) or a config.json path for other shapes
+                  --batch LIST     batch sizes, comma-separated (default 1,4; train: 1)
+                  --seq N          sequence length (default 2048)
+                  --warmup N       untimed iterations first (default 3)
+                  --iters N        timed iterations (default 10)
+                  --device D       gpu (default) or cpu
+                  --aux LIST       features: hidden-state indices to fuse (default 2,L/2,L-3)
+                  --precision P    train: auto (default: fp16 on a GPU, fp32 on the CPU), fp16 or fp32
+                  --draft-vocab N  train: draft vocabulary size (default 32000)
+                  --ttt N          train: train-time-test length (default 7)
+                  --profile DIR    also profile one iteration per batch size with PyTorch's profiler
+                                   and write DIR/<stage>-b<B>.json (chrome trace)
                 """;
     }
 
@@ -53,17 +71,21 @@ public final class BenchCommand implements Command {
     public int run(String[] argv) throws Exception {
         Args args = Args.parse(argv, OPTIONS);
         String stage = args.get("stage", "features");
-        if (!stage.equals("features")) {
-            throw new UsageException("--stage must be features, got '" + stage + "'");
+        if (!stage.equals("features") && !stage.equals("train")) {
+            throw new UsageException("--stage must be features or train, got '" + stage + "'");
         }
         String config = args.get("config", "llama3.1-8b");
         String json = config.equals("llama3.1-8b") ? FeaturesBench.llama31_8bConfig()
                 : Files.readString(Paths.get(config));
         TargetConfig cfg = TargetConfig.parse(new ObjectMapper().readTree(json), config);
+        var device = DumpCommand.parseDevice(args.get("device", "gpu"));
+        return stage.equals("train") ? train(args, cfg, config, device) : features(args, cfg, config, device);
+    }
+
+    private static int features(Args args, TargetConfig cfg, String config, ai.djl.Device device) throws Exception {
         int layers = cfg.numLayers();
         int[] aux = args.has("aux") ? ints(args.get("aux", null), "aux")
                 : new int[] {2, layers / 2, layers - 3};
-        var device = DumpCommand.parseDevice(args.get("device", "gpu"));
         try (TargetModel model = TargetModel.random(cfg, device, TargetModel.defaultDtype(device))) {
             FeaturesBench bench = new FeaturesBench(model, aux);
             System.out.println("features, " + config + " shapes, " + model.dtype() + " on " + device + ", aux "
@@ -73,12 +95,39 @@ public final class BenchCommand implements Command {
                 System.out.println(bench.run(batch, seq, args.getInt("warmup", 3), args.getInt("iters", 10), 42)
                         .format());
                 if (args.has("profile")) {
-                    java.nio.file.Path dir = Files.createDirectories(Paths.get(args.get("profile", null)));
-                    bench.profile(batch, seq, dir.resolve("features-b" + batch + ".json").toString());
+                    bench.profile(batch, seq, profileFile(args, "features", batch));
                 }
             }
         }
         return 0;
+    }
+
+    private static int train(Args args, TargetConfig cfg, String config, ai.djl.Device device) throws Exception {
+        Precision precision;
+        try {
+            precision = Precision.parse(args.get("precision", "auto")).on(device);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        DraftConfig draft = DraftConfig.forTarget(cfg, args.getInt("draft-vocab", 32000), 3);
+        int ttt = args.getInt("ttt", 7);
+        try (TrainBench bench = new TrainBench(draft, device, precision, ttt)) {
+            System.out.println("train, " + config + " shapes, draft vocabulary " + draft.draftVocabSize() + ", TTT "
+                    + ttt + ", forward KL, " + precision + " on " + device);
+            for (int batch : ints(args.get("batch", "1"), "batch")) {
+                int seq = args.getInt("seq", 2048);
+                System.out.println(bench.run(batch, seq, args.getInt("warmup", 3), args.getInt("iters", 10)).format());
+                if (args.has("profile")) {
+                    bench.profile(batch, seq, profileFile(args, "train", batch));
+                }
+            }
+        }
+        return 0;
+    }
+
+    private static String profileFile(Args args, String stage, int batch) throws java.io.IOException {
+        java.nio.file.Path dir = Files.createDirectories(Paths.get(args.get("profile", null)));
+        return dir.resolve(stage + "-b" + batch + ".json").toString();
     }
 
     private static int[] ints(String list, String option) {

@@ -2,6 +2,7 @@ package dev.eaglespark.cli;
 
 import dev.eaglespark.collective.WireType;
 import dev.eaglespark.draft.LossType;
+import dev.eaglespark.draft.Precision;
 import dev.eaglespark.export.ServingEngine;
 import dev.eaglespark.spark.TrainStage;
 import dev.eaglespark.train.TrainJob;
@@ -20,7 +21,8 @@ public final class TrainCommand implements Command {
             Map.entry("loss", true), Map.entry("lr", true), Map.entry("min-lr", true), Map.entry("warmup", true),
             Map.entry("weight-decay", true), Map.entry("clip", true), Map.entry("micro-batch", true),
             Map.entry("accumulation", true), Map.entry("seed", true), Map.entry("device", true),
-            Map.entry("workers", true), Map.entry("wire", true), Map.entry("io-timeout", true));
+            Map.entry("workers", true), Map.entry("wire", true), Map.entry("io-timeout", true),
+            Map.entry("precision", true), Map.entry("loss-scale", true), Map.entry("loss-scale-interval", true));
 
     @Override
     public String name() {
@@ -75,6 +77,14 @@ public final class TrainCommand implements Command {
                   --micro-batch N        rows per forward pass (default 1)
                   --accumulation N       micro-batches per update (default 1)
                   --seed N               initialisation and data order (default 0)
+                  --precision P          auto (default: fp16 on a GPU, fp32 on the CPU), fp16 or fp32.
+                                         fp16 computes forward and backward on fp16 copies of the
+                                         fp32 weights (softmax, loss and norm statistics in fp32;
+                                         AdamW on fp32 weights and moments) with dynamic loss scaling
+                  --loss-scale X         fp16: initial loss scale (default 65536). An update whose
+                                         gradients overflow is skipped and halves the scale
+                  --loss-scale-interval N  fp16: finite updates in a row that double the scale
+                                         (default 2000)
                   --workers N            barrier tasks, one per GPU (default 1)
                   --device D             auto (default: the GPU Spark assigns the task, else the
                                          CPU), gpu (also in local mode: rank mod visible GPUs), cpu
@@ -98,7 +108,12 @@ public final class TrainCommand implements Command {
                     Double.parseDouble(a.get("lr", "1e-4")), Double.parseDouble(a.get("min-lr", "1e-5")),
                     a.getInt("warmup", 100), 0, Double.parseDouble(a.get("weight-decay", "0.0")),
                     Double.parseDouble(a.get("clip", "0.5")), a.getInt("micro-batch", 1), a.getInt("accumulation", 1),
-                    Long.parseLong(a.get("seed", "0")));
+                    Long.parseLong(a.get("seed", "0")), Precision.parse(a.get("precision", "auto")),
+                    Double.parseDouble(a.get("loss-scale", String.valueOf(TrainSettings.DEFAULT_LOSS_SCALE))),
+                    a.getInt("loss-scale-interval", TrainSettings.DEFAULT_GROWTH_INTERVAL));
+            if (!(s.initialLossScale() > 0) || s.lossScaleGrowthInterval() < 1) {
+                throw new UsageException("--loss-scale must be > 0 and --loss-scale-interval >= 1");
+            }
             engine = ServingEngine.parse(a.get("engine", "sglang"));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());

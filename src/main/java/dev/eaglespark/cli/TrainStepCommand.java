@@ -2,6 +2,7 @@ package dev.eaglespark.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.eaglespark.draft.Precision;
 import dev.eaglespark.draft.ReferenceStep;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import java.io.BufferedOutputStream;
@@ -14,7 +15,8 @@ import java.util.Map;
 
 /** {@code eaglespark train-step}: one training step from a reference-format file, for cross-checks. */
 public final class TrainStepCommand implements Command {
-    private static final Map<String, Boolean> OPTIONS = Map.of("input", true, "meta", true, "output", true);
+    private static final Map<String, Boolean> OPTIONS = Map.of("input", true, "meta", true, "output", true,
+            "precision", true);
 
     @Override
     public String name() {
@@ -30,6 +32,7 @@ public final class TrainStepCommand implements Command {
     public String help() {
         return """
                 usage: eaglespark train-step --input FILE.safetensors [--meta FILE.json] --output OUT.safetensors
+                                           [--precision fp32|fp16]
 
                 Runs one train-time-test step of the draft on a batch stored the way the reference
                 EAGLE-3 trainer's dumps are (input_ids, attention_mask, loss_mask, aux_hidden, h_last,
@@ -42,6 +45,8 @@ public final class TrainStepCommand implements Command {
                   --input FILE   the batch (safetensors)
                   --meta FILE    its description (default: the input with .json for .safetensors)
                   --output FILE  where the results go
+                  --precision P  fp32 (default) or fp16: the step as fp16 training computes it
+                                 (fp16 weights and features, loss scale 1024, fp32 loss)
                 """;
     }
 
@@ -55,8 +60,14 @@ public final class TrainStepCommand implements Command {
         }
         JsonNode m = new ObjectMapper().readTree(meta.toFile());
         Path out = Paths.get(a.required("output"));
+        Precision precision;
+        try {
+            precision = Precision.parse(a.get("precision", "fp32")).on(ai.djl.Device.cpu());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
         try (SafeTensorsFile f = SafeTensorsFile.open(input)) {
-            ReferenceStep.Result r = ReferenceStep.run(f, m);
+            ReferenceStep.Result r = ReferenceStep.run(f, m, precision);
             try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(out))) {
                 r.toSafeTensors().writeTo(os);
             }

@@ -12,7 +12,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The draft's weights by their serving names, fp32 (the master copy), owned by one manager.
+ * The draft's weights by their serving names, fp32 (the master copy; or fp16 compute copies,
+ * see {@link HalfWeights}), owned by one manager.
  * {@code embed_tokens.weight} is the target's and always frozen; in the shared-head variant
  * {@code lm_head.weight} is the target's too and frozen.
  */
@@ -21,11 +22,18 @@ public final class DraftParams implements AutoCloseable {
     public static final String LM_HEAD = "lm_head.weight";
 
     private final NDManager manager;
+    private final DataType dtype;
     private final Map<String, NDArray> arrays = new LinkedHashMap<>();
     private final List<String> trainable = new ArrayList<>();
 
     public DraftParams(Device device) {
+        this(device, DataType.FLOAT32);
+    }
+
+    /** Weights kept in {@code dtype}, whatever dtype they are put in. */
+    public DraftParams(Device device, DataType dtype) {
         this.manager = NDManager.newBaseManager(device);
+        this.dtype = dtype;
     }
 
     /** Names and shapes of every weight, in a fixed order (checkpoints and gradients follow it). */
@@ -48,9 +56,9 @@ public final class DraftParams implements AutoCloseable {
         return s;
     }
 
-    /** Adds a weight (copied into this manager as fp32); trainable ones record gradients. */
+    /** Adds a weight (copied into this manager in this dtype); trainable ones record gradients. */
     public void put(String name, NDArray value, boolean train) {
-        NDArray copy = ownCopy(value, manager);
+        NDArray copy = ownCopy(value, manager, dtype);
         NDArray old = arrays.put(name, copy);
         if (old != null) {
             old.close();
@@ -68,14 +76,19 @@ public final class DraftParams implements AutoCloseable {
      * a view of it outliving the original reads freed memory. duplicate() always copies.
      */
     public static NDArray ownCopy(NDArray value, NDManager owner) {
+        return ownCopy(value, owner, DataType.FLOAT32);
+    }
+
+    /** The same in {@code dtype}. */
+    public static NDArray ownCopy(NDArray value, NDManager owner, DataType dtype) {
         NDArray moved = value.getDevice().equals(owner.getDevice()) ? value.duplicate()
                 : value.toDevice(owner.getDevice(), true);
-        NDArray fp32 = moved.getDataType() == DataType.FLOAT32 ? moved : moved.toType(DataType.FLOAT32, false);
-        fp32.attach(owner);
-        if (fp32 != moved) {
+        NDArray typed = moved.getDataType() == dtype ? moved : moved.toType(dtype, false);
+        typed.attach(owner);
+        if (typed != moved) {
             moved.close();
         }
-        return fp32;
+        return typed;
     }
 
     /**

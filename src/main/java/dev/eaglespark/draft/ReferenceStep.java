@@ -1,14 +1,13 @@
 package dev.eaglespark.draft;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.eaglespark.model.Ops;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.tensors.SafeTensorsWriter;
 import dev.eaglespark.tensors.TensorDType;
-import dev.eaglespark.vocab.DraftVocab;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -18,6 +17,9 @@ import java.util.Map;
  * implementation. Returns ploss, acc, total_loss and grad.* under the reference's names.
  */
 public final class ReferenceStep {
+    /** A fixed loss scale for one fp16 step (training adjusts its own): 2^10 keeps this batch's gradients finite. */
+    public static final float FP16_LOSS_SCALE = 1024;
+
     private ReferenceStep() {}
 
     /** Per-step losses and accuracies, the total, and the gradients of trainable weights. */
@@ -38,55 +40,45 @@ public final class ReferenceStep {
      *     target_rms_norm_eps
      */
     public static Result run(SafeTensorsFile f, JsonNode meta) {
-        boolean shared = meta.get("variant").asText().equals("shared_head");
-        long[] idsShape = f.info("input_ids").shape();
-        int targetHidden = (int) f.info("h_last").shape()[2];
-        int numAux = (int) (f.info("aux_hidden").shape()[2] / targetHidden);
+        return run(f, meta, Precision.FP32);
+    }
+
+    /**
+     * The same step computed in {@code precision} the way training computes it: in fp16 on fp16
+     * copies of the weights with the features rounded to fp16 (as stage 1 stores them) and the
+     * loss multiplied by {@link #FP16_LOSS_SCALE}, the gradients unscaled in fp32.
+     */
+    public static Result run(SafeTensorsFile f, JsonNode meta, Precision precision) {
+        ReferenceBatch ref = ReferenceBatch.of(f, meta);
+        DataType dtype = precision.dataType();
+        float scale = precision == Precision.FP16 ? FP16_LOSS_SCALE : 1;
         try (NDManager m = NDManager.newBaseManager(Device.cpu());
-             DraftParams params = new DraftParams(Device.cpu())) {
-            DraftConfig cfg = DraftConfig.fromJson(meta.get("config"), targetHidden, numAux);
-            int vocabSize = (int) f.info("target_lm_head").shape()[0];
-            // The shared head maps ids one to one: offsets all zero, whatever the file's buffer says.
-            DraftVocab vocab = shared ? DraftVocab.identity(vocabSize)
-                    : DraftVocab.fromTensors(f.readLongs("buffer.t2d"), f.readLongs("buffer.d2t"), null);
-            for (String p : f.tensors().keySet()) {
-                if (p.startsWith("param.")) {
-                    String n = p.substring(6);
-                    boolean train = !n.equals(DraftParams.EMBED) && !(shared && n.equals(DraftParams.LM_HEAD));
-                    params.put(n, floats(m, f, p), train);
-                }
-            }
-            long[] mask = f.readLongs("attention_mask");
-            long[] lengths = new long[(int) idsShape[0]];
-            for (int i = 0; i < mask.length; i++) {
-                lengths[(int) (i / idsShape[1])] += mask[i];
-            }
-            try (SoftLabels soft = new SoftLabels(floats(m, f, "target_norm"), floats(m, f, "target_lm_head"),
-                    meta.get("target_rms_norm_eps").asDouble(), vocab)) {
-                TrainTimeTest ttt = new TrainTimeTest(new Eagle3Draft(cfg, params), meta.get("ttt_length").asInt(),
-                        0.8, LossType.parse(meta.get("loss_type").asText()));
+             DraftParams params = new DraftParams(Device.cpu());
+             SoftLabels soft = ref.softLabels(m, dtype)) {
+            ref.putParams(params, m);
+            try (ComputeWeights weights = ComputeWeights.of(params, precision)) {
+                weights.beginUpdate();
+                TrainTimeTest ttt = new TrainTimeTest(new Eagle3Draft(ref.config(), weights.params()),
+                        ref.tttLength(), 0.8, ref.loss());
                 TrainTimeTest.Output out;
                 try (GradMode gc = GradMode.recording()) {
-                    NDArray lossMask = m.create(f.readLongs("loss_mask"), new Shape(f.info("loss_mask").shape()));
-                    NDArray ids = m.create(f.readLongs("input_ids"), new Shape(idsShape));
-                    out = ttt.run(new TrainTimeTest.Batch(ids, lengths, lossMask, floats(m, f, "aux_hidden")),
-                            soft.labels(floats(m, f, "h_last"), lossMask));
-                    gc.backward(out.total());
+                    ReferenceBatch.Inputs in = ref.inputs(m, dtype);
+                    out = ttt.run(in.batch(), soft.labels(in.lastHidden(), in.batch().lossMask()));
+                    gc.backward(Ops.scale(out.total(), scale));
                 }
+                weights.afterBackward();
                 Map<String, float[]> grads = new LinkedHashMap<>();
                 Map<String, long[]> shapes = new LinkedHashMap<>();
-                for (String n : params.trainable()) {
-                    try (NDArray g = params.get(n).getGradient()) {
+                try (GradMode off = GradMode.off()) {
+                    weights.gradients(1 / scale).forEach((n, g) -> {
                         grads.put(n, g.toFloatArray());
                         shapes.put(n, g.getShape().getShape());
-                    }
+                        g.close();
+                    });
                 }
+                weights.endUpdate();
                 return new Result(out.stepLoss(), out.stepAcc(), out.total().getFloat(), grads, shapes);
             }
         }
-    }
-
-    private static NDArray floats(NDManager m, SafeTensorsFile f, String name) {
-        return m.create(f.readFloats(name), new Shape(f.info(name).shape()));
     }
 }

@@ -1,6 +1,7 @@
 package dev.eaglespark.draft;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.SparseFormat;
@@ -13,20 +14,41 @@ import dev.eaglespark.vocab.DraftVocab;
  * (position t predicts token t+1; the last position gets all-zero logits), then
  * target_p = softmax over the draft vocabulary's columns and position_mask = [the target's
  * argmax over the full vocabulary is in the draft vocabulary] * loss_mask.
+ *
+ * <p>Computed in chunks of tokens: full-vocabulary fp32 logits of 2048 tokens at 128k
+ * vocabulary would be 1 GB per sequence. Each chunk's lm_head product runs in the compute
+ * dtype, its softmax in fp32; no gradients are recorded.
  */
 public final class SoftLabels implements AutoCloseable {
+    /** fp32 logits per chunk: 256 MiB (512 tokens at 128k vocabulary). */
+    static final long CHUNK_LOGITS = 1L << 26;
+
     private final NDManager manager;
     private final NDArray norm;
     private final NDArray lmHead;
     private final NDArray t2dColumn;
     private final long[] draftIds;
     private final double eps;
+    private final long chunkTokens;
+    private final float firstInVocab;
 
     public SoftLabels(NDArray targetNorm, NDArray targetLmHead, double eps, DraftVocab vocab) {
+        this(targetNorm, targetLmHead, eps, vocab, DataType.FLOAT32);
+    }
+
+    /** With the lm_head product in {@code compute} (fp16 or fp32). */
+    public SoftLabels(NDArray targetNorm, NDArray targetLmHead, double eps, DraftVocab vocab, DataType compute) {
+        this(targetNorm, targetLmHead, eps, vocab, compute,
+                Math.max(1, CHUNK_LOGITS / targetLmHead.getShape().get(0)));
+    }
+
+    SoftLabels(NDArray targetNorm, NDArray targetLmHead, double eps, DraftVocab vocab, DataType compute,
+               long chunkTokens) {
         this.manager = NDManager.newBaseManager(targetLmHead.getDevice());
-        this.norm = copy(targetNorm);
-        this.lmHead = copy(targetLmHead);
+        this.norm = DraftParams.ownCopy(targetNorm, manager, compute);
+        this.lmHead = DraftParams.ownCopy(targetLmHead, manager, compute);
         this.eps = eps;
+        this.chunkTokens = chunkTokens;
         float[] t2d = new float[vocab.targetVocabSize()];
         long[] ids = new long[vocab.size()];
         for (int i = 0; i < ids.length; i++) {
@@ -37,32 +59,55 @@ public final class SoftLabels implements AutoCloseable {
         }
         this.t2dColumn = manager.create(t2d).reshape(t2d.length, 1);
         this.draftIds = ids;
+        this.firstInVocab = t2d[0];
     }
 
-    private NDArray copy(NDArray a) {
-        return DraftParams.ownCopy(a, manager);
-    }
-
-    /** Full-vocabulary target logits of h_last [B, T, Ht]: lm_head(rmsnorm(h_last)), fp32. */
-    public NDArray targetLogits(NDArray hLast) {
-        return Ops.linear(Ops.rmsNorm(hLast.toType(DataType.FLOAT32, false), norm, eps), lmHead);
+    /** Full-vocabulary target logits of h_last [..., Ht]: lm_head(rmsnorm(h_last)), in the compute dtype. */
+    private NDArray targetLogits(NDArray hLast) {
+        return Ops.linear(Ops.rmsNorm(hLast.toType(lmHead.getDataType(), false), norm, eps), lmHead);
     }
 
     /** target_p [B, T, K] and position_mask [B, T, 1], both for the shifted positions. */
     public Labels labels(NDArray hLast, NDArray lossMask) {
-        NDArray logits = Shift.left(targetLogits(hLast), 0f);
-        // The ids are made in the caller's scope: embedding's result joins its ids' manager.
-        NDArray ids = logits.getManager().create(draftIds);
-        NDArray selected = ids.getNDArrayInternal()
-                .embedding(ids, logits.reshape(-1, logits.getShape().get(2)).transpose(), SparseFormat.DENSE)
-                .singletonOrThrow(); // [K, B*T]: the draft vocabulary's columns
-        long b = logits.getShape().get(0);
-        long t = logits.getShape().get(1);
-        NDArray targetP = selected.transpose().reshape(b, t, -1).softmax(2);
-        NDArray top = logits.argMax(2);
-        NDArray inVocab = top.getNDArrayInternal().embedding(top, t2dColumn, SparseFormat.DENSE).singletonOrThrow();
-        NDArray positionMask = inVocab.mul(lossMask.toType(DataType.FLOAT32, false).expandDims(2));
+        long b = hLast.getShape().get(0);
+        long t = hLast.getShape().get(1);
+        NDArray rows = hLast.reshape(b * t, -1);
+        NDList probs = new NDList();
+        NDList inVocab = new NDList();
+        for (long start = 0; start < b * t; start += chunkTokens) {
+            NDArray[] chunk = chunk(rows.get("{}:{}", start, Math.min(b * t, start + chunkTokens)));
+            probs.add(chunk[0]);
+            inVocab.add(chunk[1]);
+        }
+        // Shifted left by one: the last position's logits are zeros in the reference, so its
+        // target_p is uniform and its argmax is target id 0.
+        int k = draftIds.length;
+        NDArray targetP = Shift.left(Ops.concat(probs, 0).reshape(b, t, k), 1f / k);
+        NDArray top = Shift.left(Ops.concat(inVocab, 0).reshape(b, t, 1), firstInVocab);
+        NDArray positionMask = top.mul(lossMask.toType(DataType.FLOAT32, false).expandDims(2));
         return new Labels(targetP, positionMask);
+    }
+
+    /**
+     * One chunk of rows [C, Ht]: softmax over the draft vocabulary's logits [C, K] (fp32) and
+     * whether the full-vocabulary argmax is in the draft vocabulary [C, 1]. The chunk's
+     * intermediates are freed before the next one; the results join the rows' manager.
+     */
+    private NDArray[] chunk(NDArray rows) {
+        NDManager caller = rows.getManager();
+        try (NDManager scope = caller.newSubManager()) {
+            rows.attach(scope);
+            NDArray logits = targetLogits(rows).toType(DataType.FLOAT32, false);
+            NDArray ids = scope.create(draftIds); // embedding's result joins its ids' manager
+            NDArray selected = ids.getNDArrayInternal()
+                    .embedding(ids, logits.transpose(), SparseFormat.DENSE).singletonOrThrow(); // [K, C]
+            NDArray p = selected.transpose().softmax(1);
+            NDArray top = logits.argMax(1);
+            NDArray in = top.getNDArrayInternal().embedding(top, t2dColumn, SparseFormat.DENSE).singletonOrThrow();
+            p.attach(caller);
+            in.attach(caller);
+            return new NDArray[] {p, in};
+        }
     }
 
     /** target_p and position_mask of one TTT step. */

@@ -32,7 +32,10 @@ public final class TrainTimeTest {
         this.rope = new RotaryEmbedding(c.rope(), c.headDim(), RopePrecision.FP32);
     }
 
-    /** The batch of one forward: ids [B, T], attention and loss masks [B, T], aux [B, T, 3Ht]. */
+    /**
+     * The batch of one forward: ids [B, T], attention and loss masks [B, T], aux [B, T, 3Ht] in
+     * the compute dtype (the draft's weights must be in it too).
+     */
     public record Batch(NDArray inputIds, long[] lengths, NDArray lossMask, NDArray aux) {}
 
     /** Weighted total (differentiable), per-step losses and accuracies. */
@@ -45,7 +48,8 @@ public final class TrainTimeTest {
         NDArray positionMask = labels.positionMask();
         long t = ids.getShape().get(1);
         long k = targetP.getShape().get(2);
-        NDArray bias = Attention.causalBias(ids.getManager(), batch.lengths(), (int) t, DataType.FLOAT32);
+        DataType compute = batch.aux().getDataType(); // fp16 features feed an fp16 draft
+        NDArray bias = Attention.causalBias(ids.getManager(), batch.lengths(), (int) t, compute);
         NDArray h = draft.project(batch.aux());
         List<NDArray> keys = new ArrayList<>();
         List<NDArray> values = new ArrayList<>();
@@ -53,7 +57,7 @@ public final class TrainTimeTest {
         float[] stepLoss = new float[steps];
         float[] stepAcc = new float[steps];
         // One table for positions 0..t+steps-2; step k reads rows k..k+t-1 (positions t + k).
-        NDList table = rope.table(ids.getManager(), 0, (int) t + steps - 1, DataType.FLOAT32);
+        NDList table = rope.table(ids.getManager(), 0, (int) t + steps - 1, compute);
         for (int step = 0; step < steps; step++) {
             NDArray cos = table.get(0).get("{}:{}", step, step + t);
             NDArray sin = table.get(1).get("{}:{}", step, step + t);
@@ -73,9 +77,12 @@ public final class TrainTimeTest {
         return new Output(total, stepLoss, stepAcc);
     }
 
-    /** Mean over all B*T positions (masked ones count in the denominator), as the reference does. */
+    /**
+     * Mean over all B*T positions (masked ones count in the denominator), as the reference does;
+     * in fp32 whatever the logits' dtype.
+     */
     private NDArray stepLoss(NDArray logits, NDArray targetP, NDArray positionMask) {
-        NDArray logP = logits.logSoftmax(2);
+        NDArray logP = Ops.logSoftmax(logits, 2, DataType.FLOAT32);
         NDArray perPosition;
         if (loss == LossType.FORWARD_KL) {
             perPosition = positionMask.mul(targetP).mul(logP).sum(new int[] {2}).neg();

@@ -6,6 +6,8 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 
 /**
  * The transformer pieces DJL lacks (RMSNorm, SiLU, rotary embedding), composed from its ops.
@@ -41,14 +43,34 @@ public final class Ops {
         return linear(x, w, null);
     }
 
-    /** Llama's RMSNorm: normalised in fp32, cast back to the input dtype, then scaled. */
+    /**
+     * Llama's RMSNorm: normalised in fp32, cast back to the input dtype, then scaled. A weight
+     * that records gradients means a training graph, whose casts must keep autograd.
+     */
     public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
         DataType type = x.getDataType();
-        NDArray x32 = type == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
+        boolean graph = weight.hasGradient();
+        NDArray x32 = cast(x, DataType.FLOAT32, graph);
         NDArray variance = x32.square().mean(new int[] {-1}, true);
         NDArray normed = x32.div(variance.add(eps).sqrt());
-        NDArray back = type == DataType.FLOAT32 ? normed : normed.toType(type, false);
-        return back.mul(weight);
+        return cast(normed, type, graph).mul(weight);
+    }
+
+    /**
+     * x in {@code type}. DJL runs toType without autograd (it would cut a training graph), so a
+     * differentiable cast goes through cumprod over a new axis of length one: the identity,
+     * with a dtype argument, which autograd casts back for the backward pass.
+     */
+    public static NDArray cast(NDArray x, DataType type, boolean differentiable) {
+        if (x.getDataType() == type) {
+            return x;
+        }
+        return differentiable ? x.expandDims(-1).cumProd(-1, type).squeeze(-1) : x.toType(type, false);
+    }
+
+    /** log_softmax computed and returned in {@code type} (fp32 for the loss on fp16 logits), differentiable. */
+    public static NDArray logSoftmax(NDArray x, int axis, DataType type) {
+        return JniUtils.logSoftmax((PtNDArray) x, axis, type);
     }
 
     public static NDArray silu(NDArray x) {

@@ -10,18 +10,31 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
 
-/** Feature rows to a right-padded batch on the device: fp16 states are widened to fp32 there. */
+/**
+ * Feature rows to a right-padded batch on the device: the fp16 states are widened there to the
+ * compute dtype when that is fp32.
+ */
 public final class BatchBuilder {
     private final int targetHidden;
     private final int numAux;
+    private final DataType compute;
 
-    public BatchBuilder(int targetHidden, int numAux) {
+    public BatchBuilder(int targetHidden, int numAux, DataType compute) {
         this.targetHidden = targetHidden;
         this.numAux = numAux;
+        this.compute = compute;
     }
 
     /** The batch and the last hidden states [B, T, Ht] (for the soft labels). */
     public record Built(TrainTimeTest.Batch batch, NDArray lastHidden, long tokens) {}
+
+    /**
+     * A fp16 array over a Java buffer in the compute dtype, as an array that owns its memory (on
+     * the CPU the array points at the buffer, which is freed once its wrapper is gone).
+     */
+    private NDArray onDevice(NDArray fp16) {
+        return compute == DataType.FLOAT16 ? fp16.duplicate() : fp16.toType(compute, false);
+    }
 
     public Built build(NDManager m, List<FeatureRecord> rows) {
         int b = rows.size();
@@ -50,9 +63,8 @@ public final class BatchBuilder {
         }
         aux.clear();
         last.clear();
-        NDArray auxArray = m.create(aux, new Shape(b, t, auxWidth), DataType.FLOAT16).toType(DataType.FLOAT32, false);
-        NDArray lastArray = m.create(last, new Shape(b, t, targetHidden), DataType.FLOAT16)
-                .toType(DataType.FLOAT32, false);
+        NDArray auxArray = onDevice(m.create(aux, new Shape(b, t, auxWidth), DataType.FLOAT16));
+        NDArray lastArray = onDevice(m.create(last, new Shape(b, t, targetHidden), DataType.FLOAT16));
         TrainTimeTest.Batch batch = new TrainTimeTest.Batch(m.create(ids, new Shape(b, t)), lengths,
                 m.create(mask, new Shape(b, t)), auxArray);
         return new Built(batch, lastArray, tokens);

@@ -2,15 +2,19 @@ package dev.eaglespark.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.eaglespark.draft.ComputeWeights;
+import dev.eaglespark.draft.DraftConfig;
 import dev.eaglespark.draft.DraftParams;
-import dev.eaglespark.draft.GradMode;
 import dev.eaglespark.draft.Eagle3Draft;
+import dev.eaglespark.draft.GradMode;
+import dev.eaglespark.draft.Precision;
 import dev.eaglespark.draft.SoftLabels;
 import dev.eaglespark.draft.TrainTimeTest;
 import dev.eaglespark.features.FeatureRecord;
 import dev.eaglespark.model.Ops;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,10 +22,11 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * One worker's training updates: forward and backward of each micro-batch (gradients add up
- * in the parameters' .grad), an optional hook to average gradients across workers, global-norm
- * clipping, AdamW. Every array of an update lives in a scope closed at its end; gradient
- * wrappers are closed and gradients zeroed after each update.
+ * One worker's training updates: forward and backward of each micro-batch on the compute
+ * weights (the fp32 masters, or fp16 copies with a scaled loss), fp32 gradients summed over
+ * micro-batches and unscaled, an optional hook to average gradients across workers, global-norm
+ * clipping, AdamW on the fp32 masters. Every array of an update lives in a scope closed at its
+ * end; no gradient carries over to the next update.
  */
 public final class DraftTrainer implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(DraftTrainer.class);
@@ -35,24 +40,41 @@ public final class DraftTrainer implements AutoCloseable {
         void reduce(Map<String, NDArray> grads, double[] means, long[] sums);
     }
 
+    /** One micro-batch's arrays, made in the scope the trainer gives (closed after its backward). */
+    public interface MicroBatch {
+        BatchBuilder.Built build(NDManager scope);
+    }
+
     private final DraftParams params;
+    private final ComputeWeights weights;
     private final TrainTimeTest ttt;
     private final SoftLabels labels;
     private final BatchBuilder batches;
     private final TrainSettings settings;
     private final AdamW optimizer;
+    private final LossScaler scaler;
     private final GradientReducer reducer;
     private long skipped;
 
-    public DraftTrainer(DraftParams params, Eagle3Draft draft, SoftLabels labels, BatchBuilder batches,
+    /**
+     * @param labels and {@code batches} in the compute dtype of {@code settings}' precision on the
+     *     parameters' device
+     */
+    public DraftTrainer(DraftParams params, DraftConfig cfg, SoftLabels labels, BatchBuilder batches,
                         TrainSettings settings, GradientReducer reducer) {
+        Precision precision = settings.precision().on(params.manager().getDevice());
         this.params = params;
         this.labels = labels;
         this.batches = batches;
         this.settings = settings;
         this.reducer = reducer;
-        this.ttt = new TrainTimeTest(draft, settings.tttLength(), settings.stepDecay(), settings.loss());
+        this.weights = ComputeWeights.of(params, precision);
+        this.ttt = new TrainTimeTest(new Eagle3Draft(cfg, weights.params()), settings.tttLength(),
+                settings.stepDecay(), settings.loss());
         this.optimizer = new AdamW(params.manager(), 0.9, 0.95, 1e-8, settings.weightDecay());
+        this.scaler = precision == Precision.FP16
+                ? LossScaler.dynamic(settings.initialLossScale(), settings.lossScaleGrowthInterval())
+                : LossScaler.none();
     }
 
     /** Updates skipped because their loss or gradients were not finite. */
@@ -64,72 +86,113 @@ public final class DraftTrainer implements AutoCloseable {
         return optimizer;
     }
 
+    public LossScaler lossScaler() {
+        return scaler;
+    }
+
+    /** What a checkpoint's state.json carries besides the optimizer: the loss scale. */
+    public void saveState(ObjectNode state) {
+        scaler.save(state);
+    }
+
+    public void restoreState(JsonNode state) {
+        scaler.restore(state);
+    }
+
     /** One update over {@code microBatches} (each a list of rows). */
     public StepMetrics step(List<List<FeatureRecord>> microBatches) {
+        return update(microBatches.stream().map(rows -> (MicroBatch) scope -> batches.build(scope, rows)).toList());
+    }
+
+    /** One update over micro-batches made on the device (benchmarks, tests). */
+    public StepMetrics update(List<MicroBatch> microBatches) {
         long start = System.nanoTime();
         long step = optimizer.steps();
         int steps = settings.tttLength();
+        int n = microBatches.size();
+        double scale = scaler.scale();
         float[] stepLoss = new float[steps];
         float[] stepAcc = new float[steps];
         double loss = 0;
         long[] tokens = {0};
-        for (List<FeatureRecord> rows : microBatches) {
-            try (NDManager scope = params.manager().newSubManager()) {
-                BatchBuilder.Built b = batches.build(scope, rows);
-                tokens[0] += b.tokens();
-                TrainTimeTest.Output out;
-                try (GradMode gc = GradMode.recording()) {
-                    out = ttt.run(b.batch(), labels.labels(b.lastHidden(), b.batch().lossMask()));
-                    gc.backward(Ops.scale(out.total(), 1f / microBatches.size()));
+        weights.beginUpdate();
+        Map<String, NDArray> grads = Map.of();
+        try {
+            for (MicroBatch micro : microBatches) {
+                try (NDManager scope = params.manager().newSubManager()) {
+                    BatchBuilder.Built b = micro.build(scope);
+                    tokens[0] += b.tokens();
+                    TrainTimeTest.Output out;
+                    try (GradMode gc = GradMode.recording()) {
+                        out = ttt.run(b.batch(), labels.labels(b.lastHidden(), b.batch().lossMask()));
+                        gc.backward(Ops.scale(out.total(), (float) (scale / n)));
+                    }
+                    loss += out.total().getFloat() / n;
+                    for (int k = 0; k < steps; k++) {
+                        stepLoss[k] += out.stepLoss()[k] / n;
+                        stepAcc[k] += out.stepAcc()[k] / n;
+                    }
                 }
-                loss += out.total().getFloat() / microBatches.size();
+                weights.afterBackward();
+            }
+            try (GradMode off = GradMode.off()) {
+                grads = new LinkedHashMap<>(weights.gradients((float) (1 / scale)));
+                double[] means = new double[1 + 2 * steps];
+                means[0] = loss;
                 for (int k = 0; k < steps; k++) {
-                    stepLoss[k] += out.stepLoss()[k] / microBatches.size();
-                    stepAcc[k] += out.stepAcc()[k] / microBatches.size();
+                    means[1 + k] = stepLoss[k];
+                    means[1 + steps + k] = stepAcc[k];
                 }
+                reducer.reduce(grads, means, tokens);
+                loss = means[0];
+                for (int k = 0; k < steps; k++) {
+                    stepLoss[k] = (float) means[1 + k];
+                    stepAcc[k] = (float) means[1 + steps + k];
+                }
+                double norm = GradientClipping.clip(grads.values(), settings.clipNorm());
+                double lr = settings.schedule().at(step);
+                // Averaged gradients are the same on every rank, so every rank decides the same.
+                boolean finite = Double.isFinite(norm) && Double.isFinite(loss);
+                if (finite) {
+                    optimizer.update(trainable(), grads, lr);
+                } else {
+                    skip(step, loss, norm, grads);
+                }
+                scaler.update(finite);
+                return new StepMetrics(step + 1, loss, stepLoss, stepAcc, norm, lr, scale, tokens[0],
+                        (System.nanoTime() - start) / 1e9);
             }
-        }
-        Map<String, NDArray> grads = new LinkedHashMap<>();
-        Map<String, NDArray> trainable = new LinkedHashMap<>();
-        try (GradMode off = GradMode.off()) {
-            for (String name : params.trainable()) {
-                trainable.put(name, params.get(name));
-                grads.put(name, params.get(name).getGradient());
-            }
-            double[] means = new double[1 + 2 * steps];
-            means[0] = loss;
-            for (int k = 0; k < steps; k++) {
-                means[1 + k] = stepLoss[k];
-                means[1 + steps + k] = stepAcc[k];
-            }
-            reducer.reduce(grads, means, tokens);
-            loss = means[0];
-            for (int k = 0; k < steps; k++) {
-                stepLoss[k] = (float) means[1 + k];
-                stepAcc[k] = (float) means[1 + steps + k];
-            }
-            double norm = GradientClipping.clip(grads.values(), settings.clipNorm());
-            double lr = settings.schedule().at(step);
-            if (Double.isFinite(norm) && Double.isFinite(loss)) {
-                optimizer.update(trainable, grads, lr);
-            } else {
-                // One bad batch must not poison the weights: skip the update, keep the step count.
-                skipped++;
-                optimizer.skip();
-                LOG.warn("update {}: loss {} gradient norm {} not finite (in {}); update skipped ({} so far)",
-                        step + 1, loss, norm, nonFinite(grads), skipped);
-            }
-            return new StepMetrics(step + 1, loss, stepLoss, stepAcc, norm, lr, tokens[0],
-                    (System.nanoTime() - start) / 1e9);
         } finally {
             grads.values().forEach(NDArray::close);
-            trainable.values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
+            weights.endUpdate();
         }
+    }
+
+    /**
+     * One bad batch must not poison the weights: the update is skipped, the step count moves on.
+     * In fp16 an overflow is how the loss scale finds its level, so that is no warning.
+     */
+    private void skip(long step, double loss, double norm, Map<String, NDArray> grads) {
+        skipped++;
+        optimizer.skip();
+        if (scaler.isDynamic()) {
+            LOG.info("update {}: gradients overflowed at loss scale {}; update skipped, scale halved ({} skipped)",
+                    step + 1, scaler.scale(), skipped);
+        } else {
+            LOG.warn("update {}: loss {} gradient norm {} not finite (in {}); update skipped ({} so far)",
+                    step + 1, loss, norm, nonFinite(grads), skipped);
+        }
+    }
+
+    private Map<String, NDArray> trainable() {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        params.trainable().forEach(name -> out.put(name, params.get(name)));
+        return out;
     }
 
     /** The weights whose gradients hold inf or NaN, for the warning. */
     private static List<String> nonFinite(Map<String, NDArray> grads) {
-        List<String> bad = new java.util.ArrayList<>();
+        List<String> bad = new ArrayList<>();
         grads.forEach((name, g) -> {
             try (NDManager tmp = g.getManager().newSubManager()) {
                 g.tempAttach(tmp);
@@ -143,6 +206,7 @@ public final class DraftTrainer implements AutoCloseable {
 
     @Override
     public void close() {
+        weights.close();
         optimizer.close();
     }
 }

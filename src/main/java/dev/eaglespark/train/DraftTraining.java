@@ -10,7 +10,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.eaglespark.collective.Collective;
 import dev.eaglespark.draft.DraftConfig;
 import dev.eaglespark.draft.DraftParams;
-import dev.eaglespark.draft.Eagle3Draft;
 import dev.eaglespark.draft.SoftLabels;
 import dev.eaglespark.export.DraftExport;
 import dev.eaglespark.features.FeatureManifest;
@@ -79,8 +78,7 @@ public final class DraftTraining {
         long rowsPerUpdate = (long) s.microBatch() * s.accumulation() * group.worldSize();
         long perEpoch = Math.max(1, data.rows() / rowsPerUpdate);
         long total = job.maxSteps() > 0 ? job.maxSteps() : perEpoch * job.epochs();
-        TrainSettings settings = new TrainSettings(s.tttLength(), s.stepDecay(), s.loss(), s.lr(), s.minLr(),
-                s.warmupSteps(), total, s.weightDecay(), s.clipNorm(), s.microBatch(), s.accumulation(), s.seed());
+        TrainSettings settings = s.forRun(total, s.precision().on(device));
 
         try (NDManager frozen = NDManager.newBaseManager(device)) {
             TargetParts target = TargetParts.load(targetDir, tcfg, frozen);
@@ -110,21 +108,28 @@ public final class DraftTraining {
         int world = group.worldSize();
         long total = s.totalSteps();
         try (DraftParams params = initialParams(cfg, target, vocab, job.sharedHead(), device, s.seed(), frozen);
-             SoftLabels labels = new SoftLabels(target.norm(), target.lmHead(), tcfg.rmsNormEps(), vocab);
-             DraftTrainer trainer = new DraftTrainer(params, new Eagle3Draft(cfg, params), labels,
-                     new BatchBuilder(tcfg.hiddenSize(), aux.length), s, new GradientAverager(group))) {
+             SoftLabels labels = new SoftLabels(target.norm(), target.lmHead(), tcfg.rmsNormEps(), vocab,
+                     s.precision().dataType());
+             DraftTrainer trainer = new DraftTrainer(params, cfg, labels,
+                     new BatchBuilder(tcfg.hiddenSize(), aux.length, s.precision().dataType()), s,
+                     new GradientAverager(group))) {
             Checkpoints ckpts = new Checkpoints(job.checkpoints(), conf);
             Path latest = resumePoint(job, ckpts, group);
             Checkpoints.DataPosition at = new Checkpoints.DataPosition(0, 0);
             TrainingCurves curves = new TrainingCurves(new Path(job.checkpoints()), conf);
             if (latest != null) {
                 Checkpoints.State st = ckpts.load(latest, trainable(params), trainer.optimizer(), frozen);
+                trainer.restoreState(st.extra());
                 at = positionOf(st, rank, world);
                 curves.resumeAt(st.step());
                 LOG.info("rank {}: resumed from {} (step {}, epoch {}, position {})", rank, latest, st.step(),
                         at.epoch(), at.position());
             }
             RankShard shard = new RankShard(data, s.seed(), rank, world, at);
+            if (rank == 0) {
+                LOG.info("training in {} on {}{}", s.precision(), device, trainer.lossScaler().isDynamic()
+                        ? String.format(", loss scale %.0f", trainer.lossScaler().scale()) : "");
+            }
             String last = latest == null ? null : latest.toString();
             List<StepMetrics> metrics = new ArrayList<>();
             TrainingProgress progress = new TrainingProgress(trainer.optimizer().steps(), total);
@@ -145,7 +150,9 @@ public final class DraftTraining {
                     List<Checkpoints.DataPosition> ranks = gatherPositions(group, shard.position());
                     if (rank == 0) {
                         ObjectNode extra = JSON.createObjectNode().put("seed", s.seed()).put("world", world)
-                                .put("loss", s.loss().name()).put("features", job.features());
+                                .put("loss", s.loss().name()).put("features", job.features())
+                                .put("precision", s.precision().toString());
+                        trainer.saveState(extra);
                         last = ckpts.save(new Checkpoints.State(m.step(), ranks, extra), trainable(params),
                                 trainer.optimizer()).toString();
                         curves.write();

@@ -1,6 +1,7 @@
 package dev.eaglespark.train;
 
 import dev.eaglespark.draft.LossType;
+import dev.eaglespark.draft.Precision;
 import java.io.Serializable;
 
 /**
@@ -8,10 +9,31 @@ import java.io.Serializable;
  *
  * @param microBatch rows per forward pass
  * @param accumulation micro-batches per optimizer update (global batch = microBatch x accumulation x ranks)
+ * @param precision compute dtype (AUTO: fp16 on a GPU, fp32 on the CPU)
+ * @param initialLossScale fp16 only: the loss scale of the first update
+ * @param lossScaleGrowthInterval fp16 only: finite updates in a row after which the scale doubles
  */
 public record TrainSettings(int tttLength, double stepDecay, LossType loss, double lr, double minLr, long warmupSteps,
                             long totalSteps, double weightDecay, double clipNorm, int microBatch, int accumulation,
-                            long seed) implements Serializable {
+                            long seed, Precision precision, double initialLossScale, int lossScaleGrowthInterval)
+        implements Serializable {
+    /** torch.cuda.amp.GradScaler's defaults. */
+    public static final double DEFAULT_LOSS_SCALE = 65536;
+    public static final int DEFAULT_GROWTH_INTERVAL = 2000;
+
+    /** Precision AUTO with GradScaler's defaults. */
+    public TrainSettings(int tttLength, double stepDecay, LossType loss, double lr, double minLr, long warmupSteps,
+                         long totalSteps, double weightDecay, double clipNorm, int microBatch, int accumulation,
+                         long seed) {
+        this(tttLength, stepDecay, loss, lr, minLr, warmupSteps, totalSteps, weightDecay, clipNorm, microBatch,
+                accumulation, seed, Precision.AUTO, DEFAULT_LOSS_SCALE, DEFAULT_GROWTH_INTERVAL);
+    }
+
+    /** The same settings for a run of {@code steps} updates computing in {@code p}. */
+    public TrainSettings forRun(long steps, Precision p) {
+        return new TrainSettings(tttLength, stepDecay, loss, lr, minLr, warmupSteps, steps, weightDecay, clipNorm,
+                microBatch, accumulation, seed, p, initialLossScale, lossScaleGrowthInterval);
+    }
 
     public LrSchedule schedule() {
         return new LrSchedule(lr, minLr, warmupSteps, totalSteps);

@@ -51,7 +51,7 @@ public final class TrainingCurves {
     public void add(StepMetrics m) {
         int k = m.stepLoss().length;
         if (header == null) {
-            StringBuilder h = new StringBuilder("step,loss,grad_norm,lr,tokens,seconds");
+            StringBuilder h = new StringBuilder("step,loss,grad_norm,lr,loss_scale,tokens,seconds");
             for (int i = 0; i < k; i++) {
                 h.append(",loss_").append(i).append(",acc_").append(i);
             }
@@ -59,7 +59,7 @@ public final class TrainingCurves {
         }
         StringBuilder sb = new StringBuilder();
         sb.append(m.step()).append(',').append(m.loss()).append(',').append(m.gradNorm()).append(',').append(m.lr())
-                .append(',').append(m.tokens()).append(',').append(m.seconds());
+                .append(',').append(m.lossScale()).append(',').append(m.tokens()).append(',').append(m.seconds());
         for (int i = 0; i < k; i++) {
             sb.append(',').append(m.stepLoss()[i]).append(',').append(m.stepAcc()[i]);
         }
@@ -85,8 +85,10 @@ public final class TrainingCurves {
         }
         List<Series> loss = new ArrayList<>(List.of(new Series("loss (weighted)", column(table, 1))));
         List<Series> acc = new ArrayList<>();
-        for (int c = 6; c < cols.length; c++) {
-            (cols[c].startsWith("loss_") ? loss : acc).add(new Series(cols[c], column(table, c)));
+        for (int c = 0; c < cols.length; c++) {
+            if (cols[c].matches("(loss|acc)_\\d+")) {
+                (cols[c].startsWith("loss_") ? loss : acc).add(new Series(cols[c], column(table, c)));
+            }
         }
         double[] steps = column(table, 0);
         String page = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>eaglespark training curves</title>"
