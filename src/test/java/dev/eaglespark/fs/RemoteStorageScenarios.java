@@ -99,14 +99,18 @@ abstract class RemoteStorageScenarios {
     @AfterAll
     void tearDown() throws Exception {
         try {
-            spark.stop();
+            if (spark != null) {
+                spark.stop();
+            }
             // The local copy LocalDirs made of the store's model directory (keyed by its URI).
-            Path copy = LocalDirs.localize(model, conf);
-            if (copy.startsWith(CacheDir.root())) {
+            Path copy = remoteSummary == null ? null : LocalDirs.localize(model, conf);
+            if (copy != null && copy.startsWith(CacheDir.root())) {
                 FileTrees.delete(copy);
             }
         } finally {
-            store.close();
+            if (store != null) {
+                store.close();
+            }
         }
     }
 
