@@ -5,13 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.eaglespark.collective.LocalCollective;
 import dev.eaglespark.data.TruncationPolicy;
-import dev.eaglespark.draft.LossType;
-import dev.eaglespark.export.ServingEngine;
 import dev.eaglespark.features.FeatureSettings;
 import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.spark.FeaturesJob;
@@ -34,8 +30,8 @@ class DraftTrainingTest {
     @TempDir
     static Path tmp;
     private static String features;
-    private static String vocab;
     private static Path model;
+    private static TrainingRuns runs;
 
     @BeforeAll
     static void makeFeatures() throws Exception {
@@ -51,19 +47,14 @@ class DraftTrainingTest {
         } finally {
             spark.stop();
         }
-        vocab = tmp.resolve("vocab/vocab.safetensors").toString();
-    }
-
-    private static TrainJob job(String ckpt, long steps, long every, boolean resume, boolean shared, String export) {
-        TrainSettings s = new TrainSettings(7, 0.8, LossType.FORWARD_KL, 2e-3, 1e-4, 5, 0, 0.0, 0.5, 4, 1, 11);
-        return new TrainJob(features, model.toString(), shared ? null : vocab, shared, ckpt, 1, steps, every, resume,
-                export, ServingEngine.SGLANG, s);
+        runs = new TrainingRuns(features, model.toString(), tmp.resolve("vocab/vocab.safetensors").toString(),
+                new Configuration());
     }
 
     @Test
     void trainingLowersTheLossAndRaisesFirstStepAccuracy() throws Exception {
-        DraftTraining.Summary s = DraftTraining.run(job(tmp.resolve("ck-learn").toString(), 40, 0, false, false,
-                null), new LocalCollective(), Device.cpu(), new Configuration());
+        DraftTraining.Summary s = runs.run(runs.job(tmp.resolve("ck-learn").toString(), 40, 0, false, false,
+                null));
         List<StepMetrics> m = s.metrics();
         double lossStart = m.subList(0, 5).stream().mapToDouble(StepMetrics::loss).average().orElseThrow();
         double lossEnd = m.subList(35, 40).stream().mapToDouble(StepMetrics::loss).average().orElseThrow();
@@ -78,31 +69,15 @@ class DraftTrainingTest {
 
     @Test
     void aResumedRunEqualsAnUninterruptedOne() throws Exception {
-        String straight = tmp.resolve("ck-straight").toString();
-        DraftTraining.run(job(straight, 6, 3, false, false, null), new LocalCollective(), Device.cpu(),
-                new Configuration());
-        // A run that died after its step-3 checkpoint: the same directory without step 6.
-        Path crashed = tmp.resolve("ck-crashed");
-        copyTree(Path.of(straight).resolve("step-00000003"), crashed.resolve("step-00000003"));
-        Files.createDirectories(crashed.resolve("step-00000006")); // a half-written one, never committed
-        Files.writeString(crashed.resolve("step-00000006/model.safetensors"), "partial");
-        DraftTraining.Summary resumed = DraftTraining.run(job(crashed.toString(), 6, 3, true, false, null), new LocalCollective(),
-                Device.cpu(), new Configuration());
-        assertEquals(3, resumed.metrics().size(), "resumed at step 3");
-        try (SafeTensorsFile a = SafeTensorsFile.open(Path.of(straight, "step-00000006/model.safetensors"));
-             SafeTensorsFile b = SafeTensorsFile.open(crashed.resolve("step-00000006/model.safetensors"))) {
-            for (String name : a.tensors().keySet()) {
-                assertArrayEquals(a.readFloats(name), b.readFloats(name), name + " bit for bit");
-            }
-        }
+        runs.assertResumeIsExact(tmp.resolve("ck-straight").toString(), tmp.resolve("ck-crashed").toString(), 3, null,
+                null);
     }
 
     @Test
     void exportsWhatServingEnginesLoad() throws Exception {
         String export = tmp.resolve("export").toString();
         String ck = tmp.resolve("ck-export").toString();
-        DraftTraining.run(job(ck, 2, 0, false, false, export), new LocalCollective(), Device.cpu(),
-                new Configuration());
+        runs.run(runs.job(ck, 2, 0, false, false, export));
         JsonNode cfg = new ObjectMapper().readTree(Path.of(export, "config.json").toFile());
         assertEquals("LlamaForCausalLMEagle3", cfg.get("architectures").get(0).asText());
         assertEquals(2000, cfg.get("draft_vocab_size").asInt());
@@ -131,8 +106,7 @@ class DraftTrainingTest {
     @Test
     void sharedHeadExportHasZeroOffsetsAndTheTargetsHead() throws Exception {
         String export = tmp.resolve("export-shared").toString();
-        DraftTraining.run(job(tmp.resolve("ck-shared").toString(), 1, 0, false, true, export), new LocalCollective(), Device.cpu(),
-                new Configuration());
+        runs.run(runs.job(tmp.resolve("ck-shared").toString(), 1, 0, false, true, export));
         try (SafeTensorsFile out = SafeTensorsFile.open(Path.of(export, "model.safetensors"));
              SafeTensorsFile target = SafeTensorsFile.open(model.resolve("model.safetensors"))) {
             assertArrayEquals(new long[32000], out.readLongs("d2t"), "d2t all zeros");
@@ -141,15 +115,6 @@ class DraftTrainingTest {
             float[] exported = out.readFloats("lm_head.weight");
             for (int i = 0; i < head.length; i += 97) {
                 assertEquals(Bf16.toFloat(Bf16.fromFloat(head[i])), exported[i], 0f);
-            }
-        }
-    }
-
-    private static void copyTree(Path from, Path to) throws Exception {
-        Files.createDirectories(to);
-        try (var files = Files.list(from)) {
-            for (Path f : files.toList()) {
-                Files.copy(f, to.resolve(f.getFileName()));
             }
         }
     }

@@ -1,0 +1,71 @@
+package dev.eaglespark.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import ai.djl.Device;
+import dev.eaglespark.collective.LocalCollective;
+import dev.eaglespark.draft.LossType;
+import dev.eaglespark.export.ServingEngine;
+import dev.eaglespark.tensors.SafeTensorsFile;
+import dev.eaglespark.testutil.HadoopFiles;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.hadoop.conf.Configuration;
+
+/**
+ * Small single-worker draft-training runs on stories15M features, with features, checkpoints
+ * and exports under any Hadoop URI.
+ */
+public record TrainingRuns(String features, String target, String vocab, Configuration conf) {
+
+    public TrainJob job(String ckpt, long steps, long every, boolean resume, boolean shared, String export) {
+        TrainSettings s = new TrainSettings(7, 0.8, LossType.FORWARD_KL, 2e-3, 1e-4, 5, 0, 0.0, 0.5, 4, 1, 11);
+        return new TrainJob(features, target, shared ? null : vocab, shared, ckpt, 1, steps, every, resume, export,
+                ServingEngine.SGLANG, s);
+    }
+
+    public DraftTraining.Summary run(TrainJob job) throws IOException {
+        return DraftTraining.run(job, new LocalCollective(), Device.cpu(), conf);
+    }
+
+    public static String stepDir(long step) {
+        return String.format("step-%08d", step);
+    }
+
+    /**
+     * Trains 2 x {@code every} updates straight into {@code straight}; then resumes a run that
+     * died after its first checkpoint (that checkpoint copied into {@code crashed}, next to a
+     * half-written, uncommitted second one) and checks it ends bit for bit where the straight
+     * run did. Each run exports where its export argument says (null for no export).
+     */
+    public void assertResumeIsExact(String straight, String crashed, long every, String straightExport,
+                                    String resumedExport) throws IOException {
+        long steps = 2 * every;
+        run(job(straight, steps, every, false, false, straightExport));
+        HadoopFiles.copy(straight + "/" + stepDir(every), crashed + "/" + stepDir(every), conf);
+        HadoopFiles.write(crashed + "/" + stepDir(steps) + "/model.safetensors",
+                "partial".getBytes(StandardCharsets.UTF_8), conf);
+        DraftTraining.Summary resumed = run(job(crashed, steps, every, true, false, resumedExport));
+        assertEquals(every, resumed.metrics().size(), "resumed after step " + every);
+        assertSameTensors(straight + "/" + stepDir(steps) + "/model.safetensors",
+                crashed + "/" + stepDir(steps) + "/model.safetensors");
+    }
+
+    /** Every tensor of two safetensors files equal bit for bit. */
+    public void assertSameTensors(String expectedUri, String actualUri) throws IOException {
+        Path expected = HadoopFiles.download(expectedUri, conf);
+        Path actual = HadoopFiles.download(actualUri, conf);
+        try (SafeTensorsFile a = SafeTensorsFile.open(expected); SafeTensorsFile b = SafeTensorsFile.open(actual)) {
+            assertEquals(a.tensors().keySet(), b.tensors().keySet(), actualUri);
+            for (String name : a.tensors().keySet()) {
+                assertArrayEquals(a.readFloats(name), b.readFloats(name), name + " bit for bit");
+            }
+        } finally {
+            Files.deleteIfExists(expected);
+            Files.deleteIfExists(actual);
+        }
+    }
+}
