@@ -16,6 +16,11 @@ public final class BenchCommand implements Command {
             "profile", true);
 
     @Override
+    public Map<String, Boolean> options() {
+        return OPTIONS;
+    }
+
+    @Override
     public String name() {
         return "bench";
     }

@@ -5,6 +5,7 @@ import dev.eaglespark.features.FeatureSettings;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /** {@code eaglespark features}: stage 1, conversations to target features in Parquet (Spark). */
 public final class FeaturesCommand implements Command {
@@ -13,6 +14,16 @@ public final class FeaturesCommand implements Command {
             Map.entry("aux-layers", true), Map.entry("max-length", true), Map.entry("truncation", true),
             Map.entry("template", true), Map.entry("tokens-per-batch", true), Map.entry("window", true),
             Map.entry("partitions", true), Map.entry("row-group-mb", true));
+
+    @Override
+    public Map<String, Boolean> options() {
+        return OPTIONS;
+    }
+
+    @Override
+    public Set<String> listOptions() {
+        return Set.of("input");
+    }
 
     @Override
     public String name() {

@@ -2,6 +2,7 @@ package dev.eaglespark.cli;
 
 import dev.eaglespark.regen.RegenerateSettings;
 import java.util.Map;
+import java.util.Set;
 
 /** {@code eaglespark regenerate}: the target answers the conversations' user turns again (Spark). */
 public final class RegenerateCommand implements Command {
@@ -10,6 +11,16 @@ public final class RegenerateCommand implements Command {
             Map.entry("template", true), Map.entry("max-new-tokens", true), Map.entry("max-prompt-tokens", true),
             Map.entry("temperature", true), Map.entry("top-p", true), Map.entry("seed", true),
             Map.entry("batch-size", true), Map.entry("partitions", true));
+
+    @Override
+    public Map<String, Boolean> options() {
+        return OPTIONS;
+    }
+
+    @Override
+    public Set<String> listOptions() {
+        return Set.of("input");
+    }
 
     @Override
     public String name() {

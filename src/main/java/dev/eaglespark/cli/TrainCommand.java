@@ -21,6 +21,11 @@ public final class TrainCommand implements Command {
             Map.entry("accumulation", true), Map.entry("seed", true), Map.entry("device", true));
 
     @Override
+    public Map<String, Boolean> options() {
+        return OPTIONS;
+    }
+
+    @Override
     public String name() {
         return "train";
     }

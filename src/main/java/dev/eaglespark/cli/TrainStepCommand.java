@@ -17,6 +17,11 @@ public final class TrainStepCommand implements Command {
     private static final Map<String, Boolean> OPTIONS = Map.of("input", true, "meta", true, "output", true);
 
     @Override
+    public Map<String, Boolean> options() {
+        return OPTIONS;
+    }
+
+    @Override
     public String name() {
         return "train-step";
     }
