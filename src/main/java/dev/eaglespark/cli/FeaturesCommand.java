@@ -5,10 +5,9 @@ import dev.eaglespark.features.FeatureSettings;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /** {@code eaglespark features}: stage 1, conversations to target features in Parquet (Spark). */
-public final class FeaturesCommand implements Command {
+public final class FeaturesCommand implements ConversationInputs {
     private static final Map<String, Boolean> OPTIONS = Map.ofEntries(
             Map.entry("model", true), Map.entry("input", true), Map.entry("output", true),
             Map.entry("aux-layers", true), Map.entry("max-length", true), Map.entry("truncation", true),
@@ -18,11 +17,6 @@ public final class FeaturesCommand implements Command {
     @Override
     public Map<String, Boolean> options() {
         return OPTIONS;
-    }
-
-    @Override
-    public Set<String> listOptions() {
-        return Set.of("input");
     }
 
     @Override

@@ -2,10 +2,9 @@ package dev.eaglespark.cli;
 
 import dev.eaglespark.regen.RegenerateSettings;
 import java.util.Map;
-import java.util.Set;
 
 /** {@code eaglespark regenerate}: the target answers the conversations' user turns again (Spark). */
-public final class RegenerateCommand implements Command {
+public final class RegenerateCommand implements ConversationInputs {
     private static final Map<String, Boolean> OPTIONS = Map.ofEntries(
             Map.entry("model", true), Map.entry("input", true), Map.entry("output", true),
             Map.entry("template", true), Map.entry("max-new-tokens", true), Map.entry("max-prompt-tokens", true),
@@ -15,11 +14,6 @@ public final class RegenerateCommand implements Command {
     @Override
     public Map<String, Boolean> options() {
         return OPTIONS;
-    }
-
-    @Override
-    public Set<String> listOptions() {
-        return Set.of("input");
     }
 
     @Override
