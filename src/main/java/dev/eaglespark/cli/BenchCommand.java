@@ -11,7 +11,7 @@ import java.util.Map;
 
 /** {@code eaglespark bench}: throughput at real model shapes with random weights (DJL only). */
 public final class BenchCommand implements Command {
-    private static final Map<String, Boolean> OPTIONS = Map.of("stage", true, "config", true, "batch", true,
+    private static final Map<String, Boolean> OPTIONS = Map.of("stage", true, "shapes", true, "batch", true,
             "seq", true, "warmup", true, "iters", true, "device", true, "aux", true,
             "profile", true);
 
@@ -42,7 +42,7 @@ public final class BenchCommand implements Command {
 
                 options:
                   --stage S      features (default)
-                  --config C     llama3.1-8b (default) or a config.json path for other shapes
+                  --shapes C     llama3.1-8b (default) or a config.json path for other shapes
                   --batch LIST   batch sizes, comma-separated (default 1,4)
                   --seq N        sequence length (default 2048)
                   --warmup N     untimed iterations first (default 3)
@@ -61,7 +61,7 @@ public final class BenchCommand implements Command {
         if (!stage.equals("features")) {
             throw new UsageException("--stage must be features, got '" + stage + "'");
         }
-        String config = args.get("config", "llama3.1-8b");
+        String config = args.get("shapes", "llama3.1-8b");
         String json = config.equals("llama3.1-8b") ? FeaturesBench.llama31_8bConfig()
                 : Files.readString(Paths.get(config));
         TargetConfig cfg = TargetConfig.parse(new ObjectMapper().readTree(json), config);

@@ -2,6 +2,7 @@ package dev.eaglespark.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -133,6 +134,7 @@ class ConfigFileTest {
             }
             String help = out.toString(StandardCharsets.UTF_8);
             assertTrue(help.contains("--config FILE"), c.name());
+            assertFalse(c.options().containsKey(ConfigFile.OPTION), c.name() + " redefines --config");
             for (String option : c.options().keySet()) {
                 assertTrue(help.matches("(?s).*\\n\\s+--" + option + "[ =\\n].*"), c.name() + " --help lacks --" + option);
             }
