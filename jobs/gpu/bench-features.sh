@@ -4,7 +4,7 @@
 # Usage: bench-features.sh APP_DIR OUT_DIR   (APP_DIR holds classes/ and lib/)
 set -euo pipefail
 APP=$1 OUT=$2
-RUN=(java -Xmx24g -cp "$APP/classes:$APP/lib/*" dev.eaglespark.cli.Main bench --stage features --config llama3.1-8b)
+RUN=(java -Xmx24g -cp "$APP/classes:$APP/lib/*" dev.eaglespark.cli.Main bench --stage features --shapes llama3.1-8b)
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 for i in 1 2 3; do "${RUN[@]}" --batch 1,4 --seq 2048 --warmup 3 --iters 10; done
 "${RUN[@]}" --batch 1,4 --seq 2048 --warmup 2 --iters 2 --profile "$OUT"

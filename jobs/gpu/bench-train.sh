@@ -5,7 +5,7 @@
 # Usage: bench-train.sh APP_DIR OUT_DIR   (APP_DIR holds classes/ and lib/)
 set -euo pipefail
 APP=$1 OUT=$2
-RUN=(java -Xmx24g -cp "$APP/classes:$APP/lib/*" dev.eaglespark.cli.Main bench --stage train --config llama3.1-8b
+RUN=(java -Xmx24g -cp "$APP/classes:$APP/lib/*" dev.eaglespark.cli.Main bench --stage train --shapes llama3.1-8b
      --batch 1 --seq 2048 --ttt 7 --draft-vocab 32000)
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 for precision in fp16 fp32; do

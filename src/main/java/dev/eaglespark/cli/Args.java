@@ -12,14 +12,17 @@ import java.util.Map;
  */
 public final class Args {
     private final Map<String, List<String>> values = new LinkedHashMap<>();
+    private final Map<String, Boolean> options;
 
-    private Args() {}
+    private Args(Map<String, Boolean> options) {
+        this.options = options;
+    }
 
     /**
      * @param options the declared options: name to whether it takes a value
      */
     public static Args parse(String[] argv, Map<String, Boolean> options) {
-        Args a = new Args();
+        Args a = new Args(options);
         for (int i = 0; i < argv.length; i++) {
             String arg = argv[i];
             if (!arg.startsWith("--")) {
@@ -49,6 +52,29 @@ public final class Args {
             a.values.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
         }
         return a;
+    }
+
+    /**
+     * These values, plus the fallback values of every option not given here (a config file's),
+     * without {@code drop}: what the command line says wins, also for repeatable options.
+     */
+    Args withFallbacks(Map<String, List<String>> fallbacks, String drop) {
+        Args merged = new Args(options);
+        fallbacks.forEach((name, v) -> {
+            if (!values.containsKey(name)) {
+                merged.values.put(name, v);
+            }
+        });
+        values.forEach((name, v) -> merged.values.put(name, v));
+        merged.values.remove(drop);
+        return merged;
+    }
+
+    /** The command line that parses back to these values. */
+    String[] toArgv() {
+        List<String> argv = new ArrayList<>();
+        values.forEach((name, v) -> v.forEach(x -> argv.add(options.get(name) ? "--" + name + "=" + x : "--" + name)));
+        return argv.toArray(String[]::new);
     }
 
     public boolean has(String name) {

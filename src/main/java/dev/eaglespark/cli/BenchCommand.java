@@ -15,9 +15,14 @@ import java.util.Map;
 /** {@code eaglespark bench}: throughput at real model shapes with random weights (DJL only). */
 public final class BenchCommand implements Command {
     private static final Map<String, Boolean> OPTIONS = Map.ofEntries(Map.entry("stage", true),
-            Map.entry("config", true), Map.entry("batch", true), Map.entry("seq", true), Map.entry("warmup", true),
+            Map.entry("shapes", true), Map.entry("batch", true), Map.entry("seq", true), Map.entry("warmup", true),
             Map.entry("iters", true), Map.entry("device", true), Map.entry("aux", true), Map.entry("profile", true),
             Map.entry("precision", true), Map.entry("draft-vocab", true), Map.entry("ttt", true));
+
+    @Override
+    public Map<String, Boolean> options() {
+        return OPTIONS;
+    }
 
     @Override
     public String name() {
@@ -52,7 +57,7 @@ public final class BenchCommand implements Command {
 
                 options:
                   --stage S        features (default) or train
-                  --config C       llama3.1-8b (default) or a config.json path for other shapes
+                  --shapes C       llama3.1-8b (default) or a config.json path for other shapes
                   --batch LIST     batch sizes, comma-separated (default 1,4; train: 1)
                   --seq N          sequence length (default 2048)
                   --warmup N       untimed iterations first (default 3)
@@ -74,7 +79,7 @@ public final class BenchCommand implements Command {
         if (!stage.equals("features") && !stage.equals("train")) {
             throw new UsageException("--stage must be features or train, got '" + stage + "'");
         }
-        String config = args.get("config", "llama3.1-8b");
+        String config = args.get("shapes", "llama3.1-8b");
         String json = config.equals("llama3.1-8b") ? FeaturesBench.llama31_8bConfig()
                 : Files.readString(Paths.get(config));
         TargetConfig cfg = TargetConfig.parse(new ObjectMapper().readTree(json), config);

@@ -1,5 +1,8 @@
 package dev.eaglespark.cli;
 
+import java.util.Map;
+import java.util.Set;
+
 /** One subcommand of the eaglespark CLI. */
 public interface Command {
     String name();
@@ -9,6 +12,14 @@ public interface Command {
 
     /** The full help text: usage and every option. */
     String help();
+
+    /** The declared options: name to whether it takes a value (false for a flag). */
+    Map<String, Boolean> options();
+
+    /** Repeatable options whose values a config file may list comma-separated. */
+    default Set<String> listOptions() {
+        return Set.of();
+    }
 
     /** Runs the command; returns the process exit code. */
     int run(String[] args) throws Exception;

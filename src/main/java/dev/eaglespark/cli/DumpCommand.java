@@ -25,6 +25,11 @@ public final class DumpCommand implements Command {
             "device", true, "dtype", true);
 
     @Override
+    public Map<String, Boolean> options() {
+        return OPTIONS;
+    }
+
+    @Override
     public String name() {
         return "dump";
     }

@@ -33,6 +33,11 @@ public final class EvaluateCommand implements Command {
             Map.entry("compare-untrained", false), Map.entry("device", true));
 
     @Override
+    public Map<String, Boolean> options() {
+        return OPTIONS;
+    }
+
+    @Override
     public String name() {
         return "evaluate";
     }

@@ -7,12 +7,17 @@ import java.util.Locale;
 import java.util.Map;
 
 /** {@code eaglespark features}: stage 1, conversations to target features in Parquet (Spark). */
-public final class FeaturesCommand implements Command {
+public final class FeaturesCommand implements ConversationInputs {
     private static final Map<String, Boolean> OPTIONS = Map.ofEntries(
             Map.entry("model", true), Map.entry("input", true), Map.entry("output", true),
             Map.entry("aux-layers", true), Map.entry("max-length", true), Map.entry("truncation", true),
             Map.entry("template", true), Map.entry("tokens-per-batch", true), Map.entry("window", true),
             Map.entry("partitions", true), Map.entry("row-group-mb", true));
+
+    @Override
+    public Map<String, Boolean> options() {
+        return OPTIONS;
+    }
 
     @Override
     public String name() {

@@ -31,19 +31,28 @@ public final class Main {
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         if (Arrays.asList(rest).contains("--help") || Arrays.asList(rest).contains("-h")) {
-            System.out.println(cmd.help());
+            System.out.println(help(cmd));
             return 0;
         }
         try {
-            return cmd.run(rest);
+            return cmd.run(ConfigFile.apply(rest, cmd, COMMANDS));
         } catch (UsageException e) {
-            System.err.println("eaglespark " + cmd.name() + ": " + e.getMessage() + "\n\n" + cmd.help());
+            System.err.println("eaglespark " + cmd.name() + ": " + e.getMessage() + "\n\n" + help(cmd));
             return 2;
         } catch (Exception e) {
             System.err.println("eaglespark " + cmd.name() + " failed: " + e.getMessage());
             e.printStackTrace(System.err);
             return 1;
         }
+    }
+
+    static List<Command> commands() {
+        return COMMANDS;
+    }
+
+    /** A command's own help plus the option every command has. */
+    static String help(Command cmd) {
+        return cmd.help() + ConfigFile.HELP;
     }
 
     private static String overview(Map<String, Command> byName) {

@@ -16,6 +16,11 @@ public final class PrecisionCommand implements Command {
             "dtype", true);
 
     @Override
+    public Map<String, Boolean> options() {
+        return OPTIONS;
+    }
+
+    @Override
     public String name() {
         return "precision";
     }

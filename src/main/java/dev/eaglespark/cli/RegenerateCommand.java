@@ -4,12 +4,17 @@ import dev.eaglespark.regen.RegenerateSettings;
 import java.util.Map;
 
 /** {@code eaglespark regenerate}: the target answers the conversations' user turns again (Spark). */
-public final class RegenerateCommand implements Command {
+public final class RegenerateCommand implements ConversationInputs {
     private static final Map<String, Boolean> OPTIONS = Map.ofEntries(
             Map.entry("model", true), Map.entry("input", true), Map.entry("output", true),
             Map.entry("template", true), Map.entry("max-new-tokens", true), Map.entry("max-prompt-tokens", true),
             Map.entry("temperature", true), Map.entry("top-p", true), Map.entry("seed", true),
             Map.entry("batch-size", true), Map.entry("partitions", true));
+
+    @Override
+    public Map<String, Boolean> options() {
+        return OPTIONS;
+    }
 
     @Override
     public String name() {

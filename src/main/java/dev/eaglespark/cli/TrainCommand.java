@@ -25,6 +25,11 @@ public final class TrainCommand implements Command {
             Map.entry("precision", true), Map.entry("loss-scale", true), Map.entry("loss-scale-interval", true));
 
     @Override
+    public Map<String, Boolean> options() {
+        return OPTIONS;
+    }
+
+    @Override
     public String name() {
         return "train";
     }

@@ -19,6 +19,11 @@ public final class TrainStepCommand implements Command {
             "precision", true);
 
     @Override
+    public Map<String, Boolean> options() {
+        return OPTIONS;
+    }
+
+    @Override
     public String name() {
         return "train-step";
     }

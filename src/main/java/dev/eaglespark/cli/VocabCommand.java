@@ -7,6 +7,11 @@ public final class VocabCommand implements Command {
     private static final Map<String, Boolean> OPTIONS = Map.of("features", true, "output", true, "size", true);
 
     @Override
+    public Map<String, Boolean> options() {
+        return OPTIONS;
+    }
+
+    @Override
     public String name() {
         return "vocab";
     }

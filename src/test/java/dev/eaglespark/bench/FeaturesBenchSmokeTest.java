@@ -31,7 +31,7 @@ class FeaturesBenchSmokeTest {
 
     @Test
     void benchCommandRunsOnCpu() {
-        assertEquals(0, dev.eaglespark.cli.Main.run(new String[] {"bench", "--config",
+        assertEquals(0, dev.eaglespark.cli.Main.run(new String[] {"bench", "--shapes",
                 Fixtures.path("tiny-llama3/config.json").toString(), "--device", "cpu", "--batch", "1",
                 "--seq", "8", "--warmup", "0", "--iters", "1"}));
     }

@@ -41,7 +41,7 @@ class TrainBenchSmokeTest {
 
     @Test
     void benchCommandRunsTheTrainStageOnCpu() {
-        assertEquals(0, dev.eaglespark.cli.Main.run(new String[] {"bench", "--stage", "train", "--config",
+        assertEquals(0, dev.eaglespark.cli.Main.run(new String[] {"bench", "--stage", "train", "--shapes",
                 Fixtures.path("tiny-llama3/config.json").toString(), "--device", "cpu", "--draft-vocab", "256",
                 "--seq", "16", "--ttt", "3", "--warmup", "0", "--iters", "1"}));
     }

@@ -1,0 +1,157 @@
+package dev.eaglespark.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The --config rules, every command's help, and the job configs shipped in conf/jobs. */
+class ConfigFileTest {
+    @TempDir
+    Path tmp;
+
+    /** A command that only declares options; run is never called. */
+    private record Fake(String name, Map<String, Boolean> options, Set<String> listOptions) implements Command {
+        @Override
+        public String summary() {
+            return name;
+        }
+
+        @Override
+        public String help() {
+            return name;
+        }
+
+        @Override
+        public int run(String[] args) {
+            throw new AssertionError();
+        }
+    }
+
+    private static final Fake TRAIN = new Fake("train", Map.of("lr", true, "steps", true, "resume", false,
+            "features", true), Set.of());
+    private static final Fake FEATURES = new Fake("features", Map.of("input", true, "output", true,
+            "features", true), Set.of("input"));
+    private static final List<Command> ALL = List.of(TRAIN, FEATURES);
+
+    private String[] apply(String text, Command cmd, String... cli) throws Exception {
+        Path file = tmp.resolve("job.conf");
+        Files.writeString(file, text);
+        String[] argv = new String[cli.length + 2];
+        argv[0] = "--config";
+        argv[1] = file.toString();
+        System.arraycopy(cli, 0, argv, 2, cli.length);
+        return ConfigFile.apply(argv, cmd, ALL);
+    }
+
+    @Test
+    void commandLineOverridesFileAndPrefixedKeysBeatUnprefixed() throws Exception {
+        String conf = "# comment\nlr = 1e-4\n\ntrain.steps = 10\nfeatures = data/feat\nresume = true\n";
+        Args a = Args.parse(apply(conf, TRAIN, "--steps", "20"), TRAIN.options());
+        assertEquals("1e-4", a.get("lr", null));
+        assertEquals("20", a.get("steps", null));
+        assertEquals("data/feat", a.get("features", null), "relative paths stay as written");
+        assertTrue(a.has("resume"));
+        assertEquals("3e-4", Args.parse(apply("lr = 1e-4\ntrain.lr = 3e-4\n", TRAIN), TRAIN.options()).get("lr", null));
+        assertEquals(0, Args.parse(apply("resume = false\n", TRAIN), TRAIN.options()).all("resume").size());
+    }
+
+    @Test
+    void listOptionsSplitAtCommasButNotInsideGlobAlternatives() throws Exception {
+        Args a = Args.parse(apply("input = a.jsonl, hdfs:///d/{x,y}/*.jsonl\noutput = out\nlr = 1\n", FEATURES),
+                FEATURES.options());
+        assertEquals(List.of("a.jsonl", "hdfs:///d/{x,y}/*.jsonl"), a.all("input"));
+        Args cli = Args.parse(apply("input = a, b\n", FEATURES, "--input", "c"), FEATURES.options());
+        assertEquals(List.of("c"), cli.all("input"), "the command line replaces the file's list");
+    }
+
+    @Test
+    void noConfigLeavesTheCommandLineAlone() {
+        String[] argv = {"--lr", "1"};
+        assertArrayEquals(argv, ConfigFile.apply(argv, TRAIN, ALL));
+    }
+
+    @Test
+    void unknownKeysAreErrorsWithFileAndLine() {
+        Path file = tmp.resolve("job.conf");
+        String name = file.toString();
+        assertEquals(name + ":2: key 'lrr': no command has an option --lrr",
+                assertThrows(UsageException.class, () -> apply("lr = 1\nlrr = 2\n", TRAIN)).getMessage());
+        assertEquals(name + ":1: key 'trian.lr': there is no command 'trian'",
+                assertThrows(UsageException.class, () -> apply("trian.lr = 1\n", FEATURES)).getMessage());
+        assertEquals(name + ":3: key 'features.lr': command 'features' has no option --lr",
+                assertThrows(UsageException.class, () -> apply("# x\n\nfeatures.lr = 1\n", TRAIN)).getMessage());
+        assertEquals(name + ":1: key 'resume': flag needs true or false, got 'yes'",
+                assertThrows(UsageException.class, () -> apply("resume = yes\n", TRAIN)).getMessage());
+        assertTrue(assertThrows(UsageException.class, () -> apply("lr = 1\nlr = 2\n", TRAIN)).getMessage()
+                .endsWith(":2: key 'lr' already set on line 1"));
+        assertTrue(assertThrows(UsageException.class, () -> apply("just text\n", TRAIN)).getMessage()
+                .endsWith(":1: expected 'name = value', got 'just text'"));
+    }
+
+    @Test
+    void otherCommandsKeysAreIgnored() throws Exception {
+        assertArrayEquals(new String[] {"--output=o"}, apply("lr = 1\ntrain.steps = 2\noutput = o\n", FEATURES));
+    }
+
+    @Test
+    void badConfigExitsTwoNamingTheLine() throws Exception {
+        Path file = tmp.resolve("bad.conf");
+        Files.writeString(file, "steps = 1\ntrain.stepz = 2\n");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream old = System.err;
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(2, Main.run(new String[] {"train", "--config", file.toString()}));
+        } finally {
+            System.setErr(old);
+        }
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains(file + ":2: key 'train.stepz'"), err.toString());
+    }
+
+    @Test
+    void everyCommandsHelpListsEveryOption() {
+        for (Command c : Main.commands()) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            PrintStream old = System.out;
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            try {
+                assertEquals(0, Main.run(new String[] {c.name(), "--help"}));
+            } finally {
+                System.setOut(old);
+            }
+            String help = out.toString(StandardCharsets.UTF_8);
+            assertTrue(help.contains("--config FILE"), c.name());
+            assertFalse(c.options().containsKey(ConfigFile.OPTION), c.name() + " redefines --config");
+            for (String option : c.options().keySet()) {
+                assertTrue(help.matches("(?s).*\\n\\s+--" + option + "[ =\\n].*"), c.name() + " --help lacks --" + option);
+            }
+        }
+    }
+
+    @Test
+    void shippedJobConfigsUseOnlyRealOptions() throws Exception {
+        try (var files = Files.list(Path.of("conf/jobs"))) {
+            List<Path> confs = files.filter(p -> p.toString().endsWith(".conf")).sorted().toList();
+            assertEquals(3, confs.size(), confs.toString());
+            for (Path p : confs) {
+                ConfigFile f = ConfigFile.read(p.toString());
+                for (Command c : Main.commands()) {
+                    f.valuesFor(c, Main.commands());
+                }
+            }
+        }
+    }
+}
