@@ -1,6 +1,7 @@
 package dev.eaglespark.draft;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import dev.eaglespark.model.Attention;
@@ -38,8 +39,40 @@ public final class TrainTimeTest {
      */
     public record Batch(NDArray inputIds, long[] lengths, NDArray lossMask, NDArray aux) {}
 
-    /** Weighted total (differentiable), per-step losses and accuracies. */
-    public record Output(NDArray total, float[] stepLoss, float[] stepAcc) {}
+    /**
+     * Weighted total (differentiable), per-step losses and accuracies. The per-step values stay
+     * on the device until first asked for: reading a number waits for the GPU, and a wait per
+     * step would stop the host from queueing the next step's work (and the backward) meanwhile.
+     */
+    public static final class Output {
+        private final NDArray total;
+        private final NDArray perStep; // [2, steps]: losses, accuracies
+        private float[] values;
+
+        Output(NDArray total, NDArray perStep) {
+            this.total = total;
+            this.perStep = perStep;
+        }
+
+        public NDArray total() {
+            return total;
+        }
+
+        public float[] stepLoss() {
+            return java.util.Arrays.copyOfRange(values(), 0, values().length / 2);
+        }
+
+        public float[] stepAcc() {
+            return java.util.Arrays.copyOfRange(values(), values().length / 2, values().length);
+        }
+
+        private float[] values() {
+            if (values == null) {
+                values = perStep.toFloatArray();
+            }
+            return values;
+        }
+    }
 
     public Output run(Batch batch, SoftLabels.Labels labels) {
         NDArray ids = Shift.left(batch.inputIds(), 0);
@@ -54,8 +87,8 @@ public final class TrainTimeTest {
         List<NDArray> keys = new ArrayList<>();
         List<NDArray> values = new ArrayList<>();
         NDArray total = null;
-        float[] stepLoss = new float[steps];
-        float[] stepAcc = new float[steps];
+        NDList stepLoss = new NDList();
+        NDList stepAcc = new NDList();
         // One table for positions 0..t+steps-2; step k reads rows k..k+t-1 (positions t + k).
         NDList table = rope.table(ids.getManager(), 0, (int) t + steps - 1, compute);
         for (int step = 0; step < steps; step++) {
@@ -65,8 +98,8 @@ public final class TrainTimeTest {
             NDArray logits = draft.logits(h);
             NDArray l = stepLoss(logits, targetP, positionMask);
             total = total == null ? l : total.add(Ops.scale(l, (float) Math.pow(decay, step)));
-            stepLoss[step] = l.getFloat();
-            stepAcc[step] = accuracy(logits, targetP, positionMask, lossMask);
+            stepLoss.add(l.stopGradient());
+            stepAcc.add(accuracy(logits, targetP, positionMask, lossMask));
             if (step + 1 < steps) {
                 ids = Shift.left(ids, 0);
                 targetP = Shift.left(targetP, 1f / k);
@@ -74,7 +107,8 @@ public final class TrainTimeTest {
                 lossMask = Shift.left(lossMask, 0);
             }
         }
-        return new Output(total, stepLoss, stepAcc);
+        NDArray perStep = NDArrays.stack(new NDList(NDArrays.stack(stepLoss), NDArrays.stack(stepAcc)));
+        return new Output(total, perStep);
     }
 
     /**
@@ -93,9 +127,10 @@ public final class TrainTimeTest {
         return perPosition.mean();
     }
 
-    private static float accuracy(NDArray logits, NDArray targetP, NDArray positionMask, NDArray lossMask) {
+    /** Hits among the loss-mask positions, a scalar on the device. */
+    private static NDArray accuracy(NDArray logits, NDArray targetP, NDArray positionMask, NDArray lossMask) {
         NDArray hit = logits.argMax(2).eq(targetP.argMax(2)).toType(DataType.FLOAT32, false);
-        float correct = hit.mul(positionMask.squeeze(2)).sum().getFloat();
-        return correct / Math.max(lossMask.sum().getFloat(), 1e-6f);
+        NDArray correct = hit.mul(positionMask.squeeze(2)).sum();
+        return correct.div(lossMask.sum().maximum(1e-6f));
     }
 }

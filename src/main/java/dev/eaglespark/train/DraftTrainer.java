@@ -128,9 +128,11 @@ public final class DraftTrainer implements AutoCloseable {
                         gc.backward(Ops.scale(out.total(), (float) (scale / n)));
                     }
                     loss += out.total().getFloat() / n;
+                    float[] microLoss = out.stepLoss();
+                    float[] microAcc = out.stepAcc();
                     for (int k = 0; k < steps; k++) {
-                        stepLoss[k] += out.stepLoss()[k] / n;
-                        stepAcc[k] += out.stepAcc()[k] / n;
+                        stepLoss[k] += microLoss[k] / n;
+                        stepAcc[k] += microAcc[k] / n;
                     }
                 }
                 weights.afterBackward();
