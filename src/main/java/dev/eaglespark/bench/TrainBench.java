@@ -49,6 +49,11 @@ public final class TrainBench implements AutoCloseable {
     private final DraftTrainer trainer;
 
     public TrainBench(DraftConfig cfg, Device device, Precision precision, int ttt) {
+        this(cfg, device, precision, ttt, DraftTrainer.GradientReducer.SINGLE);
+    }
+
+    /** One rank of data-parallel training: {@code reducer} averages the gradients across ranks. */
+    public TrainBench(DraftConfig cfg, Device device, Precision precision, int ttt, DraftTrainer.GradientReducer reducer) {
         this.cfg = cfg;
         this.device = device;
         this.precision = precision.on(device);
@@ -69,7 +74,7 @@ public final class TrainBench implements AutoCloseable {
                 vocab, this.precision.dataType());
         TrainSettings settings = new TrainSettings(ttt, 0.8, LossType.FORWARD_KL, 1e-4, 1e-5, 0, 1_000_000, 0.0, 0.5,
                 1, 1, 0, this.precision, TrainSettings.DEFAULT_LOSS_SCALE, TrainSettings.DEFAULT_GROWTH_INTERVAL);
-        this.trainer = new DraftTrainer(params, cfg, labels, null, settings, DraftTrainer.GradientReducer.SINGLE);
+        this.trainer = new DraftTrainer(params, cfg, labels, null, settings, reducer);
         frozen.close(); // everything above holds its own copies
     }
 

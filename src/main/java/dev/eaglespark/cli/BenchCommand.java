@@ -2,6 +2,8 @@ package dev.eaglespark.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.bench.FeaturesBench;
+import dev.eaglespark.bench.TrainScalingBench;
+import dev.eaglespark.collective.WireType;
 import dev.eaglespark.bench.TrainBench;
 import dev.eaglespark.draft.DraftConfig;
 import dev.eaglespark.draft.Precision;
@@ -17,7 +19,8 @@ public final class BenchCommand implements Command {
     private static final Map<String, Boolean> OPTIONS = Map.ofEntries(Map.entry("stage", true),
             Map.entry("shapes", true), Map.entry("batch", true), Map.entry("seq", true), Map.entry("warmup", true),
             Map.entry("iters", true), Map.entry("device", true), Map.entry("aux", true), Map.entry("profile", true),
-            Map.entry("precision", true), Map.entry("draft-vocab", true), Map.entry("ttt", true));
+            Map.entry("precision", true), Map.entry("draft-vocab", true), Map.entry("ttt", true),
+            Map.entry("workers", true), Map.entry("wire", true));
 
     @Override
     public Map<String, Boolean> options() {
@@ -67,6 +70,9 @@ public final class BenchCommand implements Command {
                   --precision P    train: auto (default: fp16 on a GPU, fp32 on the CPU), fp16 or fp32
                   --draft-vocab N  train: draft vocabulary size (default 32000)
                   --ttt N          train: train-time-test length (default 7)
+                  --workers N      train: N ranks in this JVM (rank r on GPU r mod count), gradients
+                                   averaged by the ring over loopback every update (default 1)
+                  --wire W         train with workers: fp32 (default) or fp16 on the wire
                   --profile DIR    also profile one iteration per batch size with PyTorch's profiler
                                    and write DIR/<stage>-b<B>.json (chrome trace)
                 """;
@@ -116,6 +122,15 @@ public final class BenchCommand implements Command {
         }
         DraftConfig draft = DraftConfig.forTarget(cfg, args.getInt("draft-vocab", 32000), 3);
         int ttt = args.getInt("ttt", 7);
+        int workers = args.getInt("workers", 1);
+        if (workers > 1) {
+            WireType wire = args.get("wire", "fp32").equals("fp16") ? WireType.FP16 : WireType.FP32;
+            for (int batch : ints(args.get("batch", "1"), "batch")) {
+                System.out.println(TrainScalingBench.run(draft, workers, wire, precision, ttt, batch,
+                        args.getInt("seq", 2048), args.getInt("warmup", 3), args.getInt("iters", 10)).format());
+            }
+            return 0;
+        }
         try (TrainBench bench = new TrainBench(draft, device, precision, ttt)) {
             System.out.println("train, " + config + " shapes, draft vocabulary " + draft.draftVocabSize() + ", TTT "
                     + ttt + ", forward KL, " + precision + " on " + device);

@@ -12,6 +12,8 @@ import java.util.Map;
  */
 public final class GradientAverager implements DraftTrainer.GradientReducer {
     private final Collective group;
+    private long nanos;
+    private long calls;
 
     public GradientAverager(Collective group) {
         this.group = group;
@@ -22,6 +24,7 @@ public final class GradientAverager implements DraftTrainer.GradientReducer {
         if (group.worldSize() == 1) {
             return;
         }
+        long start = System.nanoTime();
         for (Map.Entry<String, NDArray> e : grads.entrySet()) {
             NDArray g = e.getValue();
             float[] host = g.toFloatArray();
@@ -37,5 +40,12 @@ public final class GradientAverager implements DraftTrainer.GradientReducer {
         }
         long[] summed = group.allReduceSum(sums);
         System.arraycopy(summed, 0, sums, 0, sums.length);
+        nanos += System.nanoTime() - start;
+        calls++;
+    }
+
+    /** Mean wall time of one reduce so far (device to host, ring, host to device), in seconds. */
+    public double meanSeconds() {
+        return calls == 0 ? 0 : nanos / 1e9 / calls;
     }
 }

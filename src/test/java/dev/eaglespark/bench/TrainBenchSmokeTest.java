@@ -45,4 +45,11 @@ class TrainBenchSmokeTest {
                 Fixtures.path("tiny-llama3/config.json").toString(), "--device", "cpu", "--draft-vocab", "256",
                 "--seq", "16", "--ttt", "3", "--warmup", "0", "--iters", "1"}));
     }
+
+    @Test
+    void twoRanksAverageTheirGradientsOverTheRing() {
+        assertEquals(0, dev.eaglespark.cli.Main.run(new String[] {"bench", "--stage", "train", "--shapes",
+                Fixtures.path("tiny-llama3/config.json").toString(), "--device", "cpu", "--draft-vocab", "256",
+                "--seq", "16", "--ttt", "3", "--warmup", "0", "--iters", "2", "--workers", "2"}));
+    }
 }
