@@ -26,11 +26,12 @@ import java.util.concurrent.Future;
  */
 public final class TrainScalingBench {
     /** What the ranks measured together. */
-    public record Result(int workers, WireType wire, TrainBench.Result rank0, double allReduceSeconds) {
+    public record Result(int workers, WireType wire, TrainBench.Result rank0, double allReduceSeconds,
+                         String breakdown) {
         public String format() {
             return String.format("%d workers (%s wire): median %.1f ms/step, %,.0f tokens/s in all, all-reduce %.1f ms"
-                    + " per update; rank 0: %s", workers, wire, rank0.medianSeconds() * 1e3,
-                    workers * rank0.tokensPerSecond(), allReduceSeconds * 1e3, rank0.format());
+                    + " per update (%s); rank 0: %s", workers, wire, rank0.medianSeconds() * 1e3,
+                    workers * rank0.tokensPerSecond(), allReduceSeconds * 1e3, breakdown, rank0.format());
         }
     }
 
@@ -60,7 +61,7 @@ public final class TrainScalingBench {
                         GradientAverager averager = new GradientAverager(group);
                         try (TrainBench bench = new TrainBench(cfg, device, precision, ttt, averager)) {
                             TrainBench.Result result = bench.run(batch, seq, warmup, iterations);
-                            return new Object[] {result, averager.meanSeconds()};
+                            return new Object[] {result, averager.meanSeconds(), averager.breakdown()};
                         }
                     }
                 }));
@@ -70,7 +71,7 @@ public final class TrainScalingBench {
                 Object[] out = f.get();
                 first = first == null ? out : first;
             }
-            return new Result(workers, wire, (TrainBench.Result) first[0], (Double) first[1]);
+            return new Result(workers, wire, (TrainBench.Result) first[0], (Double) first[1], (String) first[2]);
         } finally {
             pool.shutdownNow();
         }

@@ -13,6 +13,8 @@ import java.util.Map;
 public final class GradientAverager implements DraftTrainer.GradientReducer {
     private final Collective group;
     private long nanos;
+    private long toHostNanos;
+    private long ringNanos;
     private long calls;
 
     public GradientAverager(Collective group) {
@@ -27,8 +29,12 @@ public final class GradientAverager implements DraftTrainer.GradientReducer {
         long start = System.nanoTime();
         for (Map.Entry<String, NDArray> e : grads.entrySet()) {
             NDArray g = e.getValue();
+            long t0 = System.nanoTime();
             float[] host = g.toFloatArray();
+            long t1 = System.nanoTime();
             group.allReduceMean(host);
+            toHostNanos += t1 - t0;
+            ringNanos += System.nanoTime() - t1;
             // A new array, not g.set(host): on the CPU, set() makes the parameter's .grad storage
             // point at a Java buffer that is freed once g's wrapper is closed.
             e.setValue(g.getManager().create(host, g.getShape()));
@@ -47,5 +53,12 @@ public final class GradientAverager implements DraftTrainer.GradientReducer {
     /** Mean wall time of one reduce so far (device to host, ring, host to device), in seconds. */
     public double meanSeconds() {
         return calls == 0 ? 0 : nanos / 1e9 / calls;
+    }
+
+    /** Where a reduce's time goes: to the host (including waiting for the GPU), the ring, the rest. */
+    public String breakdown() {
+        double n = Math.max(1, calls) * 1e6;
+        return String.format("to host %.0f ms, ring %.0f ms, back to the device %.0f ms", toHostNanos / n,
+                ringNanos / n, (nanos - toHostNanos - ringNanos) / n);
     }
 }
