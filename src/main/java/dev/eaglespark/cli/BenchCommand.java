@@ -124,7 +124,7 @@ public final class BenchCommand implements Command {
         int ttt = args.getInt("ttt", 7);
         int workers = args.getInt("workers", 1);
         if (workers > 1) {
-            WireType wire = args.get("wire", "fp32").equals("fp16") ? WireType.FP16 : WireType.FP32;
+            WireType wire = TrainCommand.wire(args);
             for (int batch : ints(args.get("batch", "1"), "batch")) {
                 System.out.println(TrainScalingBench.run(draft, workers, wire, precision, ttt, batch,
                         args.getInt("seq", 2048), args.getInt("warmup", 3), args.getInt("iters", 10)).format());

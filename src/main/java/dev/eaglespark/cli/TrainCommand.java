@@ -134,12 +134,16 @@ public final class TrainCommand implements Command {
         if (workers < 1) {
             throw new UsageException("--workers must be at least 1");
         }
-        WireType wire = switch (a.get("wire", "fp32")) {
-            case "fp32" -> WireType.FP32;
-            case "fp16" -> WireType.FP16;
-            default -> throw new UsageException("--wire must be fp32 or fp16");
-        };
-        return SparkStages.train(job, new TrainStage.Workers(workers, device, wire,
+        return SparkStages.train(job, new TrainStage.Workers(workers, device, wire(a),
                 Duration.ofSeconds(a.getInt("io-timeout", 600))));
+    }
+
+    /** --wire of train and bench. */
+    static WireType wire(Args a) {
+        try {
+            return WireType.parse(a.get("wire", "fp32"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
     }
 }

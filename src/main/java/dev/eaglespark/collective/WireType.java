@@ -19,4 +19,13 @@ public enum WireType {
     public int bytesPerElement() {
         return bytes;
     }
+
+    /** "fp32" or "fp16", as the command line writes them. */
+    public static WireType parse(String s) {
+        return switch (s) {
+            case "fp32" -> FP32;
+            case "fp16" -> FP16;
+            default -> throw new IllegalArgumentException("the wire format must be fp32 or fp16, got '" + s + "'");
+        };
+    }
 }

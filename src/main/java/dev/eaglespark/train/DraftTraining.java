@@ -116,12 +116,14 @@ public final class DraftTraining {
             Checkpoints ckpts = new Checkpoints(job.checkpoints(), conf);
             Path latest = resumePoint(job, ckpts, group);
             Checkpoints.DataPosition at = new Checkpoints.DataPosition(0, 0);
-            TrainingCurves curves = new TrainingCurves(new Path(job.checkpoints()), conf);
+            TrainingCurves curves = new TrainingCurves(new Path(job.checkpoints()), conf); // kept by rank 0
             if (latest != null) {
                 Checkpoints.State st = ckpts.load(latest, trainable(params), trainer.optimizer(), frozen);
                 trainer.restoreState(st.extra());
                 at = positionOf(st, rank, world);
-                curves.resumeAt(st.step());
+                if (rank == 0) {
+                    curves.resumeAt(st.step());
+                }
                 LOG.info("rank {}: resumed from {} (step {}, epoch {}, position {})", rank, latest, st.step(),
                         at.epoch(), at.position());
             }
@@ -140,8 +142,8 @@ public final class DraftTraining {
                 }
                 StepMetrics m = trainer.step(micro);
                 metrics.add(m);
-                curves.add(m);
                 if (rank == 0) {
+                    curves.add(m);
                     LOG.info("{}/{} {} {}", m.step(), total, m.format(), progress.after(m));
                 }
                 listener.afterUpdate(m);

@@ -72,9 +72,11 @@ public final class TrainingCurves {
         put(new Path(dir, CSV), sb.toString());
     }
 
-    /** The CSV and an HTML page with two SVG charts: loss, and accuracy of each TTT step. */
+    /**
+     * An HTML page with two SVG charts: loss, and accuracy of each TTT step (the CSV is current:
+     * the last update always writes a checkpoint and the CSV with it).
+     */
     public void writePlot() throws IOException {
-        write();
         if (rows.isEmpty()) {
             return;
         }
