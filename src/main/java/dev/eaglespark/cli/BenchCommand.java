@@ -94,9 +94,8 @@ public final class BenchCommand implements Command {
     }
 
     private static int features(Args args, TargetConfig cfg, String config, ai.djl.Device device) throws Exception {
-        int layers = cfg.numLayers();
         int[] aux = args.has("aux") ? ints(args.get("aux", null), "aux")
-                : new int[] {2, layers / 2, layers - 3};
+                : dev.eaglespark.features.FeatureSettings.defaultAux(cfg.numLayers());
         try (TargetModel model = TargetModel.random(cfg, device, TargetModel.defaultDtype(device))) {
             FeaturesBench bench = new FeaturesBench(model, aux);
             System.out.println("features, " + config + " shapes, " + model.dtype() + " on " + device + ", aux "

@@ -11,7 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
-/** {@code eaglespark train}: EAGLE-3 draft training on stage-1 features (one worker). */
+/** {@code eaglespark train}: EAGLE-3 draft training on stage-1 features, a Spark barrier stage of --workers tasks. */
 public final class TrainCommand implements Command {
     private static final Map<String, Boolean> OPTIONS = Map.ofEntries(
             Map.entry("features", true), Map.entry("target", true), Map.entry("vocab", true),

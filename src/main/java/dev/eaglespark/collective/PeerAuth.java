@@ -27,7 +27,7 @@ import javax.crypto.spec.SecretKeySpec;
  */
 final class PeerAuth {
     static final int MAGIC = 0x45535052; // "ESPR"
-    static final int VERSION = 1;
+    static final int VERSION = 2; // 2: the connector's OK byte
     static final int NONCE_BYTES = 32;
     static final int MAC_BYTES = 32;
     private static final byte OK = 0x4b;

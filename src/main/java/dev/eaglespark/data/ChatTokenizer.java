@@ -93,13 +93,6 @@ public final class ChatTokenizer implements AutoCloseable {
         return out.toTokens();
     }
 
-    /** Token ids of {@code text} as ordinary text (no special tokens parsed, none added). */
-    public int[] encodePlain(String text) {
-        TokenBuffer out = new TokenBuffer();
-        encodePiece(text, 0, text.length(), out);
-        return out.toTokens().ids();
-    }
-
     /** The special token whose text starts at {@code at} in {@code text}, or null. */
     public String specialAt(String text, int at) {
         return specials.at(text, at);
@@ -116,11 +109,7 @@ public final class ChatTokenizer implements AutoCloseable {
     }
 
     public String decode(int[] ids) {
-        long[] l = new long[ids.length];
-        for (int k = 0; k < ids.length; k++) {
-            l[k] = ids[k];
-        }
-        return plain.decode(l, false);
+        return plain.decode(java.util.Arrays.stream(ids).asLongStream().toArray(), false);
     }
 
     private void encodePiece(String text, int from, int to, TokenBuffer out) {

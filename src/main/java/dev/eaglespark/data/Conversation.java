@@ -16,8 +16,4 @@ public record Conversation(String id, List<Message> messages, String source, lon
     public Conversation withMessages(List<Message> newMessages) {
         return new Conversation(id, newMessages, source, line, layout);
     }
-
-    public boolean hasAssistantTurn() {
-        return messages.stream().anyMatch(m -> m.role() == Role.ASSISTANT);
-    }
 }

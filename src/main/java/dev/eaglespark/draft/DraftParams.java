@@ -81,11 +81,13 @@ public final class DraftParams implements AutoCloseable {
 
     /** The same in {@code dtype}. */
     public static NDArray ownCopy(NDArray value, NDManager owner, DataType dtype) {
-        NDArray moved = value.getDevice().equals(owner.getDevice()) ? value.duplicate()
-                : value.toDevice(owner.getDevice(), true);
-        NDArray typed = moved.getDataType() == dtype ? moved : moved.toType(dtype, false);
+        boolean sameDevice = value.getDevice().equals(owner.getDevice());
+        boolean sameType = value.getDataType() == dtype;
+        // A cast to another dtype allocates anyway: only a same-device, same-dtype copy needs duplicate().
+        NDArray moved = !sameDevice ? value.toDevice(owner.getDevice(), true) : sameType ? value.duplicate() : value;
+        NDArray typed = sameType ? moved : moved.toType(dtype, false);
         typed.attach(owner);
-        if (typed != moved) {
+        if (typed != moved && moved != value) {
             moved.close();
         }
         return typed;
@@ -157,6 +159,13 @@ public final class DraftParams implements AutoCloseable {
     /** The names of the weights training updates, in a fixed order. */
     public List<String> trainable() {
         return Collections.unmodifiableList(trainable);
+    }
+
+    /** The trainable weights by name, in {@link #trainable()} order. */
+    public Map<String, NDArray> trainableArrays() {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        trainable.forEach(name -> out.put(name, arrays.get(name)));
+        return out;
     }
 
     public NDManager manager() {

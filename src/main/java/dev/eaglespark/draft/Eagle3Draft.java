@@ -103,12 +103,16 @@ public final class Eagle3Draft {
         long g = heads / kv;
         long tk = keys.get(0).getShape().get(2); // step-0 keys: as many as queries in training, all cached at inference
         NDArray q5 = Ops.scale(q, (float) (1.0 / Math.sqrt(d))).reshape(b, kv, g, t, d);
-        NDList scores = new NDList(q5.matMul(keys.get(0).expandDims(2).transpose(0, 1, 2, 4, 3)).add(bias));
+        // Against the step-0 keys a KV head's query group is folded into the row axis (as in
+        // Attention.attend): plain batched GEMMs, K and V never broadcast into copies.
+        NDArray scores0 = q5.reshape(b, kv, g * t, d).matMul(keys.get(0).transpose(0, 1, 3, 2));
+        NDList scores = new NDList(scores0.reshape(b, kv, g, t, tk).add(bias));
         for (int i = 1; i < keys.size(); i++) {
             scores.add(q5.mul(keys.get(i).expandDims(2)).sum(new int[] {4}, true)); // own position only
         }
         NDArray probs = Ops.concat(scores, 4).softmax(4);
-        NDArray out = probs.get(":, :, :, :, :{}", tk).matMul(values.get(0).expandDims(2));
+        NDArray out = probs.get(":, :, :, :, :{}", tk).reshape(b, kv, g * t, tk).matMul(values.get(0))
+                .reshape(b, kv, g, t, d);
         for (int i = 1; i < values.size(); i++) {
             out = out.add(probs.get(":, :, :, :, {}:{}", tk + i - 1, tk + i).mul(values.get(i).expandDims(2)));
         }

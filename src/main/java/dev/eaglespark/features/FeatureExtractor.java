@@ -90,35 +90,52 @@ public final class FeatureExtractor {
     public List<FeatureRecord> run(List<TokenizedSample> batch, RejectSink rejects) {
         List<long[]> ids = new ArrayList<>();
         for (TokenizedSample s : batch) {
-            long[] row = new long[s.length()];
-            for (int i = 0; i < row.length; i++) {
-                row[i] = s.inputIds()[i];
-            }
-            ids.add(row);
+            ids.add(java.util.Arrays.stream(s.inputIds(), 0, s.length()).asLongStream().toArray());
         }
         List<FeatureRecord> out = new ArrayList<>();
         try (NDManager m = NDManager.newBaseManager(model.device())) {
             ForwardResult r = model.forward(m, ids, ForwardRequest.features(aux));
             NDArray fused = r.fusedAux(aux).toType(DataType.FLOAT16, false);
             NDArray last = r.lastHidden().toType(DataType.FLOAT16, false);
+            // One transfer each for the whole batch (a read per sample would wait on the device
+            // every time); samples are cut out on the host.
+            boolean[] bad = nonFinite(fused).logicalOr(nonFinite(last)).toBooleanArray(); // [B, T]
+            byte[] fusedBytes = bytes(fused);
+            byte[] lastBytes = bytes(last);
+            int t = (int) fused.getShape().get(1);
+            int fusedRow = (int) fused.getShape().get(2) * 2;
+            int lastRow = (int) last.getShape().get(2) * 2;
             for (int b = 0; b < batch.size(); b++) {
                 TokenizedSample s = batch.get(b);
-                NDIndex rows = new NDIndex("{}, :{}", b, s.length());
-                NDArray f = fused.get(rows);
-                NDArray l = last.get(rows);
-                if (!finite(f) || !finite(l)) {
+                if (anyTrue(bad, b * t, s.length())) {
                     rejects.reject(new Reject(s.id(), RejectReason.NON_FINITE_FEATURES,
                             "hidden states overflow fp16 (inf or NaN); not written", null, 0));
                     continue;
                 }
-                out.add(new FeatureRecord(s.id(), s.inputIds(), s.lossMask(), bytes(f), bytes(l)));
+                out.add(new FeatureRecord(s.id(), s.inputIds(), s.lossMask(),
+                        slice(fusedBytes, b * t, s.length(), fusedRow), slice(lastBytes, b * t, s.length(), lastRow)));
             }
         }
         return out;
     }
 
-    private static boolean finite(NDArray x) {
-        return !x.isNaN().logicalOr(x.isInfinite()).any().getBoolean();
+    /** [B, T]: whether a token's vector holds inf or NaN. */
+    private static NDArray nonFinite(NDArray x) {
+        return x.isNaN().logicalOr(x.isInfinite()).toType(DataType.INT8, false).max(new int[] {2}).gt(0);
+    }
+
+    private static boolean anyTrue(boolean[] flags, int from, int n) {
+        for (int i = from; i < from + n; i++) {
+            if (flags[i]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Tokens [token, token + n) of a [B*T, rowBytes] byte image. */
+    private static byte[] slice(byte[] all, int token, int n, int rowBytes) {
+        return java.util.Arrays.copyOfRange(all, token * rowBytes, (token + n) * rowBytes);
     }
 
     private static byte[] bytes(NDArray x) {

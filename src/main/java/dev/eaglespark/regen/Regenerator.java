@@ -56,7 +56,7 @@ public final class Regenerator {
                 s.messages.add(new Message(Role.USER, s.users.get(turn)));
                 try {
                     int[] prompt = encoder.encodePrompt(s.messages);
-                    requests.add(new Generator.Request(toLongs(prompt), settings.maxNewTokens(), settings.sampling(),
+                    requests.add(new Generator.Request(java.util.Arrays.stream(prompt).asLongStream().toArray(), settings.maxNewTokens(), settings.sampling(),
                             seed(s.conversation.id(), turn)));
                     active.add(s);
                 } catch (RejectedException e) {
@@ -101,14 +101,6 @@ public final class Regenerator {
         s.failed = true;
         Conversation c = s.conversation;
         rejects.reject(new Reject(c.id(), reason, message, c.source(), c.line()));
-    }
-
-    private static long[] toLongs(int[] ids) {
-        long[] out = new long[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            out[i] = ids[i];
-        }
-        return out;
     }
 
     /** One conversation's progress: its system prompt, user turns, and the messages so far. */

@@ -50,8 +50,8 @@ public final class SpeculativeDecoder {
             try (NDManager scope = m.newSubManager()) {
                 ForwardResult r = target.extend(scope, prompt, cache, req);
                 forwards++;
-                long[] preds = argmax(r);
-                next = preds[preds.length - 1];
+                // Only the last prompt position's prediction is needed: the head runs on that row alone.
+                next = argmax(r.lastHidden().get(":, -1:"))[0];
                 long[] shifted = new long[prompt.length];
                 System.arraycopy(prompt, 1, shifted, 0, prompt.length - 1);
                 shifted[prompt.length - 1] = next;
@@ -99,7 +99,11 @@ public final class SpeculativeDecoder {
     }
 
     private long[] argmax(ForwardResult r) {
-        return target.logitsOf(r.lastHidden()).argMax(-1).toType(DataType.INT64, false).toLongArray();
+        return argmax(r.lastHidden());
+    }
+
+    private long[] argmax(NDArray lastHidden) {
+        return target.logitsOf(lastHidden).argMax(-1).toType(DataType.INT64, false).toLongArray();
     }
 
 }

@@ -156,7 +156,7 @@ public final class DraftTrainer implements AutoCloseable {
                 // Averaged gradients are the same on every rank, so every rank decides the same.
                 boolean finite = Double.isFinite(norm) && Double.isFinite(loss);
                 if (finite) {
-                    optimizer.update(trainable(), grads, lr);
+                    optimizer.update(params.trainableArrays(), grads, lr);
                 } else {
                     skip(step, loss, norm, grads);
                 }
@@ -186,11 +186,6 @@ public final class DraftTrainer implements AutoCloseable {
         }
     }
 
-    private Map<String, NDArray> trainable() {
-        Map<String, NDArray> out = new LinkedHashMap<>();
-        params.trainable().forEach(name -> out.put(name, params.get(name)));
-        return out;
-    }
 
     /** The weights whose gradients hold inf or NaN, for the warning. */
     private static List<String> nonFinite(Map<String, NDArray> grads) {

@@ -118,7 +118,10 @@ public final class DraftTraining {
             Checkpoints.DataPosition at = new Checkpoints.DataPosition(0, 0);
             TrainingCurves curves = new TrainingCurves(new Path(job.checkpoints()), conf); // kept by rank 0
             if (latest != null) {
-                Checkpoints.State st = ckpts.load(latest, trainable(params), trainer.optimizer(), frozen);
+                Checkpoints.State st;
+                try (NDManager scratch = frozen.newSubManager()) { // the read arrays are copied in
+                    st = ckpts.load(latest, params.trainableArrays(), trainer.optimizer(), scratch);
+                }
                 trainer.restoreState(st.extra());
                 at = positionOf(st, rank, world);
                 if (rank == 0) {
@@ -155,7 +158,7 @@ public final class DraftTraining {
                                 .put("loss", s.loss().name()).put("features", job.features())
                                 .put("precision", s.precision().toString());
                         trainer.saveState(extra);
-                        last = ckpts.save(new Checkpoints.State(m.step(), ranks, extra), trainable(params),
+                        last = ckpts.save(new Checkpoints.State(m.step(), ranks, extra), params.trainableArrays(),
                                 trainer.optimizer()).toString();
                         curves.write();
                     }
@@ -211,11 +214,6 @@ public final class DraftTraining {
         return out;
     }
 
-    private static Map<String, NDArray> trainable(DraftParams params) {
-        Map<String, NDArray> out = new LinkedHashMap<>();
-        params.trainable().forEach(n -> out.put(n, params.get(n)));
-        return out;
-    }
 
     /**
      * The draft at the start: fresh layers; the standard head starts from the target's rows of

@@ -1,6 +1,8 @@
 package dev.eaglespark.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import java.util.Collection;
 
@@ -11,10 +13,18 @@ public final class GradientClipping {
     /** Scales the gradients in place; returns the norm before clipping. */
     public static double clip(Collection<NDArray> grads, double maxNorm) {
         double sq = 0;
-        for (NDArray g : grads) {
-            try (NDManager tmp = g.getManager().newSubManager()) {
-                g.tempAttach(tmp); // the square lands in tmp and is freed with it
-                sq += g.square().sum().getFloat();
+        if (!grads.isEmpty()) {
+            NDArray first = grads.iterator().next();
+            try (NDManager tmp = first.getManager().newSubManager()) {
+                NDList sums = new NDList();
+                for (NDArray g : grads) {
+                    g.tempAttach(tmp); // the squares land in tmp and are freed with it
+                    sums.add(g.square().sum());
+                }
+                // One read of all the sums: a read per tensor would wait for the device each time.
+                for (float v : NDArrays.stack(sums).toFloatArray()) {
+                    sq += v;
+                }
             }
         }
         double norm = Math.sqrt(sq);
