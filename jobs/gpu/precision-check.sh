@@ -18,6 +18,6 @@ for m in tiny-llama3 tiny-qwen2 tiny-qwen3; do
   "${RUN[@]}" precision --model src/test/resources/fixtures/$m --device gpu --ids $TINY --ids ${TINY%%,59*}
 done
 for dt in fp32 fp16; do
-  "${RUN[@]}" dump --model "$ST" --device gpu --dtype $dt --ids $P0 --ids $P1 --ids $P2 \
+  "${RUN[@]}" dump --model "$ST" --device gpu --dtype $dt --ids $P0 --ids $P1 --ids $P2 --greedy 24 \
     --out "$OUT/stories15M-gpu-$dt.safetensors"
 done
