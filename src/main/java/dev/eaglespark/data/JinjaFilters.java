@@ -40,7 +40,8 @@ final class JinjaFilters {
 
         @Override
         public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
-            Object indent = arg(args, kwargs, 0, "indent");
+            // Positions as in transformers' tojson(x, ensure_ascii, indent, separators, sort_keys).
+            Object indent = arg(args, kwargs, 1, "indent");
             Object sort = arg(args, kwargs, 3, "sort_keys");
             Integer n = indent == null ? null : Integer.valueOf(Integer.parseInt(indent.toString()));
             return PyJson.dumps(var, n, Boolean.TRUE.equals(sort) || "true".equalsIgnoreCase(String.valueOf(sort)));
