@@ -1,6 +1,7 @@
 package dev.eaglespark.collective;
 
 import java.io.Closeable;
+import java.nio.ByteBuffer;
 
 /**
  * Collective operations over a fixed group of ranks. Every rank must call the same operations
@@ -31,6 +32,17 @@ public interface Collective extends Closeable {
             }
         }
     }
+
+    /** How float data travels between ranks ({@link #allReduceSum(ByteBuffer)} takes it as is). */
+    WireType wireType();
+
+    /**
+     * In-place element-wise sum over all ranks of a little-endian buffer (position to limit) that
+     * already holds {@link #wireType()} elements: fp32, or IEEE half for an fp16 wire, whose
+     * partial sums are added in fp32 and rounded to half at every hop. A direct buffer avoids all
+     * copies but the socket's; the data may come straight from a device tensor.
+     */
+    void allReduceSum(ByteBuffer elements);
 
     /**
      * Sum of a few doubles (loss sums, counts), added in rank order 0..n-1 on every rank so the

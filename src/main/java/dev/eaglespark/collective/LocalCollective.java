@@ -1,5 +1,7 @@
 package dev.eaglespark.collective;
 
+import java.nio.ByteBuffer;
+
 /** The group of one: every operation is the identity, no sockets. */
 public final class LocalCollective implements Collective {
     private volatile boolean closed;
@@ -27,6 +29,16 @@ public final class LocalCollective implements Collective {
             throw new IndexOutOfBoundsException("offset " + offset + ", length " + length
                     + ", array " + data.length);
         }
+    }
+
+    @Override
+    public WireType wireType() {
+        return WireType.FP32;
+    }
+
+    @Override
+    public void allReduceSum(ByteBuffer elements) {
+        checkOpen();
     }
 
     @Override

@@ -67,6 +67,8 @@ public final class RingCollective implements Collective {
             .order(ByteOrder.LITTLE_ENDIAN);
     private final float[] floatScratch = new float[REDUCE_PIECE];
     private final short[] shortScratch = new short[REDUCE_PIECE];
+    private final float[] ownFloats = new float[REDUCE_PIECE];
+    private final short[] ownShorts = new short[REDUCE_PIECE];
 
     private RingCollective(int rank, int worldSize, CollectiveOptions options, RingLinks links,
             RingListener listener) {
@@ -274,10 +276,34 @@ public final class RingCollective implements Collective {
     @Override
     public void allReduceSum(float[] data, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, data.length);
+        allReduce(new FloatArrayChunks(data), offset, length, 4);
+    }
+
+    @Override
+    public void allReduceSum(ByteBuffer elements) {
+        if (elements.order() != ByteOrder.LITTLE_ENDIAN) {
+            throw new IllegalArgumentException("the buffer must be little-endian");
+        }
+        int eb = wire.bytesPerElement();
+        if (elements.remaining() % eb != 0) {
+            throw new IllegalArgumentException(elements.remaining() + " bytes are not whole " + wire
+                    + " elements");
+        }
+        allReduce(new WireBufferChunks(elements.slice().order(ByteOrder.LITTLE_ENDIAN)), 0,
+                elements.remaining() / eb, eb);
+    }
+
+    @Override
+    public WireType wireType() {
+        return wire;
+    }
+
+    /** Ring rounds over buckets of the options' size (counted in bytes of the caller's elements). */
+    private void allReduce(Chunks data, int offset, int length, int callerBytes) {
         begin();
         try {
             exchangeHeader(OP_ALLREDUCE_FLOAT, length);
-            int bucket = Math.max(1, options.bucketBytes() / 4);
+            int bucket = Math.max(1, options.bucketBytes() / callerBytes);
             for (int start = 0; start < length; start += bucket) {
                 ringAllReduce(data, offset + start, Math.min(bucket, length - start));
             }
@@ -404,7 +430,23 @@ public final class RingCollective implements Collective {
 
     // ---------------------------------------------------------------- ring all-reduce
 
-    private void ringAllReduce(float[] a, int base, int len) {
+    /**
+     * The array being reduced, as the ring sees it: elements are moved between it and the wire
+     * buffers a piece at a time. Two forms share one schedule: a float[] (encoded to the wire type
+     * on send) and a buffer already in the wire type (fp16 straight from the GPU).
+     */
+    private interface Chunks {
+        /** Encodes elements [off + from, +len) into the send buffer at element position from. */
+        void encode(int off, int from, int len);
+
+        /** Folds received elements [from, to) of the chunk starting at element off into the data. */
+        void decode(int off, int from, int to, boolean add);
+
+        /** Called on the chunk [from, to) this rank finished, before the all-gather sends it. */
+        void finished(int from, int to);
+    }
+
+    private void ringAllReduce(Chunks a, int base, int len) {
         int n = worldSize;
         int maxChunk = (len + n - 1) / n;
         ensureBuffers(maxChunk * wire.bytesPerElement());
@@ -416,14 +458,8 @@ public final class RingCollective implements Collective {
                     base + chunkStart(recvC, len), chunkLen(recvC, len), true);
         }
         int owned = Math.floorMod(rank + 1, n);
-        if (wire == WireType.FP16) {
-            // The others receive this chunk rounded to fp16; round our copy the same way.
-            int from = base + chunkStart(owned, len);
-            int to = from + chunkLen(owned, len);
-            for (int i = from; i < to; i++) {
-                a[i] = Fp16.toFloat(Fp16.fromFloat(a[i]));
-            }
-        }
+        int from = base + chunkStart(owned, len);
+        a.finished(from, from + chunkLen(owned, len));
         // All-gather: pass the finished chunks around.
         for (int s = 0; s < n - 1; s++) {
             int sendC = Math.floorMod(rank + 1 - s, n);
@@ -442,7 +478,7 @@ public final class RingCollective implements Collective {
     }
 
     /** Sends a[sendOff, +sendLen) right while receiving into a[recvOff, +recvLen) from the left. */
-    private void step(float[] a, int sendOff, int sendLen, int recvOff, int recvLen, boolean add) {
+    private void step(Chunks a, int sendOff, int sendLen, int recvOff, int recvLen, boolean add) {
         int eb = wire.bytesPerElement();
         // Encode the outgoing chunk a piece at a time, just ahead of the socket, so the right
         // neighbour starts receiving (and reducing) without waiting for the whole chunk.
@@ -452,61 +488,137 @@ public final class RingCollective implements Collective {
         int[] done = {0};
         links.exchange(sendBuf, sendLen * eb, s -> {
             int m = Math.min(SEND_PIECE, sendLen - encoded[0]);
-            encode(a, sendOff, encoded[0], m);
+            a.encode(sendOff, encoded[0], m);
             encoded[0] += m;
             s.limit(encoded[0] * eb);
         }, recvBuf, r -> {
             int complete = r.position() / eb;
             if (complete - done[0] >= REDUCE_PIECE || complete == recvLen) {
-                decode(a, recvOff, done[0], complete, add);
+                a.decode(recvOff, done[0], complete, add);
                 done[0] = complete;
             }
         });
         if (done[0] < recvLen) {
-            decode(a, recvOff, done[0], recvLen, add);
+            a.decode(recvOff, done[0], recvLen, add);
         }
     }
 
-    /** Encodes a[off + from, +len) into the send buffer at element position from. */
-    private void encode(float[] a, int off, int from, int len) {
-        if (wire == WireType.FP32) {
-            sendFloats.put(from, a, off + from, len);
-            return;
-        }
-        for (int p = 0; p < len; p += REDUCE_PIECE) {
-            int m = Math.min(REDUCE_PIECE, len - p);
-            int src = off + from + p;
-            for (int i = 0; i < m; i++) {
-                shortScratch[i] = Fp16.fromFloat(a[src + i]);
-            }
-            sendShorts.put(from + p, shortScratch, 0, m);
-        }
-    }
+    /** A float[] reduced in fp32; on an fp16 wire each send is rounded to half. */
+    private final class FloatArrayChunks implements Chunks {
+        private final float[] a;
 
-    /** Folds received elements [from, to) of the chunk starting at a[off] into a. */
-    private void decode(float[] a, int off, int from, int to, boolean add) {
-        for (int p = from; p < to; p += REDUCE_PIECE) {
-            int m = Math.min(REDUCE_PIECE, to - p);
-            int dst = off + p;
+        FloatArrayChunks(float[] a) {
+            this.a = a;
+        }
+
+        @Override
+        public void encode(int off, int from, int len) {
             if (wire == WireType.FP32) {
-                if (!add) {
-                    recvFloats.get(p, a, dst, m);
-                    continue;
-                }
-                recvFloats.get(p, floatScratch, 0, m);
-            } else {
-                recvShorts.get(p, shortScratch, 0, m);
+                sendFloats.put(from, a, off + from, len);
+                return;
+            }
+            for (int p = 0; p < len; p += REDUCE_PIECE) {
+                int m = Math.min(REDUCE_PIECE, len - p);
+                int src = off + from + p;
                 for (int i = 0; i < m; i++) {
-                    floatScratch[i] = Fp16.toFloat(shortScratch[i]);
+                    shortScratch[i] = Fp16.fromFloat(a[src + i]);
                 }
+                sendShorts.put(from + p, shortScratch, 0, m);
+            }
+        }
+
+        @Override
+        public void decode(int off, int from, int to, boolean add) {
+            for (int p = from; p < to; p += REDUCE_PIECE) {
+                int m = Math.min(REDUCE_PIECE, to - p);
+                int dst = off + p;
+                if (wire == WireType.FP32) {
+                    if (!add) {
+                        recvFloats.get(p, a, dst, m);
+                        continue;
+                    }
+                    recvFloats.get(p, floatScratch, 0, m);
+                } else {
+                    recvShorts.get(p, shortScratch, 0, m);
+                    for (int i = 0; i < m; i++) {
+                        floatScratch[i] = Fp16.toFloat(shortScratch[i]);
+                    }
+                    if (!add) {
+                        System.arraycopy(floatScratch, 0, a, dst, m);
+                        continue;
+                    }
+                }
+                for (int i = 0; i < m; i++) {
+                    a[dst + i] += floatScratch[i];
+                }
+            }
+        }
+
+        @Override
+        public void finished(int from, int to) {
+            if (wire == WireType.FP16) {
+                // The others receive this chunk rounded to fp16; round our copy the same way.
+                for (int i = from; i < to; i++) {
+                    a[i] = Fp16.toFloat(Fp16.fromFloat(a[i]));
+                }
+            }
+        }
+    }
+
+    /**
+     * A buffer of wire-type elements, reduced in place: sends are plain copies, and each received
+     * partial sum is added to this rank's element in fp32 and stored back in the wire type.
+     */
+    private final class WireBufferChunks implements Chunks {
+        private final FloatBuffer floats;
+        private final ShortBuffer shorts;
+
+        WireBufferChunks(ByteBuffer data) {
+            this.floats = wire == WireType.FP32 ? data.asFloatBuffer() : null;
+            this.shorts = wire == WireType.FP16 ? data.asShortBuffer() : null;
+        }
+
+        @Override
+        public void encode(int off, int from, int len) {
+            if (floats != null) {
+                sendFloats.put(from, floats, off + from, len);
+            } else {
+                sendShorts.put(from, shorts, off + from, len);
+            }
+        }
+
+        @Override
+        public void decode(int off, int from, int to, boolean add) {
+            for (int p = from; p < to; p += REDUCE_PIECE) {
+                int m = Math.min(REDUCE_PIECE, to - p);
+                int dst = off + p;
                 if (!add) {
-                    System.arraycopy(floatScratch, 0, a, dst, m);
-                    continue;
+                    if (floats != null) {
+                        floats.put(dst, recvFloats, p, m);
+                    } else {
+                        shorts.put(dst, recvShorts, p, m);
+                    }
+                } else if (floats != null) {
+                    recvFloats.get(p, floatScratch, 0, m);
+                    floats.get(dst, ownFloats, 0, m);
+                    for (int i = 0; i < m; i++) {
+                        ownFloats[i] += floatScratch[i];
+                    }
+                    floats.put(dst, ownFloats, 0, m);
+                } else {
+                    recvShorts.get(p, shortScratch, 0, m);
+                    shorts.get(dst, ownShorts, 0, m);
+                    for (int i = 0; i < m; i++) {
+                        ownShorts[i] = Fp16.fromFloat(Fp16.toFloat(ownShorts[i]) + Fp16.toFloat(shortScratch[i]));
+                    }
+                    shorts.put(dst, ownShorts, 0, m);
                 }
             }
-            for (int i = 0; i < m; i++) {
-                a[dst + i] += floatScratch[i];
-            }
+        }
+
+        @Override
+        public void finished(int from, int to) {
+            // already in the wire type: what this rank holds is what the others receive
         }
     }
 

@@ -1,44 +1,93 @@
 package dev.eaglespark.train;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import dev.eaglespark.collective.Collective;
+import dev.eaglespark.collective.CollectiveException;
+import dev.eaglespark.collective.WireType;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * The data-parallel step between backward and clipping: every rank's gradients replaced (in
- * the map) by their mean over the group (fp32 accumulation), the step's statistics averaged and its token
- * counts summed, so every rank clips, skips or updates identically. One tensor at a time
- * through host memory: the largest draft tensor (Llama-8B's MLP) is about 235 MB in fp32.
+ * the map) by their mean over the group, the step's statistics averaged and its token counts
+ * summed, so every rank clips, skips or updates identically.
+ *
+ * <p>All gradients are flattened into one tensor on the device, already in the wire type (an
+ * fp16 wire divides by the world size first, so the sum of means stays in half's range). That
+ * tensor goes to the host in buckets, and the buckets are pipelined: while the ring reduces
+ * bucket i on its own thread, bucket i + 1 is copied off the device and finished buckets go
+ * back. Each bucket's host copy is reduced in place through a direct buffer over its memory, so
+ * the only Java-side copies are the ring's own.
  */
 public final class GradientAverager implements DraftTrainer.GradientReducer {
+    /** Bytes of wire-type elements per bucket: enough to keep the copies efficient. */
+    public static final int DEFAULT_BUCKET_BYTES = 64 << 20;
+    /** Buckets on the host at once, bounding the host memory to this many buckets. */
+    private static final int IN_FLIGHT = 4;
+
     private final Collective group;
+    private final int bucketBytes;
     private long nanos;
     private long toHostNanos;
-    private long ringNanos;
+    private long ringWaitNanos;
     private long calls;
 
     public GradientAverager(Collective group) {
+        this(group, DEFAULT_BUCKET_BYTES);
+    }
+
+    public GradientAverager(Collective group, int bucketBytes) {
+        if (bucketBytes < 16) {
+            throw new IllegalArgumentException("bucket of " + bucketBytes + " bytes");
+        }
         this.group = group;
+        this.bucketBytes = bucketBytes;
     }
 
     @Override
     public void reduce(Map<String, NDArray> grads, double[] means, long[] sums) {
-        if (group.worldSize() == 1) {
+        if (group.worldSize() == 1 || grads.isEmpty()) {
             return;
         }
         long start = System.nanoTime();
-        for (Map.Entry<String, NDArray> e : grads.entrySet()) {
-            NDArray g = e.getValue();
-            long t0 = System.nanoTime();
-            float[] host = g.toFloatArray();
-            long t1 = System.nanoTime();
-            group.allReduceMean(host);
-            toHostNanos += t1 - t0;
-            ringNanos += System.nanoTime() - t1;
-            // A new array, not g.set(host): on the CPU, set() makes the parameter's .grad storage
-            // point at a Java buffer that is freed once g's wrapper is closed.
-            e.setValue(g.getManager().create(host, g.getShape()));
-            g.close();
+        NDArray first = grads.values().iterator().next();
+        NDManager owner = first.getManager();
+        Device device = first.getDevice();
+        ExecutorService ring = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "gradient-ring-rank" + group.rank());
+            t.setDaemon(true);
+            return t;
+        });
+        try (NDManager scope = owner.newSubManager()) {
+            NDArray averaged = averageFlat(grads, scope, device, ring);
+            averaged.attach(owner);
+            long offset = 0;
+            for (Map.Entry<String, NDArray> e : grads.entrySet()) {
+                NDArray g = e.getValue();
+                long size = g.size();
+                // Views of the averaged tensor: they keep its storage alive after its wrapper closes.
+                e.setValue(averaged.get(new NDIndex("{}:{}", offset, offset + size)).reshape(g.getShape()));
+                offset += size;
+                g.close();
+            }
+            averaged.close();
+        } finally {
+            ring.shutdownNow();
         }
         double[] total = group.allReduceSum(means);
         for (int i = 0; i < means.length; i++) {
@@ -50,15 +99,94 @@ public final class GradientAverager implements DraftTrainer.GradientReducer {
         calls++;
     }
 
+    /** The mean over ranks of all gradients, concatenated flat, as fp32 on the device. */
+    private NDArray averageFlat(Map<String, NDArray> grads, NDManager scope, Device device,
+                                ExecutorService ring) {
+        WireType wire = group.wireType();
+        NDList parts = new NDList();
+        for (NDArray g : grads.values()) {
+            parts.add(g.reshape(-1));
+        }
+        NDArray flat = NDArrays.concat(parts);
+        flat.attach(scope);
+        parts.close();
+        float n = group.worldSize();
+        if (wire == WireType.FP16) {
+            NDArray half = flat.divi(n).toType(DataType.FLOAT16, false);
+            flat.close();
+            flat = half;
+        }
+        long total = flat.size();
+        long bucket = Math.max(1, bucketBytes / wire.bytesPerElement());
+        List<NDArray> reduced = new ArrayList<>();
+        Deque<Bucket> inFlight = new ArrayDeque<>();
+        for (long from = 0; from < total; from += bucket) {
+            if (inFlight.size() >= IN_FLIGHT) {
+                reduced.add(inFlight.poll().backTo(device));
+            }
+            long t0 = System.nanoTime();
+            NDArray host = flat.get(new NDIndex("{}:{}", from, Math.min(total, from + bucket)))
+                    .toDevice(Device.cpu(), true);
+            // A direct buffer over the host tensor's own memory (it is contiguous), so the ring's
+            // in-place sums are what goes back to the device. On the CPU the bucket may share
+            // memory with the flat tensor; buckets are disjoint, so that is harmless.
+            ByteBuffer bytes = host.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
+            if (!bytes.isDirect() || bytes.remaining() != host.size() * wire.bytesPerElement()) {
+                throw new IllegalStateException("no direct view of the gradient bucket's host memory");
+            }
+            toHostNanos += System.nanoTime() - t0;
+            inFlight.add(new Bucket(host, ring.submit(() -> group.allReduceSum(bytes))));
+        }
+        while (!inFlight.isEmpty()) {
+            reduced.add(inFlight.poll().backTo(device));
+        }
+        flat.close();
+        NDArray sum = reduced.size() == 1 ? reduced.get(0) : NDArrays.concat(new NDList(reduced));
+        return wire == WireType.FP16 ? sum.toType(DataType.FLOAT32, false) : sum.div(n);
+    }
+
+    /** One bucket's host copy, being reduced in place on the ring thread. */
+    private final class Bucket {
+        private final NDArray host;
+        private final Future<?> ring;
+
+        Bucket(NDArray host, Future<?> ring) {
+            this.host = host;
+            this.ring = ring;
+        }
+
+        NDArray backTo(Device device) {
+            long t0 = System.nanoTime();
+            try {
+                ring.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CollectiveException("interrupted while averaging gradients", e);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new CollectiveException("averaging gradients failed: " + e.getCause(), e.getCause());
+            }
+            ringWaitNanos += System.nanoTime() - t0;
+            NDArray back = host.toDevice(device, false);
+            if (back != host) {
+                host.close();
+            }
+            return back;
+        }
+    }
+
     /** Mean wall time of one reduce so far (device to host, ring, host to device), in seconds. */
     public double meanSeconds() {
         return calls == 0 ? 0 : nanos / 1e9 / calls;
     }
 
-    /** Where a reduce's time goes: to the host (including waiting for the GPU), the ring, the rest. */
+    /** Where a reduce's time goes, as the training thread sees it: the ring overlaps the copies. */
     public String breakdown() {
         double n = Math.max(1, calls) * 1e6;
-        return String.format("to host %.0f ms, ring %.0f ms, back to the device %.0f ms", toHostNanos / n,
-                ringNanos / n, (nanos - toHostNanos - ringNanos) / n);
+        return String.format("to the host %.0f ms (with waiting for the backward pass), waiting for the ring %.0f ms,"
+                + " the rest (back to the device, flattening) %.0f ms", toHostNanos / n, ringWaitNanos / n,
+                (nanos - toHostNanos - ringWaitNanos) / n);
     }
 }

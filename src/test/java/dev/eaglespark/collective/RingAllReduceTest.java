@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -105,6 +107,38 @@ class RingAllReduceTest {
     @Test
     void bucketSmallerThanWorld() throws Exception {
         allReduceCase(3, 11, 4); // one float per bucket: two of the three chunks are empty
+    }
+
+    /** The same sums in the same order whether the data is a float[] or a buffer of fp32. */
+    @Test
+    void fp32BufferEqualsFloatArrayBitForBit() throws Exception {
+        int n = 3;
+        int len = 100_003;
+        List<Collective> group = TestRing.connect(n, TestRing.loopback().withBucketBytes(4096));
+        try {
+            List<float[]> arrays = TestRing.runAll(n, r -> {
+                float[] a = input(r, len, 5);
+                group.get(r).allReduceSum(a);
+                return a;
+            });
+            List<float[]> buffers = TestRing.runAll(n, r -> {
+                // offset by one float: the buffer's position is where the data starts
+                java.nio.ByteBuffer b = ByteBuffer.allocateDirect(4 * (len + 1))
+                        .order(ByteOrder.LITTLE_ENDIAN);
+                b.position(4).slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(input(r, len, 5));
+                group.get(r).allReduceSum(b);
+                float[] out = new float[len];
+                b.slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+                return out;
+            });
+            for (int r = 0; r < n; r++) {
+                assertArrayEquals(arrays.get(r), buffers.get(r), "rank " + r);
+            }
+            assertThrows(IllegalArgumentException.class,
+                    () -> group.get(0).allReduceSum(ByteBuffer.allocate(8)), "big-endian is refused");
+        } finally {
+            TestRing.closeAll(group);
+        }
     }
 
     @Test
