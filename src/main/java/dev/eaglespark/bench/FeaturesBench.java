@@ -1,5 +1,6 @@
 package dev.eaglespark.bench;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -58,8 +59,9 @@ public final class FeaturesBench {
                 ForwardResult r = model.forward(m, seqs, ForwardRequest.features(aux));
                 NDArray fused = r.fusedAux(aux).toType(DataType.FLOAT16, false);
                 NDArray last = r.lastHidden().toType(DataType.FLOAT16, false);
-                fused.toByteBuffer(); // the copy to the host also waits for the GPU
-                last.toByteBuffer();
+                // The copy to the host (as the features stage makes it) also waits for the GPU.
+                fused.toDevice(Device.cpu(), false).toByteBuffer(true);
+                last.toDevice(Device.cpu(), false).toByteBuffer(true);
                 peak = Math.max(peak, GpuMemory.inUse(model.device()));
             }
             if (it >= 0) {

@@ -2,6 +2,7 @@ package dev.eaglespark.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.bench.FeaturesBench;
+import dev.eaglespark.bench.ForwardOpProfile;
 import dev.eaglespark.bench.TrainScalingBench;
 import dev.eaglespark.collective.WireType;
 import dev.eaglespark.bench.TrainBench;
@@ -20,7 +21,7 @@ public final class BenchCommand implements Command {
             Map.entry("shapes", true), Map.entry("batch", true), Map.entry("seq", true), Map.entry("warmup", true),
             Map.entry("iters", true), Map.entry("device", true), Map.entry("aux", true), Map.entry("profile", true),
             Map.entry("precision", true), Map.entry("draft-vocab", true), Map.entry("ttt", true),
-            Map.entry("workers", true), Map.entry("wire", true));
+            Map.entry("workers", true), Map.entry("wire", true), Map.entry("op-profile", false));
 
     @Override
     public Map<String, Boolean> options() {
@@ -75,6 +76,8 @@ public final class BenchCommand implements Command {
                   --wire W         train with workers: fp32 (default) or fp16 on the wire
                   --profile DIR    also profile one iteration per batch size with PyTorch's profiler
                                    and write DIR/<stage>-b<B>.json (chrome trace)
+                  --op-profile     features: also time each op class of a layer alone (host dispatch
+                                   and GPU time per forward), printed as a table per batch size
                 """;
     }
 
@@ -102,10 +105,14 @@ public final class BenchCommand implements Command {
                     + Arrays.toString(aux));
             for (int batch : ints(args.get("batch", "1,4"), "batch")) {
                 int seq = args.getInt("seq", 2048);
-                System.out.println(bench.run(batch, seq, args.getInt("warmup", 3), args.getInt("iters", 10), 42)
-                        .format());
+                FeaturesBench.Result result = bench.run(batch, seq, args.getInt("warmup", 3), args.getInt("iters", 10), 42);
+                System.out.println(result.format());
                 if (args.has("profile")) {
                     bench.profile(batch, seq, profileFile(args, "features", batch));
+                }
+                if (args.has("op-profile")) {
+                    var rows = new ForwardOpProfile(cfg, device).run(batch, seq, 20);
+                    System.out.println(ForwardOpProfile.format(rows, result.medianSeconds() * 1e3));
                 }
             }
         }

@@ -100,8 +100,8 @@ public final class FeatureExtractor {
             // One transfer each for the whole batch (a read per sample would wait on the device
             // every time); samples are cut out on the host.
             boolean[] bad = nonFinite(fused).logicalOr(nonFinite(last)).toBooleanArray(); // [B, T]
-            byte[] fusedBytes = bytes(fused);
-            byte[] lastBytes = bytes(last);
+            ByteBuffer fusedBytes = hostBytes(fused);
+            ByteBuffer lastBytes = hostBytes(last);
             int t = (int) fused.getShape().get(1);
             int fusedRow = (int) fused.getShape().get(2) * 2;
             int lastRow = (int) last.getShape().get(2) * 2;
@@ -134,14 +134,17 @@ public final class FeatureExtractor {
     }
 
     /** Tokens [token, token + n) of a [B*T, rowBytes] byte image. */
-    private static byte[] slice(byte[] all, int token, int n, int rowBytes) {
-        return java.util.Arrays.copyOfRange(all, token * rowBytes, (token + n) * rowBytes);
+    private static byte[] slice(ByteBuffer all, int token, int n, int rowBytes) {
+        byte[] out = new byte[n * rowBytes];
+        all.get(token * rowBytes, out);
+        return out;
     }
 
-    private static byte[] bytes(NDArray x) {
-        ByteBuffer b = x.toByteBuffer();
-        byte[] out = new byte[b.remaining()];
-        b.get(out);
-        return out;
+    /**
+     * x's bytes on the host, in a buffer over the host tensor's own memory (valid while x's
+     * manager is open): one copy off the device, none through a Java array.
+     */
+    private static ByteBuffer hostBytes(NDArray x) {
+        return x.toDevice(ai.djl.Device.cpu(), false).toByteBuffer(true);
     }
 }

@@ -33,6 +33,17 @@ class FeaturesBenchSmokeTest {
     void benchCommandRunsOnCpu() {
         assertEquals(0, dev.eaglespark.cli.Main.run(new String[] {"bench", "--shapes",
                 Fixtures.path("tiny-llama3/config.json").toString(), "--device", "cpu", "--batch", "1",
-                "--seq", "8", "--warmup", "0", "--iters", "1"}));
+                "--seq", "8", "--warmup", "0", "--iters", "1", "--op-profile"}));
+    }
+
+    @Test
+    void opProfileTimesEveryOpClass() {
+        TargetConfig cfg = TargetConfig.load(Fixtures.path("tiny-llama3/config.json"));
+        java.util.List<ForwardOpProfile.Row> rows = new ForwardOpProfile(cfg, Device.cpu()).run(2, 16, 3);
+        assertEquals(9, rows.size());
+        for (ForwardOpProfile.Row r : rows) {
+            assertTrue(r.gpuMs() > 0 && r.gpuMs() >= r.dispatchMs(), r.toString());
+        }
+        assertTrue(ForwardOpProfile.format(rows, 1.0).contains("| sum |"));
     }
 }
