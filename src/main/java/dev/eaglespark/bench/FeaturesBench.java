@@ -1,6 +1,5 @@
 package dev.eaglespark.bench;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -60,8 +59,8 @@ public final class FeaturesBench {
                 NDArray fused = r.fusedAux(aux).toType(DataType.FLOAT16, false);
                 NDArray last = r.lastHidden().toType(DataType.FLOAT16, false);
                 // The copy to the host (as the features stage makes it) also waits for the GPU.
-                fused.toDevice(Device.cpu(), false).toByteBuffer(true);
-                last.toDevice(Device.cpu(), false).toByteBuffer(true);
+                model.hostStaging().read(fused, b -> b.get(0));
+                model.hostStaging().read(last, b -> b.get(0));
                 peak = Math.max(peak, GpuMemory.inUse(model.device()));
             }
             if (it >= 0) {

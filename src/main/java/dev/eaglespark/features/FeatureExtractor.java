@@ -100,11 +100,9 @@ public final class FeatureExtractor {
             // One transfer each for the whole batch (a read per sample would wait on the device
             // every time); samples are cut out on the host.
             boolean[] bad = nonFinite(fused).logicalOr(nonFinite(last)).toBooleanArray(); // [B, T]
-            ByteBuffer fusedBytes = hostBytes(fused);
-            ByteBuffer lastBytes = hostBytes(last);
             int t = (int) fused.getShape().get(1);
-            int fusedRow = (int) fused.getShape().get(2) * 2;
-            int lastRow = (int) last.getShape().get(2) * 2;
+            List<byte[]> fusedRows = perSample(fused, batch, t);
+            List<byte[]> lastRows = perSample(last, batch, t);
             for (int b = 0; b < batch.size(); b++) {
                 TokenizedSample s = batch.get(b);
                 if (anyTrue(bad, b * t, s.length())) {
@@ -112,8 +110,7 @@ public final class FeatureExtractor {
                             "hidden states overflow fp16 (inf or NaN); not written", null, 0));
                     continue;
                 }
-                out.add(new FeatureRecord(s.id(), s.inputIds(), s.lossMask(),
-                        slice(fusedBytes, b * t, s.length(), fusedRow), slice(lastBytes, b * t, s.length(), lastRow)));
+                out.add(new FeatureRecord(s.id(), s.inputIds(), s.lossMask(), fusedRows.get(b), lastRows.get(b)));
             }
         }
         return out;
@@ -133,18 +130,20 @@ public final class FeatureExtractor {
         return false;
     }
 
-    /** Tokens [token, token + n) of a [B*T, rowBytes] byte image. */
-    private static byte[] slice(ByteBuffer all, int token, int n, int rowBytes) {
-        byte[] out = new byte[n * rowBytes];
-        all.get(token * rowBytes, out);
-        return out;
-    }
-
     /**
-     * x's bytes on the host, in a buffer over the host tensor's own memory (valid while x's
-     * manager is open): one copy off the device, none through a Java array.
+     * Each sample's real tokens of x [B, T, F] as bytes: one copy of the batch off the device
+     * (through the model's reused host buffer), then one per sample into its own array.
      */
-    private static ByteBuffer hostBytes(NDArray x) {
-        return x.toDevice(ai.djl.Device.cpu(), false).toByteBuffer(true);
+    private List<byte[]> perSample(NDArray x, List<TokenizedSample> batch, int t) {
+        int row = (int) (x.getShape().get(2) * x.getDataType().getNumOfBytes());
+        return model.hostStaging().read(x, all -> {
+            List<byte[]> rows = new ArrayList<>();
+            for (int b = 0; b < batch.size(); b++) {
+                byte[] out = new byte[batch.get(b).length() * row];
+                all.get(b * t * row, out);
+                rows.add(out);
+            }
+            return rows;
+        });
     }
 }

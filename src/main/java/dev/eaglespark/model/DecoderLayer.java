@@ -18,6 +18,7 @@ public final class DecoderLayer implements AutoCloseable {
     private final NDArray gateUp;
     private final NDArray down;
     private final long[] qkvSplit;
+    private final LayerScript script;
 
     DecoderLayer(TargetConfig cfg, WeightSource w, int index) {
         this.cfg = cfg;
@@ -42,6 +43,7 @@ public final class DecoderLayer implements AutoCloseable {
         gateUp = stacked(w.load(p + "mlp.gate_proj.weight", cfg.intermediateSize(), h),
                 w.load(p + "mlp.up_proj.weight", cfg.intermediateSize(), h));
         down = w.load(p + "mlp.down_proj.weight", h, cfg.intermediateSize());
+        script = new LayerScript(cfg);
     }
 
     private static NDArray stacked(NDArray... parts) {
@@ -58,6 +60,9 @@ public final class DecoderLayer implements AutoCloseable {
      * @return the layer output [B, T, H], in x's manager
      */
     NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray bias, KvCache cache, int index) {
+        if (bias == null && cache == null) {
+            return script.forward(x, cos, sin, inputNorm, qkv, qkvBias, o, qNorm, kNorm, postNorm, gateUp, down);
+        }
         NDArray normed = Ops.rmsNorm(x, inputNorm, cfg.rmsNormEps());
         NDList parts = Ops.linear(normed, qkv, qkvBias).split(qkvSplit, 2);
         NDArray queries = Ops.applyRope(heads(parts.get(0), cfg.numHeads(), qNorm), cos, sin);

@@ -31,6 +31,7 @@ public final class TargetModel implements AutoCloseable {
     private final NDArray lmHead;
     private final List<DecoderLayer> layers;
     private final RotaryEmbedding rope;
+    private HostStaging staging;
 
     private TargetModel(TargetConfig config, NDManager weights, DataType dtype, NDArray embed, NDArray finalNorm,
                         NDArray lmHead, List<DecoderLayer> layers) {
@@ -114,6 +115,14 @@ public final class TargetModel implements AutoCloseable {
 
     public Device device() {
         return weights.getDevice();
+    }
+
+    /** The host buffer that results are read through (pinned on a GPU), kept with the model. */
+    public synchronized HostStaging hostStaging() {
+        if (staging == null) {
+            staging = HostStaging.forDevice(device());
+        }
+        return staging;
     }
 
     /** The final RMSNorm weight and the lm_head (the draft's soft labels are computed with them). */
@@ -258,6 +267,11 @@ public final class TargetModel implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (this) {
+            if (staging != null) {
+                staging.close();
+            }
+        }
         layers.forEach(DecoderLayer::close);
         weights.close();
     }

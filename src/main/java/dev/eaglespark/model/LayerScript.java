@@ -1,0 +1,97 @@
+package dev.eaglespark.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import java.util.Locale;
+
+/**
+ * A whole decoder layer's full-sequence forward (no cache, right-padded, causal) as one
+ * TorchScript call: the ops of {@link DecoderLayer#forward} in the same order and dtypes, with
+ * RMSNorm exactly as transformers computes it (fp32, x * rsqrt(mean(x^2) + eps), cast back, times
+ * the weight) and attention through the fused kernel. Through DJL each op costs a JNI call of
+ * tens of microseconds, about 40 per layer; here the layer is one.
+ */
+public final class LayerScript {
+    private final ScriptModule module;
+    private final boolean qkvBias;
+    private final boolean qkNorm;
+
+    public LayerScript(TargetConfig cfg) {
+        this.qkvBias = cfg.qkvBias();
+        this.qkNorm = cfg.architecture().qkNorm();
+        this.module = ScriptModule.of("FusedDecoderLayer", code(cfg));
+    }
+
+    /** The layer's output [B, T, H], in x's manager. Optional weights are null when absent. */
+    public NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray inNorm, NDArray qkv, NDArray bias, NDArray o,
+                    NDArray qNorm, NDArray kNorm, NDArray postNorm, NDArray gateUp, NDArray down) {
+        NDList in = new NDList(x, cos, sin, inNorm, qkv, o, postNorm, gateUp, down);
+        if (qkvBias) {
+            in.add(bias);
+        }
+        if (qkNorm) {
+            in.add(qNorm);
+            in.add(kNorm);
+        }
+        return module.forward(in).singletonOrThrow();
+    }
+
+    private String code(TargetConfig c) {
+        long qDim = (long) c.numHeads() * c.headDim();
+        long kvDim = (long) c.numKvHeads() * c.headDim();
+        String eps = String.format(Locale.ROOT, "%.17g", c.rmsNormEps());
+        return """
+                class FusedDecoderLayer(Module):
+                  __parameters__ = []
+                  __buffers__ = []
+                  training : bool
+                  def forward(self: __torch__.FusedDecoderLayer,
+                      x: Tensor, cos: Tensor, sin: Tensor, in_norm: Tensor, qkv: Tensor, o: Tensor,
+                      post_norm: Tensor, gate_up: Tensor, down: Tensor%s%s) -> Tensor:
+                    b = torch.size(x, 0)
+                    t = torch.size(x, 1)
+                    p = torch.linear(self.rms_norm(x, in_norm), qkv%s)
+                    q = self.heads(torch.slice(p, -1, 0, %d), b, t, %d%s)
+                    k = self.heads(torch.slice(p, -1, %d, %d), b, t, %d%s)
+                    v = torch.transpose(torch.reshape(torch.slice(p, -1, %d), [b, t, %d, %d]), 1, 2)
+                    q = self.rope(q, cos, sin)
+                    k = self.rope(k, cos, sin)
+                    groups = %d
+                    if groups > 1:
+                      k = torch.repeat_interleave(k, groups, 1)
+                      v = torch.repeat_interleave(v, groups, 1)
+                    a = torch.scaled_dot_product_attention(q, k, v, None, 0., True)
+                    a = torch.reshape(torch.transpose(a, 1, 2), [b, t, %d])
+                    h = torch.add(x, torch.linear(a, o))
+                    m = torch.linear(self.rms_norm(h, post_norm), gate_up)
+                    act = torch.mul(torch.silu(torch.slice(m, -1, 0, %d)), torch.slice(m, -1, %d))
+                    return torch.add(h, torch.linear(act, down))
+                  def rms_norm(self: __torch__.FusedDecoderLayer, x: Tensor, w: Tensor) -> Tensor:
+                    x32 = torch.to(x, 6)
+                    variance = torch.mean(torch.pow(x32, 2), [-1], True)
+                    normed = torch.mul(x32, torch.rsqrt(torch.add(variance, %s)))
+                    return torch.mul(torch.to(normed, ops.prim.dtype(x)), w)
+                  def heads(self: __torch__.FusedDecoderLayer, x: Tensor, b: int, t: int, n: int,
+                      norm: Optional[Tensor]) -> Tensor:
+                    y = torch.reshape(x, [b, t, n, %d])
+                    if norm is not None:
+                      y = self.rms_norm(y, norm)
+                    return torch.transpose(y, 1, 2)
+                  def rope(self: __torch__.FusedDecoderLayer, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+                    half = %d
+                    rotated = torch.cat([torch.neg(torch.slice(x, -1, half)), torch.slice(x, -1, 0, half)], -1)
+                    return torch.add(torch.mul(x, cos), torch.mul(rotated, sin))
+                """.formatted(
+                qkvBias ? ", qkv_bias: Tensor" : "", qkNorm ? ", q_norm: Tensor, k_norm: Tensor" : "",
+                qkvBias ? ", qkv_bias" : "",
+                qDim, c.numHeads(), qkNorm ? ", q_norm" : ", None",
+                qDim, qDim + kvDim, c.numKvHeads(), qkNorm ? ", k_norm" : ", None",
+                qDim + kvDim, c.numKvHeads(), c.headDim(),
+                c.numHeads() / c.numKvHeads(),
+                qDim,
+                c.intermediateSize(), c.intermediateSize(),
+                eps,
+                c.headDim(),
+                c.headDim() / 2);
+    }
+}

@@ -1,0 +1,134 @@
+package dev.eaglespark.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * A TorchScript function that DJL can call: the source of one module class with a
+ * {@code forward} method and no parameters, written into a TorchScript archive (version, the
+ * pickled module state, constants and code) in memory and loaded once per process. It reaches
+ * what DJL 0.32 binds no Java call for (fused attention, pinned host memory, copies into existing
+ * tensors) and runs a whole block of ops in one call through the JNI, whose per-op cost (tens of
+ * microseconds) otherwise bounds small ops on the GPU.
+ */
+public final class ScriptModule {
+    private static final Map<String, ScriptModule> LOADED = new ConcurrentHashMap<>();
+
+    private final String className;
+    private final String code;
+    private volatile PtSymbolBlock block;
+
+    private ScriptModule(String className, String code) {
+        this.className = className;
+        this.code = code;
+    }
+
+    /**
+     * The module of class {@code className} defined by {@code code} (TorchScript's serialized
+     * source: a class deriving from Module with {@code __parameters__ = []}, {@code __buffers__ = []},
+     * {@code training : bool} and a typed {@code forward}). One instance per distinct source.
+     */
+    public static ScriptModule of(String className, String code) {
+        return LOADED.computeIfAbsent(className + "\n" + code, k -> new ScriptModule(className, code));
+    }
+
+    /** forward(inputs); the outputs are owned by the first input's manager. */
+    public NDList forward(NDList inputs) {
+        return IValueUtils.forward(block(inputs.head()), inputs, false);
+    }
+
+    /** A single-output forward. */
+    public NDArray call(NDArray... inputs) {
+        return forward(new NDList(inputs)).singletonOrThrow();
+    }
+
+    private PtSymbolBlock block(NDArray any) {
+        PtSymbolBlock b = block;
+        if (b == null) {
+            synchronized (this) {
+                if (block == null) {
+                    // The module holds no tensors: one instance serves every device and manager.
+                    try {
+                        block = JniUtils.loadModule(root(any), new ByteArrayInputStream(archive()), false, false);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("cannot load the TorchScript module " + className, e);
+                    }
+                }
+                b = block;
+            }
+        }
+        return b;
+    }
+
+    private static PtNDManager root(NDArray any) {
+        NDManager m = any.getManager();
+        while (m.getParentManager() != null) {
+            m = m.getParentManager();
+        }
+        return (PtNDManager) m;
+    }
+
+    /** The TorchScript archive: version, the module's pickled state, constants and code. */
+    byte[] archive() throws IOException {
+        String dir = className.toLowerCase(java.util.Locale.ROOT);
+        ByteArrayOutputStream zip = new ByteArrayOutputStream();
+        try (ZipOutputStream z = new ZipOutputStream(zip)) {
+            put(z, dir + "/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+            put(z, dir + "/data.pkl", moduleState());
+            put(z, dir + "/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'}); // ()
+            put(z, dir + "/code/__torch__.py", code.getBytes(StandardCharsets.UTF_8));
+        }
+        return zip.toByteArray();
+    }
+
+    /** Pickle (protocol 2) of a __torch__.<className> object whose state is {"training": False}. */
+    private byte[] moduleState() {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.write(0x80);
+        b.write(2); // PROTO 2
+        b.writeBytes(("c__torch__\n" + className + "\n").getBytes(StandardCharsets.US_ASCII)); // GLOBAL
+        b.write(')'); // EMPTY_TUPLE
+        b.write(0x81); // NEWOBJ
+        b.write('}'); // EMPTY_DICT
+        byte[] key = "training".getBytes(StandardCharsets.US_ASCII);
+        b.write('X'); // BINUNICODE, 4-byte little-endian length
+        b.write(key.length);
+        b.write(0);
+        b.write(0);
+        b.write(0);
+        b.writeBytes(key);
+        b.write(0x89); // NEWFALSE
+        b.write('s'); // SETITEM
+        b.write('b'); // BUILD
+        b.write('.'); // STOP
+        return b.toByteArray();
+    }
+
+    private static void put(ZipOutputStream z, String name, byte[] data) throws IOException {
+        // TorchScript reads its archives' entries uncompressed.
+        ZipEntry e = new ZipEntry(name);
+        e.setMethod(ZipEntry.STORED);
+        e.setSize(data.length);
+        CRC32 crc = new CRC32();
+        crc.update(data);
+        e.setCrc(crc.getValue());
+        z.putNextEntry(e);
+        z.write(data);
+        z.closeEntry();
+    }
+}
