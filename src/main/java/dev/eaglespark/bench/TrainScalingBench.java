@@ -57,8 +57,8 @@ public final class TrainScalingBench {
                 int rank = r;
                 ranks.add(pool.submit(() -> {
                     Device device = gpus == 0 ? Device.cpu() : Device.gpu(rank % gpus);
-                    try (Collective group = RingCollective.connect(listeners.get(rank), rank, workers, peers, secret)) {
-                        GradientAverager averager = new GradientAverager(group);
+                    try (Collective group = RingCollective.connect(listeners.get(rank), rank, workers, peers, secret);
+                         GradientAverager averager = new GradientAverager(group)) {
                         try (TrainBench bench = new TrainBench(cfg, device, precision, ttt, averager)) {
                             TrainBench.Result result = bench.run(batch, seq, warmup, iterations);
                             return new Object[] {result, averager.meanSeconds(), averager.breakdown()};

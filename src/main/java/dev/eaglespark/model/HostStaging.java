@@ -54,6 +54,18 @@ public final class HostStaging implements AutoCloseable {
      * buffer is valid only inside {@code use}.
      */
     public synchronized <T> T read(NDArray x, Function<ByteBuffer, T> use) {
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray host = stage(x);
+            host.attach(scope);
+            return use.apply(host.toByteBuffer(true));
+        }
+    }
+
+    /**
+     * Copies x into the buffer and returns the host tensor of x's shape over it, owned by the
+     * caller (close it); its contents stay valid until the next copy through this staging.
+     */
+    public synchronized NDArray stage(NDArray x) {
         if (buffer == null || buffer.size() < x.size() || buffer.getDataType() != x.getDataType()) {
             if (buffer != null) {
                 buffer.close();
@@ -62,11 +74,7 @@ public final class HostStaging implements AutoCloseable {
             buffer = alloc.forward(new NDList(x)).singletonOrThrow();
             buffer.attach(manager);
         }
-        try (NDManager scope = manager.newSubManager()) {
-            NDArray host = copy.forward(new NDList(buffer, x)).singletonOrThrow();
-            host.attach(scope);
-            return use.apply(host.toByteBuffer(true));
-        }
+        return copy.forward(new NDList(buffer, x)).singletonOrThrow();
     }
 
     @Override

@@ -107,12 +107,13 @@ public final class DraftTraining {
         int rank = group.rank();
         int world = group.worldSize();
         long total = s.totalSteps();
-        try (DraftParams params = initialParams(cfg, target, vocab, job.sharedHead(), device, s.seed(), frozen);
+        try (GradientAverager averager = new GradientAverager(group);
+             DraftParams params = initialParams(cfg, target, vocab, job.sharedHead(), device, s.seed(), frozen);
              SoftLabels labels = new SoftLabels(target.norm(), target.lmHead(), tcfg.rmsNormEps(), vocab,
                      s.precision().dataType());
              DraftTrainer trainer = new DraftTrainer(params, cfg, labels,
                      new BatchBuilder(tcfg.hiddenSize(), aux.length, s.precision().dataType()), s,
-                     new GradientAverager(group))) {
+                     averager)) {
             Checkpoints ckpts = new Checkpoints(job.checkpoints(), conf);
             Path latest = resumePoint(job, ckpts, group);
             Checkpoints.DataPosition at = new Checkpoints.DataPosition(0, 0);

@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.eaglespark.collective.Collective;
 import dev.eaglespark.collective.CollectiveException;
 import dev.eaglespark.collective.WireType;
+import dev.eaglespark.model.HostStaging;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayDeque;
@@ -31,10 +32,10 @@ import java.util.concurrent.Future;
  * fp16 wire divides by the world size first, so the sum of means stays in half's range). That
  * tensor goes to the host in buckets, and the buckets are pipelined: while the ring reduces
  * bucket i on its own thread, bucket i + 1 is copied off the device and finished buckets go
- * back. Each bucket's host copy is reduced in place through a direct buffer over its memory, so
- * the only Java-side copies are the ring's own.
+ * back. Each bucket's host copy (in reused buffers, pinned on a GPU) is reduced in place through a
+ * direct buffer over its memory, so the only Java-side copies are the ring's own.
  */
-public final class GradientAverager implements DraftTrainer.GradientReducer {
+public final class GradientAverager implements DraftTrainer.GradientReducer, AutoCloseable {
     /** Bytes of wire-type elements per bucket: enough to keep the copies efficient. */
     public static final int DEFAULT_BUCKET_BYTES = 64 << 20;
     /** Buckets on the host at once, bounding the host memory to this many buckets. */
@@ -42,6 +43,8 @@ public final class GradientAverager implements DraftTrainer.GradientReducer {
 
     private final Collective group;
     private final int bucketBytes;
+    /** Bucket i goes through staging[i % IN_FLIGHT]: pinned on a GPU, reused every update. */
+    private final HostStaging[] staging = new HostStaging[IN_FLIGHT];
     private long nanos;
     private long toHostNanos;
     private long ringWaitNanos;
@@ -125,17 +128,19 @@ public final class GradientAverager implements DraftTrainer.GradientReducer {
                 reduced.add(inFlight.poll().backTo(device));
             }
             long t0 = System.nanoTime();
-            NDArray host = flat.get(new NDIndex("{}:{}", from, Math.min(total, from + bucket)))
-                    .toDevice(Device.cpu(), true);
+            int slot = (int) (from / bucket % IN_FLIGHT);
+            if (staging[slot] == null) {
+                staging[slot] = HostStaging.forDevice(device);
+            }
+            NDArray host = staging[slot].stage(flat.get(new NDIndex("{}:{}", from, Math.min(total, from + bucket))));
             // A direct buffer over the host tensor's own memory (it is contiguous), so the ring's
-            // in-place sums are what goes back to the device. On the CPU the bucket may share
-            // memory with the flat tensor; buckets are disjoint, so that is harmless.
+            // in-place sums are what goes back to the device.
             ByteBuffer bytes = host.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
             if (!bytes.isDirect() || bytes.remaining() != host.size() * wire.bytesPerElement()) {
                 throw new IllegalStateException("no direct view of the gradient bucket's host memory");
             }
             toHostNanos += System.nanoTime() - t0;
-            inFlight.add(new Bucket(host, ring.submit(() -> group.allReduceSum(bytes))));
+            inFlight.add(new Bucket(host, ring.submit(() -> group.allReduceSum(bytes)), scope));
         }
         while (!inFlight.isEmpty()) {
             reduced.add(inFlight.poll().backTo(device));
@@ -149,10 +154,12 @@ public final class GradientAverager implements DraftTrainer.GradientReducer {
     private final class Bucket {
         private final NDArray host;
         private final Future<?> ring;
+        private final NDManager scope;
 
-        Bucket(NDArray host, Future<?> ring) {
+        Bucket(NDArray host, Future<?> ring, NDManager scope) {
             this.host = host;
             this.ring = ring;
+            this.scope = scope;
         }
 
         NDArray backTo(Device device) {
@@ -169,11 +176,20 @@ public final class GradientAverager implements DraftTrainer.GradientReducer {
                 throw new CollectiveException("averaging gradients failed: " + e.getCause(), e.getCause());
             }
             ringWaitNanos += System.nanoTime() - t0;
-            NDArray back = host.toDevice(device, false);
-            if (back != host) {
-                host.close();
-            }
+            // A copy either way: the staging buffer is reused by a later bucket.
+            NDArray back = device.isGpu() ? host.toDevice(device, false) : host.duplicate();
+            back.attach(scope);
+            host.close();
             return back;
+        }
+    }
+
+    @Override
+    public void close() {
+        for (HostStaging s : staging) {
+            if (s != null) {
+                s.close();
+            }
         }
     }
 

@@ -127,6 +127,7 @@ class GradientAveragerTest {
                 int rank = r;
                 ranks.add(pool.submit(() -> {
                     try (Collective group = RingCollective.connect(listeners.get(rank), rank, n, peers, secret);
+                         GradientAverager averager = new GradientAverager(group, BUCKET_BYTES);
                          NDManager m = NDManager.newBaseManager()) {
                         Map<String, NDArray> grads = new LinkedHashMap<>();
                         for (int t = 0; t < SHAPES.length; t++) {
@@ -134,7 +135,7 @@ class GradientAveragerTest {
                         }
                         double[] means = {rank, 2.0 * rank};
                         long[] sums = {rank + 1};
-                        new GradientAverager(group, BUCKET_BYTES).reduce(grads, means, sums);
+                        averager.reduce(grads, means, sums);
                         assertArrayEquals(new double[] {(n - 1) / 2.0, n - 1.0}, means, 1e-12);
                         assertEquals((long) n * (n + 1) / 2, sums[0]);
                         assertEquals(List.of("w0", "w1", "w2", "w3"), new ArrayList<>(grads.keySet()));
