@@ -31,33 +31,28 @@ public final class Fp16 {
         return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
     }
 
-    /** Round to nearest even; overflow becomes infinity. */
+    /** 2^-1 as seen by the subnormal trick below: adding it shifts a half subnormal's bits into place. */
+    private static final int DENORM_MAGIC = ((127 - 15) + (23 - 10) + 1) << 23;
+
+    /**
+     * Round to nearest even; overflow becomes infinity, NaN a quiet NaN. Branch-light (after F.
+     * Giesen's float_to_half_fast3_rtne): a half subnormal is rounded by the FPU itself, adding
+     * a magic constant whose exponent leaves exactly half's subnormal bits in the low mantissa.
+     */
     public static short fromFloat(float f) {
         int x = Float.floatToRawIntBits(f);
         int sign = (x >>> 16) & 0x8000;
-        int absBits = x & 0x7fffffff;
-        if (absBits > 0x7f800000) {
-            return (short) (sign | 0x7e00);
+        int abs = x & 0x7fffffff;
+        int out;
+        if (abs >= 0x477ff000) { // rounds to >= 65520, infinity or NaN
+            out = abs > 0x7f800000 ? 0x7e00 : 0x7c00;
+        } else if (abs < 0x38800000) { // below half's smallest normal: subnormal or zero
+            out = Float.floatToRawIntBits(Float.intBitsToFloat(abs) + Float.intBitsToFloat(DENORM_MAGIC))
+                    - DENORM_MAGIC;
+        } else {
+            int odd = (abs >>> 13) & 1; // ties go to the even neighbour
+            out = (abs + ((15 - 127) << 23) + 0xfff + odd) >>> 13;
         }
-        if (absBits >= 0x477ff000) { // rounds to >= 65520: infinity
-            return (short) (sign | 0x7c00);
-        }
-        if (absBits < 0x38800000) { // subnormal or zero in half
-            float abs = Float.intBitsToFloat(absBits);
-            int m = Math.round(abs * 0x1p24f); // Math.round is half-up; fix ties to even
-            float exact = abs * 0x1p24f;
-            if (exact - Math.floor(exact) == 0.5 && (m & 1) == 1) {
-                m--;
-            }
-            return (short) (sign | m);
-        }
-        int exp = ((absBits >>> 23) - 112) << 10;
-        int mant = absBits & 0x7fffff;
-        int rounded = exp | (mant >>> 13);
-        int rest = mant & 0x1fff;
-        if (rest > 0x1000 || (rest == 0x1000 && (rounded & 1) == 1)) {
-            rounded++;
-        }
-        return (short) (sign | rounded);
+        return (short) (sign | out);
     }
 }
