@@ -444,6 +444,14 @@ public final class RingCollective implements Collective {
 
         /** Called on the chunk [from, to) this rank finished, before the all-gather sends it. */
         void finished(int from, int to);
+
+        /**
+         * The wire bytes of elements [off, off + len) in place, when the data already is in the
+         * wire type: sent from and received into without a copy. Null otherwise.
+         */
+        default ByteBuffer wireView(int off, int len) {
+            return null;
+        }
     }
 
     private void ringAllReduce(Chunks a, int base, int len) {
@@ -480,18 +488,30 @@ public final class RingCollective implements Collective {
     /** Sends a[sendOff, +sendLen) right while receiving into a[recvOff, +recvLen) from the left. */
     private void step(Chunks a, int sendOff, int sendLen, int recvOff, int recvLen, boolean add) {
         int eb = wire.bytesPerElement();
-        // Encode the outgoing chunk a piece at a time, just ahead of the socket, so the right
-        // neighbour starts receiving (and reducing) without waiting for the whole chunk.
-        sendBuf.clear().limit(0);
-        int[] encoded = {0};
+        ByteBuffer sendView = a.wireView(sendOff, sendLen);
+        // A finished chunk from the left (all-gather) lands in place when the data is wire-typed.
+        ByteBuffer recvView = add ? null : a.wireView(recvOff, recvLen);
+        ByteBuffer send = sendView;
+        RingLinks.SendFiller filler = null;
+        if (send == null) {
+            // Encode the outgoing chunk a piece at a time, just ahead of the socket, so the right
+            // neighbour starts receiving (and reducing) without waiting for the whole chunk.
+            send = sendBuf.clear().limit(0);
+            int[] encoded = {0};
+            filler = s -> {
+                int m = Math.min(SEND_PIECE, sendLen - encoded[0]);
+                a.encode(sendOff, encoded[0], m);
+                encoded[0] += m;
+                s.limit(encoded[0] * eb);
+            };
+        }
+        if (recvView != null) {
+            links.exchange(send, sendLen * eb, filler, recvView, null);
+            return;
+        }
         recvBuf.clear().limit(recvLen * eb);
         int[] done = {0};
-        links.exchange(sendBuf, sendLen * eb, s -> {
-            int m = Math.min(SEND_PIECE, sendLen - encoded[0]);
-            a.encode(sendOff, encoded[0], m);
-            encoded[0] += m;
-            s.limit(encoded[0] * eb);
-        }, recvBuf, r -> {
+        links.exchange(send, sendLen * eb, filler, recvBuf, r -> {
             int complete = r.position() / eb;
             if (complete - done[0] >= REDUCE_PIECE || complete == recvLen) {
                 a.decode(recvOff, done[0], complete, add);
@@ -570,10 +590,12 @@ public final class RingCollective implements Collective {
      * partial sum is added to this rank's element in fp32 and stored back in the wire type.
      */
     private final class WireBufferChunks implements Chunks {
+        private final ByteBuffer data;
         private final FloatBuffer floats;
         private final ShortBuffer shorts;
 
         WireBufferChunks(ByteBuffer data) {
+            this.data = data;
             this.floats = wire == WireType.FP32 ? data.asFloatBuffer() : null;
             this.shorts = wire == WireType.FP16 ? data.asShortBuffer() : null;
         }
@@ -619,6 +641,12 @@ public final class RingCollective implements Collective {
         @Override
         public void finished(int from, int to) {
             // already in the wire type: what this rank holds is what the others receive
+        }
+
+        @Override
+        public ByteBuffer wireView(int off, int len) {
+            int eb = wire.bytesPerElement();
+            return data.slice(off * eb, len * eb);
         }
     }
 
