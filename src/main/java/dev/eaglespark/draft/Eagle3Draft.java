@@ -26,6 +26,11 @@ public final class Eagle3Draft {
         return cfg;
     }
 
+    /** A weight by its serving name, as this draft computes with it. */
+    public NDArray weight(String name) {
+        return p.get(name);
+    }
+
     /** fc over the fused aux states: [B, T, 3Ht] to the draft's first hidden state [B, T, H]. */
     public NDArray project(NDArray aux) {
         return Ops.linear(aux, p.get("fc.weight"));

@@ -47,9 +47,23 @@ public final class ScriptModule {
         return LOADED.computeIfAbsent(className + "\n" + code, k -> new ScriptModule(className, code));
     }
 
-    /** forward(inputs); the outputs are owned by the first input's manager. */
+    /** forward(inputs) without autograd; the outputs are owned by the first input's manager. */
     public NDList forward(NDList inputs) {
-        return IValueUtils.forward(block(inputs.head()), inputs, false);
+        return forward(inputs, false);
+    }
+
+    /**
+     * forward(inputs); with {@code recordGradients} its ops join the autograd graph (when the
+     * thread's grad mode is on and an input requires gradients), so a later backward reaches
+     * the inputs through it.
+     */
+    public NDList forward(NDList inputs, boolean recordGradients) {
+        PtSymbolBlock b = block(inputs.head());
+        // Plain interpretation, op by op as written: the optimizing executor would profile and
+        // re-specialise on every new sequence length and differentiate symbolically (its
+        // log_softmax gradient fails on half inputs with a float dtype).
+        JniUtils.setGraphExecutorOptimize(false);
+        return IValueUtils.forward(b, inputs, recordGradients);
     }
 
     /** A single-output forward. */
