@@ -55,10 +55,6 @@ final class TrainTimeTestScript {
                 : "torch.sum(torch.mul(torch.mul(position_mask, torch.exp(log_p)), "
                         + "torch.sub(log_p, torch.log(torch.add(target_p, 1e-08)))), [2])";
         return """
-                class EagleTrainTimeTest(Module):
-                  __parameters__ = []
-                  __buffers__ = []
-                  training : bool
                   def forward(self: __torch__.EagleTrainTimeTest,
                       ids: Tensor, loss_mask: Tensor, target_p: Tensor, position_mask: Tensor, aux: Tensor,
                       bias: Tensor, cos_table: Tensor, sin_table: Tensor,

@@ -9,10 +9,6 @@ import ai.djl.ndarray.NDArray;
  */
 public final class FusedAttention {
     private static final String CODE = """
-            class FusedAttention(Module):
-              __parameters__ = []
-              __buffers__ = []
-              training : bool
               def forward(self: __torch__.FusedAttention,
                   q: Tensor,
                   k: Tensor,

@@ -16,18 +16,10 @@ import java.util.function.Function;
  */
 public final class HostStaging implements AutoCloseable {
     private static final String ALLOC = """
-            class HostStagingAlloc(Module):
-              __parameters__ = []
-              __buffers__ = []
-              training : bool
               def forward(self: __torch__.HostStagingAlloc, like: Tensor) -> Tensor:
                 return torch.empty([torch.numel(like)], dtype=ops.prim.dtype(like), layout=None, device=torch.device("cpu"), pin_memory=%s)
             """;
     private static final String COPY = """
-            class HostStagingCopy(Module):
-              __parameters__ = []
-              __buffers__ = []
-              training : bool
               def forward(self: __torch__.HostStagingCopy, buffer: Tensor, src: Tensor) -> Tensor:
                 dst = torch.reshape(torch.slice(buffer, 0, 0, torch.numel(src)), torch.size(src))
                 return torch.copy_(dst, src)

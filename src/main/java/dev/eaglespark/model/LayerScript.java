@@ -43,10 +43,6 @@ public final class LayerScript {
         long kvDim = (long) c.numKvHeads() * c.headDim();
         String eps = String.format(Locale.ROOT, "%.17g", c.rmsNormEps());
         return """
-                class FusedDecoderLayer(Module):
-                  __parameters__ = []
-                  __buffers__ = []
-                  training : bool
                   def forward(self: __torch__.FusedDecoderLayer,
                       x: Tensor, cos: Tensor, sin: Tensor, in_norm: Tensor, qkv: Tensor, o: Tensor,
                       post_norm: Tensor, gate_up: Tensor, down: Tensor%s%s) -> Tensor:

@@ -39,11 +39,13 @@ public final class ScriptModule {
     }
 
     /**
-     * The module of class {@code className} defined by {@code code} (TorchScript's serialized
-     * source: a class deriving from Module with {@code __parameters__ = []}, {@code __buffers__ = []},
-     * {@code training : bool} and a typed {@code forward}). One instance per distinct source.
+     * The module of class {@code className} whose methods are {@code methods}: TorchScript's
+     * serialized source, typed {@code def}s indented by two spaces, {@code forward} among them,
+     * {@code self} typed as {@code __torch__.<className>}. One instance per distinct source.
      */
-    public static ScriptModule of(String className, String code) {
+    public static ScriptModule of(String className, String methods) {
+        String code = "class " + className + "(Module):\n  __parameters__ = []\n  __buffers__ = []\n"
+                + "  training : bool\n" + methods;
         return LOADED.computeIfAbsent(className + "\n" + code, k -> new ScriptModule(className, code));
     }
 

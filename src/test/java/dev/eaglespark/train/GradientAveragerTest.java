@@ -38,24 +38,8 @@ class GradientAveragerTest {
     @Test
     void fp32WireGivesTheMeanOnEveryRankBitIdentically() throws Exception {
         for (int n : new int[] {2, 3}) {
-            List<float[][]> inputs = inputs(n);
-            List<float[][]> out = reduce(n, WireType.FP32, inputs);
-            for (int t = 0; t < SHAPES.length; t++) {
-                for (int i = 0; i < inputs.get(0)[t].length; i++) {
-                    double exact = 0;
-                    double s = 0;
-                    for (float[][] in : inputs) {
-                        exact += in[t][i];
-                        s += Math.abs(in[t][i]);
-                    }
-                    // n - 1 fp32 additions and one division, each within half an ulp
-                    double tol = ((n - 1) * Math.ulp(1f) / 2 * s + Math.ulp((float) (exact / n))) / n;
-                    assertEquals(exact / n, out.get(0)[t][i], tol, "n=" + n + " tensor " + t + " element " + i);
-                }
-                for (int r = 1; r < n; r++) {
-                    assertArrayEquals(out.get(0)[t], out.get(r)[t], "rank " + r + " differs, tensor " + t);
-                }
-            }
+            // n - 1 fp32 additions and one division, each within half an ulp
+            compare(n, WireType.FP32, (exact, s) -> ((n - 1) * Math.ulp(1f) / 2 * s + Math.ulp((float) exact)) / n);
         }
     }
 
@@ -67,29 +51,43 @@ class GradientAveragerTest {
     @Test
     void fp16WireStaysWithinItsBound() throws Exception {
         for (int n : new int[] {2, 3}) {
-            List<float[][]> inputs = inputs(n);
-            List<float[][]> out = reduce(n, WireType.FP16, inputs);
-            double worst = 0;
-            for (int t = 0; t < SHAPES.length; t++) {
-                for (int i = 0; i < inputs.get(0)[t].length; i++) {
-                    double exact = 0;
-                    double s = 0;
-                    for (float[][] in : inputs) {
-                        exact += in[t][i];
-                        s += Math.abs(in[t][i]);
-                    }
-                    double bound = 0x1p-11 * s + n * 0x1p-25;
-                    double err = Math.abs(out.get(0)[t][i] - exact / n);
-                    assertTrue(err <= bound, "n=" + n + " tensor " + t + " element " + i + ": error " + err
-                            + " over the bound " + bound);
-                    worst = Math.max(worst, err / bound);
-                }
-                for (int r = 1; r < n; r++) {
-                    assertArrayEquals(out.get(0)[t], out.get(r)[t], "rank " + r + " differs, tensor " + t);
-                }
-            }
+            double worst = compare(n, WireType.FP16, (exact, s) -> 0x1p-11 * s + n * 0x1p-25);
             assertTrue(worst > 0, "fp16 rounding must show somewhere");
         }
+    }
+
+    /** Tolerance of one element from its exact mean and S = sum over ranks of |x|. */
+    private interface Tolerance {
+        double of(double exactMean, double sumAbs);
+    }
+
+    /**
+     * Reduces per-rank inputs and checks every element of rank 0 against the mean computed in
+     * double, and every rank against rank 0 bit for bit; returns the largest error / tolerance.
+     */
+    private static double compare(int n, WireType wire, Tolerance tolerance) throws Exception {
+        List<float[][]> inputs = inputs(n);
+        List<float[][]> out = reduce(n, wire, inputs);
+        double worst = 0;
+        for (int t = 0; t < SHAPES.length; t++) {
+            for (int i = 0; i < inputs.get(0)[t].length; i++) {
+                double exact = 0;
+                double s = 0;
+                for (float[][] in : inputs) {
+                    exact += in[t][i];
+                    s += Math.abs(in[t][i]);
+                }
+                double tol = tolerance.of(exact / n, s);
+                double err = Math.abs(out.get(0)[t][i] - exact / n);
+                assertTrue(err <= tol, wire + ", n=" + n + " tensor " + t + " element " + i + ": error " + err
+                        + " over " + tol);
+                worst = Math.max(worst, err / tol);
+            }
+            for (int r = 1; r < n; r++) {
+                assertArrayEquals(out.get(0)[t], out.get(r)[t], "rank " + r + " differs, tensor " + t);
+            }
+        }
+        return worst;
     }
 
     /** Per rank, per tensor: gradient-like values, mostly small with some large ones. */
