@@ -1,12 +1,18 @@
 package dev.eaglespark.train;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import dev.eaglespark.model.ScriptModule;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
- * AdamW exactly as torch.optim.AdamW computes it: decoupled weight decay (p *= 1 - lr*wd),
+ * AdamW as torch.optim.AdamW computes it: decoupled weight decay (p *= 1 - lr*wd),
  * fp32 moments, bias-corrected step p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps). Weight decay
  * applies to matrices only; norm weights are left alone.
  */
@@ -28,33 +34,72 @@ public final class AdamW implements AutoCloseable {
         this.weightDecay = weightDecay;
     }
 
-    /** One update of every named parameter with its gradient at learning rate {@code lr}. */
+    /**
+     * One update of every named parameter with its gradient at learning rate {@code lr}: the
+     * in-place ops of torch.optim.AdamW's single-tensor path (lerp_, addcmul_, addcdiv_), all
+     * tensors in one TorchScript call, the scalars passed as numbers. Through DJL the same update
+     * was a dozen passes over every tensor, each scalar first copied to the device.
+     */
     public void update(Map<String, NDArray> params, Map<String, NDArray> grads, double lr) {
         step++;
+        List<String> names = new ArrayList<>(params.keySet());
+        NDList in = new NDList();
+        double[] decay = new double[names.size()];
+        for (int i = 0; i < names.size(); i++) {
+            NDArray p = params.get(names.get(i));
+            m.computeIfAbsent(names.get(i), k -> manager.zeros(p.getShape(), p.getDataType()));
+            v.computeIfAbsent(names.get(i), k -> manager.zeros(p.getShape(), p.getDataType()));
+            decay[i] = p.getShape().dimension() >= 2 ? weightDecay : 0;
+        }
         double bc1 = 1 - Math.pow(beta1, step);
         double bc2 = 1 - Math.pow(beta2, step);
-        for (Map.Entry<String, NDArray> e : params.entrySet()) {
-            String name = e.getKey();
-            NDArray p = e.getValue();
-            NDArray g = grads.get(name);
-            NDArray mt = m.computeIfAbsent(name, k -> manager.zeros(p.getShape(), p.getDataType()));
-            NDArray vt = v.computeIfAbsent(name, k -> manager.zeros(p.getShape(), p.getDataType()));
-            if (weightDecay != 0 && p.getShape().dimension() >= 2) {
-                p.muli((float) (1 - lr * weightDecay));
+        try (NDManager host = NDManager.newBaseManager(Device.cpu())) {
+            // lr, step size and sqrt(bias correction 2) on the host: read as numbers, no device copy.
+            in.add(host.create(new double[] {lr, lr / bc1, Math.sqrt(bc2)}));
+            for (Map<String, NDArray> group : List.of(params, grads, m, v)) {
+                names.forEach(n -> in.add(group.get(n)));
             }
-            // Every temporary lands in tmp (results go to the first operand's manager): nothing
-            // accumulates in the optimizer's or the parameters' managers from step to step.
-            try (NDManager tmp = manager.newSubManager()) {
-                g.tempAttach(tmp);
-                mt.tempAttach(tmp);
-                vt.tempAttach(tmp);
-                p.tempAttach(tmp);
-                mt.muli((float) beta1).addi(g.mul((float) (1 - beta1)));
-                vt.muli((float) beta2).addi(g.square().muli((float) (1 - beta2)));
-                NDArray denom = vt.sqrt().divi((float) Math.sqrt(bc2)).addi((float) eps);
-                p.subi(mt.div(denom).muli((float) (lr / bc1)));
-            }
+            ScriptModule.of("AdamWUpdate" + names.size(), code(decay)).forward(in).close();
         }
+    }
+
+    /** forward(hyper [lr, step size, sqrt(bc2)], n params, n grads, n first moments, n second moments). */
+    private String code(double[] decay) {
+        int n = decay.length;
+        StringBuilder args = new StringBuilder();
+        StringBuilder lists = new StringBuilder();
+        for (String group : new String[] {"p", "g", "m", "v"}) {
+            lists.append("    ").append(group).append("s = [");
+            for (int i = 0; i < n; i++) {
+                args.append(", ").append(group).append(i).append(": Tensor");
+                lists.append(i == 0 ? "" : ", ").append(group).append(i);
+            }
+            lists.append("]\n");
+        }
+        StringBuilder decays = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            decays.append(i == 0 ? "" : ", ").append(num(decay[i]));
+        }
+        return String.format(Locale.ROOT, """
+                  def forward(self: __torch__.AdamWUpdate%d, hyper: Tensor%s) -> Tensor:
+                %s    decays = [%s]
+                    lr = float(hyper[0])
+                    step_size = float(hyper[1])
+                    bc2_sqrt = float(hyper[2])
+                    for i in range(%d):
+                      p = ps[i]
+                      if decays[i] != 0.:
+                        torch.mul_(p, 1. - lr * decays[i])
+                      torch.lerp_(ms[i], gs[i], %s)
+                      torch.addcmul_(torch.mul_(vs[i], %s), gs[i], gs[i], value=%s)
+                      denom = torch.add_(torch.div(torch.sqrt(vs[i]), bc2_sqrt), %s)
+                      torch.addcdiv_(p, ms[i], denom, value=-step_size)
+                    return hyper
+                """, n, args, lists, decays, n, num(1 - beta1), num(beta2), num(1 - beta2), num(eps));
+    }
+
+    private static String num(double x) {
+        return String.format(Locale.ROOT, "%.17g", x);
     }
 
     /** Counts an update that was skipped (non-finite gradients): the schedule moves on, moments stay. */
