@@ -9,10 +9,8 @@ import java.util.Locale;
 /**
  * The whole train-time-test forward of {@link TrainTimeTest} as one TorchScript call with
  * autograd on: the draft step, logits, loss and accuracy of every step, and the shifts between
- * steps, in the same dtypes as the Java ops (RMSNorm as transformers computes it: fp32 statistics
- * through differentiable casts, x * rsqrt(mean(x^2) + eps)). q/k/v and gate/up are stacked once
- * per call into one GEMM each, and the rotary embedding is x * cos + roll(x) * sin': fewer
- * kernels and fewer autograd nodes, whose host-side cost bounds the backward. Through DJL the same
+ * steps, in the same order and dtypes as the Java ops (RMSNorm as transformers computes it: fp32
+ * statistics through differentiable casts, x * rsqrt(mean(x^2) + eps)). Through DJL the same
  * work is about a thousand JNI calls per micro-batch at tens of microseconds each, which kept
  * the GPU waiting for the host; here it is one, and the backward runs in libtorch as before.
  */
@@ -75,27 +73,19 @@ final class TrainTimeTestScript {
                     losses = annotate(List[Tensor], [])
                     accs = annotate(List[Tensor], [])
                     total = torch.zeros([], dtype=6, layout=None, device=ops.prim.device(aux))
-                    # Stacked once per call: one GEMM for q, k and v and one for gate and up per step.
-                    wqkv = torch.cat([wq, wk, wv], 0)
-                    wgu = torch.cat([gate, up], 0)
-                    half = %d
-                    # rotate_half's sign folded into sin: x * cos + roll(x, d/2) * sin'
-                    sin_signed = torch.cat([torch.neg(torch.slice(sin_table, -1, 0, half)),
-                        torch.slice(sin_table, -1, half)], -1)
                     for step in range(%d):
                       cos = torch.slice(cos_table, 0, step, step + t)
-                      sin = torch.slice(sin_signed, 0, step, step + t)
+                      sin = torch.slice(sin_table, 0, step, step + t)
                       emb = torch.embedding(embed, ids)
                       x = torch.cat([self.rms_norm(emb, in_norm), self.rms_norm(h, hidden_norm)], 2)
-                      qkv = torch.linear(x, wqkv)
-                      q = self.rope(self.heads(torch.slice(qkv, -1, 0, %d), b, t, %d), cos, sin)
-                      k = self.rope(self.heads(torch.slice(qkv, -1, %d, %d), b, t, %d), cos, sin)
+                      q = self.rope(self.heads(torch.linear(x, wq), b, t, %d), cos, sin)
+                      k = self.rope(self.heads(torch.linear(x, wk), b, t, %d), cos, sin)
                       keys.append(k)
-                      values.append(self.heads(torch.slice(qkv, -1, %d), b, t, %d))
+                      values.append(self.heads(torch.linear(x, wv), b, t, %d))
                       attn = self.attention(q, keys, values, bias, b, t)
                       h1 = torch.add(h, torch.linear(attn, wo))
-                      gu = torch.linear(self.rms_norm(h1, post_norm), wgu)
-                      mlp = torch.linear(torch.mul(torch.silu(torch.slice(gu, -1, 0, %d)), torch.slice(gu, -1, %d)), down)
+                      hn = self.rms_norm(h1, post_norm)
+                      mlp = torch.linear(torch.mul(torch.silu(torch.linear(hn, gate)), torch.linear(hn, up)), down)
                       h = torch.add(h1, mlp)
                       logits = torch.linear(self.rms_norm(h, norm), lm_head)
                       log_p = torch.log_softmax(logits, 2, 6)
@@ -123,8 +113,10 @@ final class TrainTimeTestScript {
                     return torch.mul(torch.to(normed, ops.prim.dtype(x)), w)
                   def heads(self: __torch__.EagleTrainTimeTest, x: Tensor, b: int, t: int, n: int) -> Tensor:
                     return torch.transpose(torch.reshape(x, [b, t, n, %d]), 1, 2)
-                  def rope(self: __torch__.EagleTrainTimeTest, x: Tensor, cos: Tensor, sin_signed: Tensor) -> Tensor:
-                    return torch.addcmul(torch.mul(x, cos), torch.roll(x, [%d], [-1]), sin_signed)
+                  def rope(self: __torch__.EagleTrainTimeTest, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+                    half = %d
+                    rotated = torch.cat([torch.neg(torch.slice(x, -1, half)), torch.slice(x, -1, 0, half)], -1)
+                    return torch.add(torch.mul(x, cos), torch.mul(rotated, sin))
                   def attention(self: __torch__.EagleTrainTimeTest, q: Tensor, keys: List[Tensor],
                       values: List[Tensor], bias: Tensor, b: int, t: int) -> Tensor:
                     kv = %d
@@ -143,9 +135,7 @@ final class TrainTimeTestScript {
                       p = torch.slice(probs, 4, tk + i - 1, tk + i)
                       out = torch.add(out, torch.mul(p, torch.unsqueeze(values[i], 2)))
                     return torch.reshape(torch.transpose(torch.reshape(out, [b, kv * g, t, d]), 1, 2), [b, t, kv * g * d])
-                """.formatted(weights, d / 2, steps,
-                c.qDim(), c.numHeads(), c.qDim(), c.qDim() + c.kvDim(), kv, c.qDim() + c.kvDim(), kv,
-                c.intermediateSize(), c.intermediateSize(), perPosition, steps,
+                """.formatted(weights, steps, c.numHeads(), kv, kv, perPosition, steps,
                 String.format(Locale.ROOT, "%.17g", c.rmsNormEps()), d, d / 2, kv, g, d,
                 Float.toString((float) (1.0 / Math.sqrt(d))));
     }
