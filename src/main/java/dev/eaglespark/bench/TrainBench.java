@@ -30,12 +30,14 @@ import java.util.Map;
  */
 public final class TrainBench implements AutoCloseable {
     /** One measured configuration. */
-    public record Result(Precision precision, int batch, int seqLen, double medianSeconds, double tokensPerSecond,
-                         double tflops, long peakBytes, long skipped) {
+    /** medianSeconds: per micro-batch (an update's time over its micro-batches). */
+    public record Result(Precision precision, int batch, int seqLen, int microBatches, double medianSeconds,
+                         double tokensPerSecond, double tflops, long peakBytes, long skipped) {
         public String format() {
-            return String.format("%s batch %d x seq %d: median %.1f ms/step, %,.0f tokens/s, %.1f TFLOP/s, GPU memory "
-                    + "%s, %d updates skipped (loss scale)", precision, batch, seqLen, medianSeconds * 1e3,
-                    tokensPerSecond, tflops, GpuMemory.format(peakBytes), skipped);
+            return String.format("%s batch %d x seq %d%s: median %.1f ms/step, %,.0f tokens/s, %.1f TFLOP/s, GPU memory "
+                    + "%s, %d updates skipped (loss scale)", precision, batch, seqLen,
+                    microBatches == 1 ? "" : ", " + microBatches + " micro-batches per update (ms per micro-batch)",
+                    medianSeconds * 1e3, tokensPerSecond, tflops, GpuMemory.format(peakBytes), skipped);
         }
     }
 
@@ -86,15 +88,22 @@ public final class TrainBench implements AutoCloseable {
     }
 
     public Result run(int batch, int seqLen, int warmup, int iterations) {
+        return run(batch, seqLen, 1, warmup, iterations);
+    }
+
+    /** Updates of {@code microBatches} micro-batches each (gradient accumulation), timed per micro-batch. */
+    public Result run(int batch, int seqLen, int microBatches, int warmup, int iterations) {
+        List<DraftTrainer.MicroBatch> update = java.util.Collections.nCopies(microBatches,
+                scope -> randomBatch(scope, batch, seqLen));
         double[] seconds = new double[iterations];
         long peak = -1;
         long skippedBefore = trainer.skippedUpdates();
         for (int it = -warmup; it < iterations; it++) {
             long start = System.nanoTime();
-            StepMetrics m = trainer.update(List.of(scope -> randomBatch(scope, batch, seqLen)));
+            StepMetrics m = trainer.update(update);
             params.get("norm.weight").toFloatArray(); // waits for the optimizer's kernels
             if (it >= 0) {
-                seconds[it] = (System.nanoTime() - start) / 1e9;
+                seconds[it] = (System.nanoTime() - start) / 1e9 / microBatches;
             }
             peak = Math.max(peak, GpuMemory.inUse(device));
             if (!Double.isFinite(m.loss())) {
@@ -103,7 +112,7 @@ public final class TrainBench implements AutoCloseable {
         }
         double median = FeaturesBench.median(seconds);
         double tokens = (double) batch * seqLen;
-        return new Result(precision, batch, seqLen, median, tokens / median,
+        return new Result(precision, batch, seqLen, microBatches, median, tokens / median,
                 tokens * flopsPerToken(cfg, seqLen, ttt) / median / 1e12, peak, trainer.skippedUpdates() - skippedBefore);
     }
 

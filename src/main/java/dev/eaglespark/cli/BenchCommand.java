@@ -21,7 +21,7 @@ public final class BenchCommand implements Command {
             Map.entry("shapes", true), Map.entry("batch", true), Map.entry("seq", true), Map.entry("warmup", true),
             Map.entry("iters", true), Map.entry("device", true), Map.entry("aux", true), Map.entry("profile", true),
             Map.entry("precision", true), Map.entry("draft-vocab", true), Map.entry("ttt", true),
-            Map.entry("workers", true), Map.entry("wire", true), Map.entry("op-profile", false));
+            Map.entry("workers", true), Map.entry("wire", true), Map.entry("op-profile", false), Map.entry("accumulate", true));
 
     @Override
     public Map<String, Boolean> options() {
@@ -71,6 +71,8 @@ public final class BenchCommand implements Command {
                   --precision P    train: auto (default: fp16 on a GPU, fp32 on the CPU), fp16 or fp32
                   --draft-vocab N  train: draft vocabulary size (default 32000)
                   --ttt N          train: train-time-test length (default 7)
+                  --accumulate N   train: micro-batches per update (gradient accumulation, default 1);
+                                   times are then per micro-batch
                   --workers N      train: N ranks in this JVM (rank r on GPU r mod count), gradients
                                    averaged by the ring over loopback every update (default 1)
                   --wire W         train with workers: fp32 (default) or fp16 on the wire
@@ -142,7 +144,8 @@ public final class BenchCommand implements Command {
                     + ttt + ", forward KL, " + precision + " on " + device);
             for (int batch : ints(args.get("batch", "1"), "batch")) {
                 int seq = args.getInt("seq", 2048);
-                System.out.println(bench.run(batch, seq, args.getInt("warmup", 3), args.getInt("iters", 10)).format());
+                System.out.println(bench.run(batch, seq, args.getInt("accumulate", 1), args.getInt("warmup", 3),
+                        args.getInt("iters", 10)).format());
                 if (args.has("profile")) {
                     bench.profile(batch, seq, profileFile(args, "train", batch));
                 }

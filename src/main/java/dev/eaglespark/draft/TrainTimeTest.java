@@ -54,6 +54,11 @@ public final class TrainTimeTest {
             return total;
         }
 
+        /** [1 + 2 * steps] on the device, detached: the total, the per-step losses, the accuracies. */
+        public NDArray statistics() {
+            return total.stopGradient().reshape(1).concat(perStep.reshape(-1));
+        }
+
         public float[] stepLoss() {
             return java.util.Arrays.copyOfRange(values(), 0, values().length / 2);
         }

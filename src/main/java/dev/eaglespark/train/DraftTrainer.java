@@ -118,24 +118,11 @@ public final class DraftTrainer implements AutoCloseable {
         weights.beginUpdate();
         Map<String, NDArray> grads = Map.of();
         try {
-            for (MicroBatch micro : microBatches) {
-                try (NDManager scope = params.manager().newSubManager()) {
-                    BatchBuilder.Built b = micro.build(scope);
-                    tokens[0] += b.tokens();
-                    TrainTimeTest.Output out;
-                    try (GradMode gc = GradMode.recording()) {
-                        out = ttt.run(b.batch(), labels.labels(b.lastHidden(), b.batch().lossMask()));
-                        gc.backward(Ops.scale(out.total(), (float) (scale / n)));
-                    }
-                    loss += out.total().getFloat() / n;
-                    float[] microLoss = out.stepLoss();
-                    float[] microAcc = out.stepAcc();
-                    for (int k = 0; k < steps; k++) {
-                        stepLoss[k] += microLoss[k] / n;
-                        stepAcc[k] += microAcc[k] / n;
-                    }
-                }
-                weights.afterBackward();
+            float[] values = forwardBackward(microBatches, scale, tokens);
+            loss = values[0] / n;
+            for (int k = 0; k < steps; k++) {
+                stepLoss[k] = values[1 + k] / n;
+                stepAcc[k] = values[1 + steps + k] / n;
             }
             try (GradMode off = GradMode.off()) {
                 grads = new LinkedHashMap<>(weights.gradients((float) (1 / scale)));
@@ -167,6 +154,55 @@ public final class DraftTrainer implements AutoCloseable {
         } finally {
             grads.values().forEach(NDArray::close);
             weights.endUpdate();
+        }
+    }
+
+    /**
+     * Forward and backward of every micro-batch, gradients accumulated by {@code weights}; returns
+     * the sums over micro-batches of the total loss, the per-step losses and the accuracies. Those
+     * stay on the device until the last backward is queued: a read per micro-batch would make the
+     * host wait for each backward before it could queue the next forward.
+     */
+    private float[] forwardBackward(List<MicroBatch> microBatches, double scale, long[] tokens) {
+        int n = microBatches.size();
+        NDManager scope = params.manager().newSubManager();
+        NDManager nextScope = null;
+        try (NDManager stats = params.manager().newSubManager()) {
+            NDArray sums = null;
+            BatchBuilder.Built b = microBatches.get(0).build(scope);
+            for (int j = 0; j < n; j++) {
+                tokens[0] += b.tokens();
+                TrainTimeTest.Output out;
+                try (GradMode gc = GradMode.recording()) {
+                    out = ttt.run(b.batch(), labels.labels(b.lastHidden(), b.batch().lossMask()));
+                }
+                // The next micro-batch goes to the device before this backward is queued: its
+                // upload waits for the GPU to finish the forward, which costs nothing here.
+                BatchBuilder.Built next = null;
+                if (j + 1 < n) {
+                    nextScope = params.manager().newSubManager();
+                    next = microBatches.get(j + 1).build(nextScope);
+                }
+                try (GradMode gc = GradMode.recording()) {
+                    gc.backward(Ops.scale(out.total(), (float) (scale / n)));
+                }
+                NDArray micro = out.statistics();
+                micro.attach(stats);
+                sums = sums == null ? micro : sums.addi(micro);
+                weights.afterBackward();
+                scope.close();
+                scope = nextScope;
+                nextScope = null;
+                b = next;
+            }
+            return sums.toFloatArray();
+        } finally {
+            if (scope != null) {
+                scope.close();
+            }
+            if (nextScope != null) {
+                nextScope.close();
+            }
         }
     }
 

@@ -43,7 +43,7 @@ class TrainBenchSmokeTest {
     void benchCommandRunsTheTrainStageOnCpu() {
         assertEquals(0, dev.eaglespark.cli.Main.run(new String[] {"bench", "--stage", "train", "--shapes",
                 Fixtures.path("tiny-llama3/config.json").toString(), "--device", "cpu", "--draft-vocab", "256",
-                "--seq", "16", "--ttt", "3", "--warmup", "0", "--iters", "1"}));
+                "--seq", "16", "--ttt", "3", "--warmup", "0", "--iters", "1", "--accumulate", "2"}));
     }
 
     @Test
