@@ -11,4 +11,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 for precision in fp16 fp32; do
   for i in 1 2 3; do "${RUN[@]}" --precision "$precision" --warmup 3 --iters 10; done
 done
+# with gradient accumulation (time per micro-batch) and at batch 2
+"${RUN[@]}" --precision fp16 --accumulate 8 --warmup 1 --iters 3
+"${RUN[@]}" --precision fp16 --batch 2 --warmup 2 --iters 5
 "${RUN[@]}" --precision fp16 --warmup 2 --iters 2 --profile "$OUT"
