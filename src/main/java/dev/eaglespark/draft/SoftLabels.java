@@ -27,7 +27,7 @@ public final class SoftLabels implements AutoCloseable {
     private final NDArray norm;
     private final NDArray lmHead;
     private final NDArray t2dColumn;
-    private final long[] draftIds;
+    private final NDArray draftIds;
     private final double eps;
     private final long chunkTokens;
     private final float firstInVocab;
@@ -58,7 +58,7 @@ public final class SoftLabels implements AutoCloseable {
             t2d[v] = vocab.t2d()[v] ? 1f : 0f;
         }
         this.t2dColumn = manager.create(t2d).reshape(t2d.length, 1);
-        this.draftIds = ids;
+        this.draftIds = manager.create(ids); // on the device once: an upload per chunk would wait for the GPU
         this.firstInVocab = t2d[0];
     }
 
@@ -81,7 +81,7 @@ public final class SoftLabels implements AutoCloseable {
         }
         // Shifted left by one: the last position's logits are zeros in the reference, so its
         // target_p is uniform and its argmax is target id 0.
-        int k = draftIds.length;
+        int k = (int) draftIds.size();
         NDArray targetP = Shift.left(Ops.concat(probs, 0).reshape(b, t, k), 1f / k);
         NDArray top = Shift.left(Ops.concat(inVocab, 0).reshape(b, t, 1), firstInVocab);
         NDArray positionMask = top.mul(lossMask.toType(DataType.FLOAT32, false).expandDims(2));
@@ -98,9 +98,9 @@ public final class SoftLabels implements AutoCloseable {
         try (NDManager scope = caller.newSubManager()) {
             rows.attach(scope);
             NDArray logits = targetLogits(rows).toType(DataType.FLOAT32, false);
-            NDArray ids = scope.create(draftIds); // embedding's result joins its ids' manager
-            NDArray selected = ids.getNDArrayInternal()
-                    .embedding(ids, logits.transpose(), SparseFormat.DENSE).singletonOrThrow(); // [K, C]
+            NDArray selected = draftIds.getNDArrayInternal()
+                    .embedding(draftIds, logits.transpose(), SparseFormat.DENSE).singletonOrThrow(); // [K, C]
+            selected.attach(scope); // the result joined the ids' manager
             NDArray p = selected.transpose().softmax(1);
             NDArray top = logits.argMax(1);
             NDArray in = top.getNDArrayInternal().embedding(top, t2dColumn, SparseFormat.DENSE).singletonOrThrow();

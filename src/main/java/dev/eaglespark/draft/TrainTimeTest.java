@@ -20,6 +20,8 @@ public final class TrainTimeTest {
     private final int steps;
     private final RotaryEmbedding rope;
     private final TrainTimeTestScript script;
+    private NDManager ropeTables;
+    private NDList ropeTable;
 
     public TrainTimeTest(Eagle3Draft draft, int steps, double decay, LossType loss) {
         this.draft = draft;
@@ -30,10 +32,17 @@ public final class TrainTimeTest {
     }
 
     /**
-     * The batch of one forward: ids [B, T], attention and loss masks [B, T], aux [B, T, 3Ht] in
-     * the compute dtype (the draft's weights must be in it too).
+     * The batch of one forward: ids [B, T], loss mask [B, T], aux [B, T, 3Ht] in the compute dtype
+     * (the draft's weights must be in it too), and the additive causal and padding bias
+     * [B, 1, 1, T, T] of the sequence lengths.
      */
-    public record Batch(NDArray inputIds, long[] lengths, NDArray lossMask, NDArray aux) {}
+    public record Batch(NDArray inputIds, long[] lengths, NDArray lossMask, NDArray aux, NDArray bias) {
+        /** The bias is made here, with the batch: its lengths go to the device with the rest of it. */
+        public Batch(NDArray inputIds, long[] lengths, NDArray lossMask, NDArray aux) {
+            this(inputIds, lengths, lossMask, aux, Attention.causalBias(inputIds.getManager(), lengths,
+                    (int) inputIds.getShape().get(1), aux.getDataType()));
+        }
+    }
 
     /**
      * Weighted total (differentiable), per-step losses and accuracies. The per-step values stay
@@ -77,14 +86,38 @@ public final class TrainTimeTest {
 
     public Output run(Batch batch, SoftLabels.Labels labels) {
         NDArray ids = batch.inputIds();
-        NDManager m = ids.getManager();
         int t = (int) ids.getShape().get(1);
-        DataType compute = batch.aux().getDataType(); // fp16 features feed an fp16 draft
-        NDArray bias = Attention.causalBias(m, batch.lengths(), t, compute);
-        // One table for positions 0..t+steps-2; step k reads rows k..k+t-1 (positions t + k).
-        NDList table = rope.table(m, 0, t + steps - 1, compute);
-        NDList out = script.run(ids, batch.lossMask(), labels.targetP(), labels.positionMask(), batch.aux(), bias,
-                table.get(0), table.get(1), draft);
+        // Step k reads rows k..k+t-1 of positions 0..t+steps-2 (positions t + k).
+        NDList table = ropeTable(ids.getManager(), t + steps - 1, batch.aux().getDataType());
+        NDList out = script.run(ids, batch.lossMask(), labels.targetP(), labels.positionMask(), batch.aux(),
+                batch.bias(), table.get(0), table.get(1), draft);
         return new Output(out.get(0), out.get(1));
+    }
+
+    /**
+     * cos and sin of positions 0..n-1 in {@code scope}: views of a table kept on the device with
+     * the draft's weights. Made from host arrays for every micro-batch, the upload would wait for
+     * the GPU to finish the previous backward before this forward could be queued.
+     */
+    private synchronized NDList ropeTable(NDManager scope, int n, DataType type) {
+        if (ropeTable == null || ropeTable.head().getShape().get(0) < n || ropeTable.head().getDataType() != type) {
+            if (ropeTables == null) {
+                ropeTables = draft.weight(DraftParams.EMBED).getManager().newSubManager();
+            }
+            if (ropeTable != null) {
+                ropeTable.close();
+            }
+            try (NDManager tmp = ropeTables.newSubManager()) {
+                ropeTable = rope.table(tmp, 0, Math.max(64, Integer.highestOneBit(n - 1) << 1), type);
+                ropeTable.attach(ropeTables);
+            }
+        }
+        NDList views = new NDList();
+        for (NDArray table : ropeTable) {
+            NDArray v = table.get("0:{}", n);
+            v.attach(scope);
+            views.add(v);
+        }
+        return views;
     }
 }
