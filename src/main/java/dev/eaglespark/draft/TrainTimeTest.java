@@ -2,9 +2,9 @@ package dev.eaglespark.draft;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.eaglespark.model.Attention;
+import dev.eaglespark.model.RopeCache;
 import dev.eaglespark.model.RopePrecision;
 import dev.eaglespark.model.RotaryEmbedding;
 
@@ -20,8 +20,7 @@ public final class TrainTimeTest {
     private final int steps;
     private final RotaryEmbedding rope;
     private final TrainTimeTestScript script;
-    private NDManager ropeTables;
-    private NDList ropeTable;
+    private RopeCache ropeCache;
 
     public TrainTimeTest(Eagle3Draft draft, int steps, double decay, LossType loss) {
         this.draft = draft;
@@ -88,36 +87,17 @@ public final class TrainTimeTest {
         NDArray ids = batch.inputIds();
         int t = (int) ids.getShape().get(1);
         // Step k reads rows k..k+t-1 of positions 0..t+steps-2 (positions t + k).
-        NDList table = ropeTable(ids.getManager(), t + steps - 1, batch.aux().getDataType());
+        NDList table = ropeCache().fromZero(ids.getManager(), t + steps - 1, batch.aux().getDataType());
         NDList out = script.run(ids, batch.lossMask(), labels.targetP(), labels.positionMask(), batch.aux(),
                 batch.bias(), table.get(0), table.get(1), draft);
         return new Output(out.get(0), out.get(1));
     }
 
-    /**
-     * cos and sin of positions 0..n-1 in {@code scope}: views of a table kept on the device with
-     * the draft's weights. Made from host arrays for every micro-batch, the upload would wait for
-     * the GPU to finish the previous backward before this forward could be queued.
-     */
-    private synchronized NDList ropeTable(NDManager scope, int n, DataType type) {
-        if (ropeTable == null || ropeTable.head().getShape().get(0) < n || ropeTable.head().getDataType() != type) {
-            if (ropeTables == null) {
-                ropeTables = draft.weight(DraftParams.EMBED).getManager().newSubManager();
-            }
-            if (ropeTable != null) {
-                ropeTable.close();
-            }
-            try (NDManager tmp = ropeTables.newSubManager()) {
-                ropeTable = rope.table(tmp, 0, Math.max(64, Integer.highestOneBit(n - 1) << 1), type);
-                ropeTable.attach(ropeTables);
-            }
+    /** The rope table on the device, kept with the draft's weights (made on first use). */
+    private synchronized RopeCache ropeCache() {
+        if (ropeCache == null) {
+            ropeCache = new RopeCache(rope, draft.weight(DraftParams.EMBED).getManager().newSubManager());
         }
-        NDList views = new NDList();
-        for (NDArray table : ropeTable) {
-            NDArray v = table.get("0:{}", n);
-            v.attach(scope);
-            views.add(v);
-        }
-        return views;
+        return ropeCache;
     }
 }

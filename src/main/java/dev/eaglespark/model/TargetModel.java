@@ -32,9 +32,8 @@ public final class TargetModel implements AutoCloseable {
     private final List<DecoderLayer> layers;
     private final RotaryEmbedding rope;
     private HostStaging staging;
-    /** cos and sin of positions 0..n-1 on the device, for full-sequence forwards; grows as needed. */
-    private NDList ropeFromZero;
-    private final NDManager ropeScope;
+    /** cos and sin for full-sequence forwards, on the device. */
+    private final RopeCache ropeFromZero;
 
     private TargetModel(TargetConfig config, NDManager weights, DataType dtype, NDArray embed, NDArray finalNorm,
                         NDArray lmHead, List<DecoderLayer> layers) {
@@ -46,7 +45,7 @@ public final class TargetModel implements AutoCloseable {
         this.lmHead = lmHead;
         this.layers = layers;
         this.rope = new RotaryEmbedding(config.rope(), config.headDim(), config.checkpointRopePrecision());
-        this.ropeScope = weights.newSubManager();
+        this.ropeFromZero = new RopeCache(rope, weights.newSubManager());
     }
 
     /** fp32 on CPU, fp16 on a GPU. */
@@ -168,33 +167,9 @@ public final class TargetModel implements AutoCloseable {
 
     private ForwardResult forward(NDManager scope, NDArray ids, ForwardRequest req) {
         int t = (int) ids.getShape().get(1);
-        NDList cs = ropeFromZero(scope, t);
+        NDList cs = ropeFromZero.fromZero(scope, t, dtype);
         // Right-padded whole sequences: causality alone hides the padding, so the fused kernel runs.
         return run(scope, ids, cs, null, null, req);
-    }
-
-    /**
-     * cos and sin of positions 0..t-1 in {@code scope}: views of a table kept on the device, so the
-     * host does not compute t x head_dim cosines (about as long as a layer's GPU work) while the
-     * GPU waits for the first layer.
-     */
-    private synchronized NDList ropeFromZero(NDManager scope, int t) {
-        if (ropeFromZero == null || ropeFromZero.head().getShape().get(0) < t) {
-            if (ropeFromZero != null) {
-                ropeFromZero.close();
-            }
-            try (NDManager tmp = ropeScope.newSubManager()) { // also holds the fp32 tables before the cast
-                ropeFromZero = rope.table(tmp, 0, Math.max(64, Integer.highestOneBit(t - 1) << 1), dtype);
-                ropeFromZero.attach(ropeScope);
-            }
-        }
-        NDList views = new NDList();
-        for (NDArray table : ropeFromZero) {
-            NDArray v = table.get("0:{}", t);
-            v.attach(scope);
-            views.add(v);
-        }
-        return views;
     }
 
     /**
