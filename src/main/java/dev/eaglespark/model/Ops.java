@@ -44,35 +44,16 @@ public final class Ops {
     }
 
     /**
-     * Llama's RMSNorm: normalised in fp32, cast back to the input dtype, then scaled. A weight
-     * that records gradients means a training graph, whose casts must keep autograd.
+     * Llama's RMSNorm: normalised in fp32, cast back to the input dtype, then scaled. The casts
+     * record no autograd (DJL's toType), so this is for inference and fp32 graphs; training in
+     * fp16 differentiates the scripted norm of {@code TrainTimeTestScript}.
      */
     public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
         DataType type = x.getDataType();
-        if (type == DataType.FLOAT16 && (weight.hasGradient() || x.hasGradient())) {
-            return rmsNormHalf(x, weight, eps);
-        }
-        // fp32 statistics; in a training graph x is fp32 already, so the casts are no-ops there.
         NDArray x32 = cast(x, DataType.FLOAT32);
         NDArray variance = x32.square().mean(new int[] {-1}, true);
         NDArray normed = x32.div(variance.add(eps).sqrt());
         return cast(normed, type).mul(weight);
-    }
-
-    /**
-     * RMSNorm of fp16 x inside a training graph, without casts (a differentiable cast costs a
-     * scan kernel on the GPU). Each row is first divided by its largest magnitude c, held
-     * constant: x / sqrt(mean(x^2) + eps) = (x/c) / sqrt(mean((x/c)^2) + eps/c^2) for any c, so
-     * the value and its gradient are unchanged while the squares stay within [0, 1] instead of
-     * overflowing fp16; the mean accumulates in fp32 inside the reduction kernel.
-     */
-    private static NDArray rmsNormHalf(NDArray x, NDArray weight, double eps) {
-        NDArray c = x.abs().max(new int[] {-1}, true).stopGradient().maximum(1e-4f);
-        NDArray epsTerm = c.toType(DataType.FLOAT32, false).square().pow(-1).mul((float) eps)
-                .toType(DataType.FLOAT16, false);
-        NDArray scaled = x.div(c);
-        NDArray rms = scaled.square().mean(new int[] {-1}, true).add(epsTerm).sqrt();
-        return scaled.div(rms).mul(weight);
     }
 
     /** x in {@code type}, outside autograd (DJL's toType records no graph). */
