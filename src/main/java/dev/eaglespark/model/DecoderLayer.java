@@ -56,11 +56,15 @@ public final class DecoderLayer implements AutoCloseable {
     /**
      * @param x [B, T, H]; cos/sin broadcastable to [B, 1, T, d]; bias additive attention bias over
      *     all keys (cached ones first), or null for plain causal attention over right-padded
-     *     sequences without cached keys (the fused kernel); cache null, or the cache to extend
+     *     sequences without cached keys (the whole layer then runs as one {@link LayerScript}
+     *     call); cache null, or the cache to extend (always with a bias)
      * @return the layer output [B, T, H], in x's manager
      */
     NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray bias, KvCache cache, int index) {
-        if (bias == null && cache == null) {
+        if (bias == null) {
+            if (cache != null) {
+                throw new IllegalArgumentException("extending a KV cache needs an attention bias");
+            }
             return script.forward(x, cos, sin, inputNorm, qkv, qkvBias, o, qNorm, kNorm, postNorm, gateUp, down);
         }
         NDArray normed = Ops.rmsNorm(x, inputNorm, cfg.rmsNormEps());
@@ -73,8 +77,7 @@ public final class DecoderLayer implements AutoCloseable {
             keys = kv.get(0);
             values = kv.get(1);
         }
-        NDArray attended = bias == null ? FusedAttention.causal(queries, keys, values)
-                : Attention.attend(queries, keys, values, bias);
+        NDArray attended = Attention.attend(queries, keys, values, bias);
         NDArray h = x.add(Ops.linear(attended, o));
         return h.add(Ops.swiglu(Ops.rmsNorm(h, postNorm, cfg.rmsNormEps()), gateUp, down));
     }

@@ -5,7 +5,8 @@ import ai.djl.ndarray.NDArray;
 /**
  * Causal attention through PyTorch's {@code scaled_dot_product_attention} (flash attention on
  * the GPU: the [T, T] scores are never written to memory). DJL 0.32 has no binding for it, but
- * it loads TorchScript modules ({@link ScriptModule}).
+ * it loads TorchScript modules ({@link ScriptModule}). The forward runs the same kernel inside
+ * {@link LayerScript}; this standalone call is what the op profile times as one class.
  */
 public final class FusedAttention {
     private static final String CODE = """
