@@ -25,6 +25,8 @@ public final class AdamW implements AutoCloseable {
     private final Map<String, NDArray> m = new LinkedHashMap<>();
     private final Map<String, NDArray> v = new LinkedHashMap<>();
     private long step;
+    private List<String> scriptNames;
+    private ScriptModule script;
 
     public AdamW(NDManager parent, double beta1, double beta2, double eps, double weightDecay) {
         this.manager = parent.newSubManager();
@@ -44,12 +46,18 @@ public final class AdamW implements AutoCloseable {
         step++;
         List<String> names = new ArrayList<>(params.keySet());
         NDList in = new NDList();
-        double[] decay = new double[names.size()];
-        for (int i = 0; i < names.size(); i++) {
-            NDArray p = params.get(names.get(i));
-            m.computeIfAbsent(names.get(i), k -> manager.zeros(p.getShape(), p.getDataType()));
-            v.computeIfAbsent(names.get(i), k -> manager.zeros(p.getShape(), p.getDataType()));
-            decay[i] = p.getShape().dimension() >= 2 ? weightDecay : 0;
+        for (String name : names) {
+            NDArray p = params.get(name);
+            m.computeIfAbsent(name, k -> manager.zeros(p.getShape(), p.getDataType()));
+            v.computeIfAbsent(name, k -> manager.zeros(p.getShape(), p.getDataType()));
+        }
+        if (!names.equals(scriptNames)) { // the same parameters every update: generated once
+            double[] decay = new double[names.size()];
+            for (int i = 0; i < names.size(); i++) {
+                decay[i] = params.get(names.get(i)).getShape().dimension() >= 2 ? weightDecay : 0;
+            }
+            script = ScriptModule.of("AdamWUpdate" + names.size(), code(decay));
+            scriptNames = names;
         }
         double bc1 = 1 - Math.pow(beta1, step);
         double bc2 = 1 - Math.pow(beta2, step);
@@ -59,7 +67,7 @@ public final class AdamW implements AutoCloseable {
             for (Map<String, NDArray> group : List.of(params, grads, m, v)) {
                 names.forEach(n -> in.add(group.get(n)));
             }
-            ScriptModule.of("AdamWUpdate" + names.size(), code(decay)).forward(in).close();
+            script.forward(in).close();
         }
     }
 
