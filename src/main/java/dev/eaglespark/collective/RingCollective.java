@@ -602,25 +602,19 @@ public final class RingCollective implements Collective {
 
         @Override
         public void encode(int off, int from, int len) {
-            if (floats != null) {
-                sendFloats.put(from, floats, off + from, len);
-            } else {
-                sendShorts.put(from, shorts, off + from, len);
-            }
+            throw new IllegalStateException("wire-typed data is sent in place (wireView)");
         }
 
+        /** Reduce-scatter only: finished chunks of the all-gather are received in place. */
         @Override
         public void decode(int off, int from, int to, boolean add) {
+            if (!add) {
+                throw new IllegalStateException("wire-typed data is all-gathered in place (wireView)");
+            }
             for (int p = from; p < to; p += REDUCE_PIECE) {
                 int m = Math.min(REDUCE_PIECE, to - p);
                 int dst = off + p;
-                if (!add) {
-                    if (floats != null) {
-                        floats.put(dst, recvFloats, p, m);
-                    } else {
-                        shorts.put(dst, recvShorts, p, m);
-                    }
-                } else if (floats != null) {
+                if (floats != null) {
                     recvFloats.get(p, floatScratch, 0, m);
                     floats.get(dst, ownFloats, 0, m);
                     for (int i = 0; i < m; i++) {
