@@ -71,15 +71,10 @@ public final class DraftParams implements AutoCloseable {
     }
 
     /**
-     * A copy with its own memory, fp32, on {@code owner}'s device. toType and toDevice return
-     * views when nothing changes, and an array made from a Java buffer does not own its memory:
-     * a view of it outliving the original reads freed memory. duplicate() always copies.
+     * A copy with its own memory, in {@code dtype}, on {@code owner}'s device. toType and toDevice
+     * return views when nothing changes, and an array made from a Java buffer does not own its
+     * memory: a view of it outliving the original reads freed memory. duplicate() always copies.
      */
-    public static NDArray ownCopy(NDArray value, NDManager owner) {
-        return ownCopy(value, owner, DataType.FLOAT32);
-    }
-
-    /** The same in {@code dtype}. */
     public static NDArray ownCopy(NDArray value, NDManager owner, DataType dtype) {
         boolean sameDevice = value.getDevice().equals(owner.getDevice());
         boolean sameType = value.getDataType() == dtype;

@@ -2,7 +2,6 @@ package dev.eaglespark.draft;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.types.DataType;
 import dev.eaglespark.model.Attention;
 import dev.eaglespark.model.RopeCache;
 import dev.eaglespark.model.RopePrecision;

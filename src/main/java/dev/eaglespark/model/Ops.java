@@ -6,8 +6,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 
 /**
  * The transformer pieces DJL lacks (RMSNorm, SiLU, rotary embedding), composed from its ops.
@@ -59,11 +57,6 @@ public final class Ops {
     /** x in {@code type}, outside autograd (DJL's toType records no graph). */
     private static NDArray cast(NDArray x, DataType type) {
         return x.getDataType() == type ? x : x.toType(type, false);
-    }
-
-    /** log_softmax computed and returned in {@code type} (fp32 for the loss on fp16 logits), differentiable. */
-    public static NDArray logSoftmax(NDArray x, int axis, DataType type) {
-        return JniUtils.logSoftmax((PtNDArray) x, axis, type);
     }
 
     public static NDArray silu(NDArray x) {
