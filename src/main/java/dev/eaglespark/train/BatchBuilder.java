@@ -29,11 +29,15 @@ public final class BatchBuilder {
     public record Built(TrainTimeTest.Batch batch, NDArray lastHidden, long tokens) {}
 
     /**
-     * A fp16 array over a Java buffer in the compute dtype, as an array that owns its memory (on
-     * the CPU the array points at the buffer, which is freed once its wrapper is gone).
+     * A fp16 array made from a Java buffer, in the compute dtype, as an array that owns its memory.
+     * On the CPU the array points at the buffer, which is freed once its wrapper is gone; on a GPU
+     * it is already a copy, and a cast makes a new array anyway.
      */
     private NDArray onDevice(NDArray fp16) {
-        return compute == DataType.FLOAT16 ? fp16.duplicate() : fp16.toType(compute, false);
+        if (compute != DataType.FLOAT16) {
+            return fp16.toType(compute, false);
+        }
+        return fp16.getDevice().isGpu() ? fp16 : fp16.duplicate();
     }
 
     public Built build(NDManager m, List<FeatureRecord> rows) {
