@@ -15,7 +15,6 @@ import dev.eaglespark.draft.TrainTimeTest;
 import dev.eaglespark.features.FeatureRecord;
 import dev.eaglespark.model.Ops;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.logging.log4j.LogManager;
@@ -111,29 +110,22 @@ public final class DraftTrainer implements AutoCloseable {
         int steps = settings.tttLength();
         int n = microBatches.size();
         double scale = scaler.scale();
-        float[] stepLoss = new float[steps];
-        float[] stepAcc = new float[steps];
-        double loss = 0;
         long[] tokens = {0};
         weights.beginUpdate();
         Map<String, NDArray> grads = Map.of();
         try {
-            float[] values = forwardBackward(microBatches, scale, tokens);
-            loss = values[0] / n;
-            for (int k = 0; k < steps; k++) {
-                stepLoss[k] = values[1 + k] / n;
-                stepAcc[k] = values[1 + steps + k] / n;
+            // [loss, per-step losses, per-step accuracies], averaged over micro-batches, then ranks
+            float[] sums = forwardBackward(microBatches, scale, tokens);
+            double[] means = new double[sums.length];
+            for (int i = 0; i < sums.length; i++) {
+                means[i] = sums[i] / n;
             }
             try (GradMode off = GradMode.off()) {
-                grads = new LinkedHashMap<>(weights.gradients((float) (1 / scale)));
-                double[] means = new double[1 + 2 * steps];
-                means[0] = loss;
-                for (int k = 0; k < steps; k++) {
-                    means[1 + k] = stepLoss[k];
-                    means[1 + steps + k] = stepAcc[k];
-                }
+                grads = weights.gradients((float) (1 / scale));
                 reducer.reduce(grads, means, tokens);
-                loss = means[0];
+                double loss = means[0];
+                float[] stepLoss = new float[steps];
+                float[] stepAcc = new float[steps];
                 for (int k = 0; k < steps; k++) {
                     stepLoss[k] = (float) means[1 + k];
                     stepAcc[k] = (float) means[1 + steps + k];
