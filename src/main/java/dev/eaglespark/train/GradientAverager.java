@@ -15,6 +15,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +46,8 @@ public final class GradientAverager implements DraftTrainer.GradientReducer, Aut
     private final int bucketBytes;
     /** Bucket i goes through staging[i % IN_FLIGHT]: pinned on a GPU, reused every update. */
     private final HostStaging[] staging = new HostStaging[IN_FLIGHT];
+    /** Runs the ring on bucket i while the training thread copies bucket i + 1; made on first use. */
+    private ExecutorService ring;
     private long nanos;
     private long toHostNanos;
     private long ringWaitNanos;
@@ -71,11 +74,13 @@ public final class GradientAverager implements DraftTrainer.GradientReducer, Aut
         NDArray first = grads.values().iterator().next();
         NDManager owner = first.getManager();
         Device device = first.getDevice();
-        ExecutorService ring = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "gradient-ring-rank" + group.rank());
-            t.setDaemon(true);
-            return t;
-        });
+        if (ring == null) {
+            ring = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "gradient-ring-rank" + group.rank());
+                t.setDaemon(true);
+                return t;
+            });
+        }
         try (NDManager scope = owner.newSubManager()) {
             NDArray averaged = averageFlat(grads, scope, device, ring);
             averaged.attach(owner);
@@ -89,15 +94,19 @@ public final class GradientAverager implements DraftTrainer.GradientReducer, Aut
                 g.close();
             }
             averaged.close();
-        } finally {
-            ring.shutdownNow();
         }
-        double[] total = group.allReduceSum(means);
+        // One small collective for both: token counts stay exact in a double up to 2^53.
+        double[] stats = Arrays.copyOf(means, means.length + sums.length);
+        for (int i = 0; i < sums.length; i++) {
+            stats[means.length + i] = sums[i];
+        }
+        double[] total = group.allReduceSum(stats);
         for (int i = 0; i < means.length; i++) {
             means[i] = total[i] / group.worldSize();
         }
-        long[] summed = group.allReduceSum(sums);
-        System.arraycopy(summed, 0, sums, 0, sums.length);
+        for (int i = 0; i < sums.length; i++) {
+            sums[i] = (long) total[means.length + i];
+        }
         nanos += System.nanoTime() - start;
         calls++;
     }
@@ -186,6 +195,9 @@ public final class GradientAverager implements DraftTrainer.GradientReducer, Aut
 
     @Override
     public void close() {
+        if (ring != null) {
+            ring.shutdownNow();
+        }
         for (HostStaging s : staging) {
             if (s != null) {
                 s.close();
