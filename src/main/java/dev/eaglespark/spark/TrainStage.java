@@ -146,9 +146,9 @@ public final class TrainStage {
             try (Collective group = RingCollective.connect(listener, rank, world, peers,
                     HexFormat.of().parseHex(secret))) {
                 DraftTraining.Summary s = DraftTraining.run(j, group, device, conf.get(), m -> {
-                    tokens.add(m.tokens() / world);
-                    if (rank == 0) {
+                    if (rank == 0) { // the counts are already summed over the ranks
                         steps.add(1);
+                        tokens.add(m.tokens());
                     }
                     if (!retry && rank == world - 1 && m.step() == failAfter) {
                         throw new IllegalStateException("injected failure after update " + m.step() + " ("
