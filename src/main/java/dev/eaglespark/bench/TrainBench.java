@@ -126,7 +126,7 @@ public final class TrainBench implements AutoCloseable {
         NDArray ids = m.randomInteger(0, cfg.targetVocabSize(), new Shape(b, t), DataType.INT64);
         long[] lengths = new long[b];
         Arrays.fill(lengths, t);
-        TrainTimeTest.Batch batch = new TrainTimeTest.Batch(ids, lengths, m.ones(new Shape(b, t)), aux);
+        TrainTimeTest.Batch batch = TrainTimeTest.Batch.of(ids, lengths, m.ones(new Shape(b, t)), aux);
         return new BatchBuilder.Built(batch, last, (long) b * t);
     }
 

@@ -75,7 +75,7 @@ public record ReferenceBatch(SafeTensorsFile file, JsonNode meta, DraftConfig co
         }
         NDArray lossMask = m.create(file.readLongs("loss_mask"), new Shape(file.info("loss_mask").shape()));
         NDArray ids = m.create(file.readLongs("input_ids"), new Shape(idsShape));
-        TrainTimeTest.Batch batch = new TrainTimeTest.Batch(ids, lengths, lossMask,
+        TrainTimeTest.Batch batch = TrainTimeTest.Batch.of(ids, lengths, lossMask,
                 floats(m, "aux_hidden").toType(compute, false));
         return new Inputs(batch, floats(m, "h_last").toType(compute, false), tokens);
     }

@@ -34,10 +34,10 @@ public final class TrainTimeTest {
      * (the draft's weights must be in it too), and the additive causal and padding bias
      * [B, 1, 1, T, T] of the sequence lengths.
      */
-    public record Batch(NDArray inputIds, long[] lengths, NDArray lossMask, NDArray aux, NDArray bias) {
+    public record Batch(NDArray inputIds, NDArray lossMask, NDArray aux, NDArray bias) {
         /** The bias is made here, with the batch: its lengths go to the device with the rest of it. */
-        public Batch(NDArray inputIds, long[] lengths, NDArray lossMask, NDArray aux) {
-            this(inputIds, lengths, lossMask, aux, Attention.causalBias(inputIds.getManager(), lengths,
+        public static Batch of(NDArray inputIds, long[] lengths, NDArray lossMask, NDArray aux) {
+            return new Batch(inputIds, lossMask, aux, Attention.causalBias(inputIds.getManager(), lengths,
                     (int) inputIds.getShape().get(1), aux.getDataType()));
         }
     }

@@ -69,7 +69,7 @@ public final class BatchBuilder {
         last.clear();
         NDArray auxArray = onDevice(m.create(aux, new Shape(b, t, auxWidth), DataType.FLOAT16));
         NDArray lastArray = onDevice(m.create(last, new Shape(b, t, targetHidden), DataType.FLOAT16));
-        TrainTimeTest.Batch batch = new TrainTimeTest.Batch(m.create(ids, new Shape(b, t)), lengths,
+        TrainTimeTest.Batch batch = TrainTimeTest.Batch.of(m.create(ids, new Shape(b, t)), lengths,
                 m.create(mask, new Shape(b, t)), auxArray);
         return new Built(batch, lastArray, tokens);
     }
