@@ -10,6 +10,7 @@ import dev.eaglespark.model.FusedAttention;
 import dev.eaglespark.model.HostStaging;
 import dev.eaglespark.model.LayerScript;
 import dev.eaglespark.model.Ops;
+import dev.eaglespark.model.RopeCache;
 import dev.eaglespark.model.RopePrecision;
 import dev.eaglespark.model.RotaryEmbedding;
 import dev.eaglespark.model.TargetConfig;
@@ -54,7 +55,8 @@ public final class ForwardOpProfile {
             NDArray o = weight(m, h, qDim, f16);
             NDArray gateUp = weight(m, 2 * inter, h, f16);
             NDArray down = weight(m, h, inter, f16);
-            NDList rope = new RotaryEmbedding(cfg.rope(), d, RopePrecision.FP32).table(m, 0, seq, f16);
+            // cos, sin and the sign-folded sin the scripted layer takes
+            NDList rope = new RopeCache(new RotaryEmbedding(cfg.rope(), d, RopePrecision.FP32), m).fromZero(m, seq, f16);
             NDArray fused = Ops.linear(x, qkv);
             NDArray q = heads(fused.get("..., :{}", qDim), cfg.numHeads());
             NDArray k = heads(fused.get("..., {}:{}", qDim, qDim + kvDim), cfg.numKvHeads());
@@ -82,7 +84,7 @@ public final class ForwardOpProfile {
             NDArray qNorm = m.ones(new Shape(d), f16);
             NDArray bias = m.zeros(new Shape(qDim + 2 * kvDim), f16);
             ops.put("whole layer as one TorchScript call (what the forward runs)", s -> script.forward(x, rope.get(0),
-                    rope.get(1), norm, qkv, bias, o, qNorm, qNorm, norm, gateUp, down));
+                    rope.get(2), norm, qkv, bias, o, qNorm, qNorm, norm, gateUp, down));
             for (Map.Entry<String, Function<NDManager, NDArray>> e : ops.entrySet()) {
                 int perLayer = e.getKey().startsWith("RMSNorm") ? 2 : 1;
                 double[] t = time(m, e.getValue(), repeats);

@@ -20,7 +20,7 @@ public final class DecoderLayer implements AutoCloseable {
     private final long[] qkvSplit;
     private final LayerScript script;
 
-    DecoderLayer(TargetConfig cfg, WeightSource w, int index) {
+    DecoderLayer(TargetConfig cfg, WeightSource w, int index, LayerScript script) {
         this.cfg = cfg;
         String p = "model.layers." + index + ".";
         long h = cfg.hiddenSize();
@@ -43,7 +43,7 @@ public final class DecoderLayer implements AutoCloseable {
         gateUp = stacked(w.load(p + "mlp.gate_proj.weight", cfg.intermediateSize(), h),
                 w.load(p + "mlp.up_proj.weight", cfg.intermediateSize(), h));
         down = w.load(p + "mlp.down_proj.weight", h, cfg.intermediateSize());
-        script = new LayerScript(cfg);
+        this.script = script;
     }
 
     private static NDArray stacked(NDArray... parts) {
@@ -54,8 +54,9 @@ public final class DecoderLayer implements AutoCloseable {
     }
 
     /**
-     * @param x [B, T, H]; cos/sin broadcastable to [B, 1, T, d]; bias additive attention bias over
-     *     all keys (cached ones first), or null for plain causal attention over right-padded
+     * @param x [B, T, H]; cos/sin broadcastable to [B, 1, T, d] (with a null bias, sin has
+     *     rotate_half's sign folded in: {@link RopeCache}); bias additive attention bias over all
+     *     keys (cached ones first), or null for plain causal attention over right-padded
      *     sequences without cached keys (the whole layer then runs as one {@link LayerScript}
      *     call); cache null, or the cache to extend (always with a bias)
      * @return the layer output [B, T, H], in x's manager

@@ -24,10 +24,13 @@ public final class LayerScript {
         this.module = ScriptModule.of("FusedDecoderLayer", code(cfg));
     }
 
-    /** The layer's output [B, T, H], in x's manager. Optional weights are null when absent. */
-    public NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray inNorm, NDArray qkv, NDArray bias, NDArray o,
+    /**
+     * The layer's output [B, T, H], in x's manager. {@code sinSigned} is sin with rotate_half's sign
+     * folded in ({@link RopeCache}). Optional weights are null when absent.
+     */
+    public NDArray forward(NDArray x, NDArray cos, NDArray sinSigned, NDArray inNorm, NDArray qkv, NDArray bias, NDArray o,
                     NDArray qNorm, NDArray kNorm, NDArray postNorm, NDArray gateUp, NDArray down) {
-        NDList in = new NDList(x, cos, sin, inNorm, qkv, o, postNorm, gateUp, down);
+        NDList in = new NDList(x, cos, sinSigned, inNorm, qkv, o, postNorm, gateUp, down);
         if (qkvBias) {
             in.add(bias);
         }
@@ -44,7 +47,7 @@ public final class LayerScript {
         String eps = String.format(Locale.ROOT, "%.17g", c.rmsNormEps());
         return """
                   def forward(self: __torch__.FusedDecoderLayer,
-                      x: Tensor, cos: Tensor, sin: Tensor, in_norm: Tensor, qkv: Tensor, o: Tensor,
+                      x: Tensor, cos: Tensor, sin_signed: Tensor, in_norm: Tensor, qkv: Tensor, o: Tensor,
                       post_norm: Tensor, gate_up: Tensor, down: Tensor%s%s) -> Tensor:
                     b = torch.size(x, 0)
                     t = torch.size(x, 1)
@@ -52,8 +55,6 @@ public final class LayerScript {
                     q = self.heads(torch.slice(p, -1, 0, %d), b, t, %d%s)
                     k = self.heads(torch.slice(p, -1, %d, %d), b, t, %d%s)
                     v = torch.transpose(torch.reshape(torch.slice(p, -1, %d), [b, t, %d, %d]), 1, 2)
-                    half = %d
-                    sin_signed = torch.cat([torch.neg(torch.slice(sin, -1, 0, half)), torch.slice(sin, -1, half)], -1)
                     q = self.rope(q, cos, sin_signed)
                     k = self.rope(k, cos, sin_signed)
                     groups = %d
@@ -85,7 +86,6 @@ public final class LayerScript {
                 qDim, c.numHeads(), qkNorm ? ", q_norm" : ", None",
                 qDim, qDim + kvDim, c.numKvHeads(), qkNorm ? ", k_norm" : ", None",
                 qDim + kvDim, c.numKvHeads(), c.headDim(),
-                c.headDim() / 2,
                 c.numHeads() / c.numKvHeads(),
                 qDim,
                 c.intermediateSize(), c.intermediateSize(),

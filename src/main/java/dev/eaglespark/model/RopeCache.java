@@ -7,7 +7,9 @@ import ai.djl.ndarray.types.DataType;
 
 /**
  * cos and sin of positions 0..n-1 kept on the device, grown to the next power of two when a
- * longer sequence comes. Made from host arrays on every call, the table would be computed on the
+ * longer sequence comes, with a third table: sin with rotate_half's sign folded in
+ * ([-sin of the first half, sin of the second]), so x * cos + roll(x, d/2) * that is the rotary
+ * embedding in two passes ({@link LayerScript}). Made from host arrays on every call, the table would be computed on the
  * host and uploaded, and an upload waits for the GPU to finish all work queued before it.
  */
 public final class RopeCache {
@@ -21,7 +23,10 @@ public final class RopeCache {
         this.manager = manager;
     }
 
-    /** cos and sin [n, headDim] of positions 0..n-1 in {@code type}: views, owned by {@code scope}. */
+    /**
+     * cos, sin and the sign-folded sin, each [n, headDim], of positions 0..n-1 in {@code type}:
+     * views, owned by {@code scope}.
+     */
     public synchronized NDList fromZero(NDManager scope, int n, DataType type) {
         if (table == null || table.head().getShape().get(0) < n || table.head().getDataType() != type) {
             if (table != null) {
@@ -29,6 +34,9 @@ public final class RopeCache {
             }
             try (NDManager tmp = manager.newSubManager()) { // also holds the fp32 tables before a cast
                 table = rope.table(tmp, 0, Math.max(64, Integer.highestOneBit(n - 1) << 1), type);
+                NDArray sin = table.get(1);
+                long half = sin.getShape().get(1) / 2;
+                table.add(sin.get(":, :{}", half).neg().concat(sin.get(":, {}:", half), 1));
                 table.attach(manager);
             }
         }

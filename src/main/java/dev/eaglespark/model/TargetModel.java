@@ -102,8 +102,9 @@ public final class TargetModel implements AutoCloseable {
             throw new ModelLoadException(where + ": missing weight lm_head.weight (tie_word_embeddings is false)");
         }
         List<DecoderLayer> layers = new ArrayList<>();
+        LayerScript script = new LayerScript(cfg); // the same code for every layer
         for (int i = 0; i < cfg.numLayers(); i++) {
-            layers.add(new DecoderLayer(cfg, w, i));
+            layers.add(new DecoderLayer(cfg, w, i, script));
         }
         return new TargetModel(cfg, weights, dtype, embed, norm, head, layers);
     }
@@ -168,8 +169,9 @@ public final class TargetModel implements AutoCloseable {
     private ForwardResult forward(NDManager scope, NDArray ids, ForwardRequest req) {
         int t = (int) ids.getShape().get(1);
         NDList cs = ropeFromZero.fromZero(scope, t, dtype);
-        // Right-padded whole sequences: causality alone hides the padding, so the fused kernel runs.
-        return run(scope, ids, cs, null, null, req);
+        // Right-padded whole sequences: causality alone hides the padding, so the scripted layers
+        // run, and they take the sign-folded sin.
+        return run(scope, ids, new NDList(cs.get(0), cs.get(2)), null, null, req);
     }
 
     /**
