@@ -6,13 +6,13 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.eaglespark.model.FusedAttention;
 import dev.eaglespark.model.HostStaging;
 import dev.eaglespark.model.LayerScript;
 import dev.eaglespark.model.Ops;
 import dev.eaglespark.model.RopeCache;
 import dev.eaglespark.model.RopePrecision;
 import dev.eaglespark.model.RotaryEmbedding;
+import dev.eaglespark.model.ScriptModule;
 import dev.eaglespark.model.TargetConfig;
 import dev.eaglespark.model.TargetModel;
 import java.util.ArrayList;
@@ -29,6 +29,16 @@ import java.util.function.Function;
  * its dispatch time keeps the GPU waiting for the host. Per-forward times multiply by the layers.
  */
 public final class ForwardOpProfile {
+    /** Causal attention as the scripted layer runs it (flash kernel; GQA by repeated KV heads), alone. */
+    private static final ScriptModule ATTENTION = ScriptModule.of("CausalAttention", """
+              def forward(self: __torch__.CausalAttention, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+                groups = torch.size(q, 1) // torch.size(k, 1)
+                if groups > 1:
+                  k = torch.repeat_interleave(k, groups, 1)
+                  v = torch.repeat_interleave(v, groups, 1)
+                return torch.transpose(torch.scaled_dot_product_attention(q, k, v, None, 0., True), 1, 2)
+            """);
+
     /** One op class: host dispatch and GPU time per forward pass, in ms. */
     public record Row(String name, int perLayer, double dispatchMs, double gpuMs) {}
 
@@ -61,7 +71,7 @@ public final class ForwardOpProfile {
             NDArray q = heads(fused.get("..., :{}", qDim), cfg.numHeads());
             NDArray k = heads(fused.get("..., {}:{}", qDim, qDim + kvDim), cfg.numKvHeads());
             NDArray v = heads(fused.get("..., {}:", qDim + kvDim), cfg.numKvHeads());
-            NDArray attended = FusedAttention.causal(q, k, v);
+            NDArray attended = attention(q, k, v);
             NDArray both = Ops.linear(x, gateUp);
             NDArray act = both.get("..., :{}", inter).mul(both.get("..., {}:", inter));
             Map<String, Function<NDManager, NDArray>> ops = new LinkedHashMap<>();
@@ -72,7 +82,7 @@ public final class ForwardOpProfile {
                 Ops.applyRope(heads(parts.get(0), cfg.numHeads()), rope.get(0), rope.get(1));
                 return Ops.applyRope(heads(parts.get(1), cfg.numKvHeads()), rope.get(0), rope.get(1));
             });
-            ops.put("causal attention (scaled_dot_product_attention)", s -> FusedAttention.causal(q, k, v));
+            ops.put("causal attention (scaled_dot_product_attention)", s -> attention(q, k, v));
             ops.put("output projection GEMM + residual", s -> x.add(Ops.linear(attended, o)));
             ops.put("gate/up projection GEMM", s -> Ops.linear(x, gateUp));
             ops.put("SwiGLU elementwise (split, silu, product)", s -> {
@@ -126,6 +136,12 @@ public final class ForwardOpProfile {
         long done = System.nanoTime();
         scopes.forEach(NDManager::close);
         return new double[] {(queued - start) / 1e6 / repeats, (done - start) / 1e6 / repeats};
+    }
+
+    /** [B, T, heads*d] from q [B, heads, T, d] and k, v [B, kvHeads, T, d]. */
+    private static NDArray attention(NDArray q, NDArray k, NDArray v) {
+        long[] s = q.getShape().getShape();
+        return ATTENTION.call(q, k, v).reshape(s[0], s[2], s[1] * s[3]);
     }
 
     private NDArray heads(NDArray x, int n) {
