@@ -116,9 +116,6 @@ public final class TrainCommand implements Command {
                     Long.parseLong(a.get("seed", "0")), Precision.parse(a.get("precision", "auto")),
                     Double.parseDouble(a.get("loss-scale", String.valueOf(TrainSettings.DEFAULT_LOSS_SCALE))),
                     a.getInt("loss-scale-interval", TrainSettings.DEFAULT_GROWTH_INTERVAL));
-            if (!(s.initialLossScale() > 0) || s.lossScaleGrowthInterval() < 1) {
-                throw new UsageException("--loss-scale must be > 0 and --loss-scale-interval >= 1");
-            }
             engine = ServingEngine.parse(a.get("engine", "sglang"));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
@@ -134,16 +131,7 @@ public final class TrainCommand implements Command {
         if (workers < 1) {
             throw new UsageException("--workers must be at least 1");
         }
-        return SparkStages.train(job, new TrainStage.Workers(workers, device, wire(a),
+        return SparkStages.train(job, new TrainStage.Workers(workers, device, a.get("wire", "fp32", WireType::parse),
                 Duration.ofSeconds(a.getInt("io-timeout", 600))));
-    }
-
-    /** --wire of train and bench. */
-    static WireType wire(Args a) {
-        try {
-            return WireType.parse(a.get("wire", "fp32"));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
     }
 }

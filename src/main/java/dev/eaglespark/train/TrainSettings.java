@@ -21,6 +21,14 @@ public record TrainSettings(int tttLength, double stepDecay, LossType loss, doub
     public static final double DEFAULT_LOSS_SCALE = 65536;
     public static final int DEFAULT_GROWTH_INTERVAL = 2000;
 
+    /** Checked here so that every caller learns of a bad scale before a task starts. */
+    public TrainSettings {
+        if (!(initialLossScale > 0) || lossScaleGrowthInterval < 1) {
+            throw new IllegalArgumentException("the loss scale must be > 0 and its growth interval >= 1, got "
+                    + initialLossScale + " and " + lossScaleGrowthInterval);
+        }
+    }
+
     /** Precision AUTO with GradScaler's defaults. */
     public TrainSettings(int tttLength, double stepDecay, LossType loss, double lr, double minLr, long warmupSteps,
                          long totalSteps, double weightDecay, double clipNorm, int microBatch, int accumulation,
