@@ -38,7 +38,7 @@ public final class TrainScalingBench {
     private TrainScalingBench() {}
 
     public static Result run(DraftConfig cfg, int workers, WireType wire, Precision precision, int ttt, int batch,
-                             int seq, int warmup, int iterations) throws Exception {
+                             int seq, int microBatches, int warmup, int iterations) throws Exception {
         CollectiveOptions options = CollectiveOptions.defaults().withWireType(wire).withAdvertiseHost("127.0.0.1");
         List<RingListener> listeners = new ArrayList<>();
         List<InetSocketAddress> peers = new ArrayList<>();
@@ -60,7 +60,7 @@ public final class TrainScalingBench {
                     try (Collective group = RingCollective.connect(listeners.get(rank), rank, workers, peers, secret);
                          GradientAverager averager = new GradientAverager(group)) {
                         try (TrainBench bench = new TrainBench(cfg, device, precision, ttt, averager)) {
-                            TrainBench.Result result = bench.run(batch, seq, warmup, iterations);
+                            TrainBench.Result result = bench.run(batch, seq, microBatches, warmup, iterations);
                             return new Object[] {result, averager.meanSeconds(), averager.breakdown()};
                         }
                     }

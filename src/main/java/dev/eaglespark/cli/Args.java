@@ -124,4 +124,30 @@ public final class Args {
             throw new UsageException("option --" + name + " needs an integer, got '" + v + "'");
         }
     }
+
+    /**
+     * An option's value (or {@code fallback}) through {@code parse}; the parser's
+     * IllegalArgumentException becomes a usage error naming the option.
+     */
+    public <T> T get(String name, String fallback, java.util.function.Function<String, T> parse) {
+        String v = get(name, fallback);
+        try {
+            return parse.apply(v);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("option --" + name + ": " + e.getMessage());
+        }
+    }
+
+    /** A comma-separated list of integers, or null when absent without a fallback. */
+    public int[] getInts(String name, String fallback) {
+        String v = get(name, fallback);
+        if (v == null) {
+            return null;
+        }
+        try {
+            return java.util.Arrays.stream(v.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+        } catch (NumberFormatException e) {
+            throw new UsageException("option --" + name + " needs comma-separated integers, got '" + v + "'");
+        }
+    }
 }

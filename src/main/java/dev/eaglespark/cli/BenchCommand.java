@@ -99,13 +99,13 @@ public final class BenchCommand implements Command {
     }
 
     private static int features(Args args, TargetConfig cfg, String config, ai.djl.Device device) throws Exception {
-        int[] aux = args.has("aux") ? ints(args.get("aux", null), "aux")
+        int[] aux = args.has("aux") ? args.getInts("aux", null)
                 : dev.eaglespark.features.FeatureSettings.defaultAux(cfg.numLayers());
         try (TargetModel model = TargetModel.random(cfg, device, TargetModel.defaultDtype(device))) {
             FeaturesBench bench = new FeaturesBench(model, aux);
             System.out.println("features, " + config + " shapes, " + model.dtype() + " on " + device + ", aux "
                     + Arrays.toString(aux));
-            for (int batch : ints(args.get("batch", "1,4"), "batch")) {
+            for (int batch : args.getInts("batch", "1,4")) {
                 int seq = args.getInt("seq", 2048);
                 FeaturesBench.Result result = bench.run(batch, seq, args.getInt("warmup", 3), args.getInt("iters", 10), 42);
                 System.out.println(result.format());
@@ -122,27 +122,26 @@ public final class BenchCommand implements Command {
     }
 
     private static int train(Args args, TargetConfig cfg, String config, ai.djl.Device device) throws Exception {
-        Precision precision;
-        try {
-            precision = Precision.parse(args.get("precision", "auto")).on(device);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
+        Precision precision = args.get("precision", "auto", Precision::parse).on(device);
         DraftConfig draft = DraftConfig.forTarget(cfg, args.getInt("draft-vocab", 32000), 3);
         int ttt = args.getInt("ttt", 7);
         int workers = args.getInt("workers", 1);
         if (workers > 1) {
-            WireType wire = TrainCommand.wire(args);
-            for (int batch : ints(args.get("batch", "1"), "batch")) {
+            if (args.has("profile")) {
+                throw new UsageException("--profile traces one rank: give it without --workers");
+            }
+            WireType wire = args.get("wire", "fp32", WireType::parse);
+            for (int batch : args.getInts("batch", "1")) {
                 System.out.println(TrainScalingBench.run(draft, workers, wire, precision, ttt, batch,
-                        args.getInt("seq", 2048), args.getInt("warmup", 3), args.getInt("iters", 10)).format());
+                        args.getInt("seq", 2048), args.getInt("accumulate", 1), args.getInt("warmup", 3),
+                        args.getInt("iters", 10)).format());
             }
             return 0;
         }
         try (TrainBench bench = new TrainBench(draft, device, precision, ttt)) {
             System.out.println("train, " + config + " shapes, draft vocabulary " + draft.draftVocabSize() + ", TTT "
                     + ttt + ", forward KL, " + precision + " on " + device);
-            for (int batch : ints(args.get("batch", "1"), "batch")) {
+            for (int batch : args.getInts("batch", "1")) {
                 int seq = args.getInt("seq", 2048);
                 System.out.println(bench.run(batch, seq, args.getInt("accumulate", 1), args.getInt("warmup", 3),
                         args.getInt("iters", 10)).format());
@@ -157,13 +156,5 @@ public final class BenchCommand implements Command {
     private static String profileFile(Args args, String stage, int batch) throws java.io.IOException {
         java.nio.file.Path dir = Files.createDirectories(Paths.get(args.get("profile", null)));
         return dir.resolve(stage + "-b" + batch + ".json").toString();
-    }
-
-    private static int[] ints(String list, String option) {
-        try {
-            return Arrays.stream(list.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
-        } catch (NumberFormatException e) {
-            throw new UsageException("--" + option + " needs comma-separated integers, got '" + list + "'");
-        }
     }
 }

@@ -2,7 +2,6 @@ package dev.eaglespark.cli;
 
 import dev.eaglespark.data.TruncationPolicy;
 import dev.eaglespark.features.FeatureSettings;
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 
@@ -67,7 +66,7 @@ public final class FeaturesCommand implements ConversationInputs {
         Args args = Args.parse(argv, OPTIONS);
         String model = ModelArg.resolve(args.required("model"));
         String output = args.required("output");
-        int[] aux = args.has("aux-layers") ? ints(args.get("aux-layers", null)) : null;
+        int[] aux = args.getInts("aux-layers", null);
         TruncationPolicy truncation = parseTruncation(args.get("truncation", "truncate"));
         String template = args.fileText("template");
         FeatureSettings s = new FeatureSettings(model, aux, args.getInt("max-length", 2048), truncation, template,
@@ -81,14 +80,6 @@ public final class FeaturesCommand implements ConversationInputs {
             return TruncationPolicy.valueOf(s.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new UsageException("--truncation must be truncate or drop, got '" + s + "'");
-        }
-    }
-
-    static int[] ints(String list) {
-        try {
-            return Arrays.stream(list.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
-        } catch (NumberFormatException e) {
-            throw new UsageException("expected comma-separated integers, got '" + list + "'");
         }
     }
 }

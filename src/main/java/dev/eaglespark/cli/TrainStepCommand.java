@@ -65,12 +65,7 @@ public final class TrainStepCommand implements Command {
         }
         JsonNode m = new ObjectMapper().readTree(meta.toFile());
         Path out = Paths.get(a.required("output"));
-        Precision precision;
-        try {
-            precision = Precision.parse(a.get("precision", "fp32")).on(ai.djl.Device.cpu());
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
+        Precision precision = a.get("precision", "fp32", Precision::parse).on(ai.djl.Device.cpu());
         try (SafeTensorsFile f = SafeTensorsFile.open(input)) {
             ReferenceStep.Result r = ReferenceStep.run(f, m, precision);
             try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(out))) {
