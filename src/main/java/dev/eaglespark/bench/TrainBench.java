@@ -12,7 +12,6 @@ import dev.eaglespark.draft.LossType;
 import dev.eaglespark.draft.Precision;
 import dev.eaglespark.draft.SoftLabels;
 import dev.eaglespark.draft.TrainTimeTest;
-import dev.eaglespark.train.BatchBuilder;
 import dev.eaglespark.train.DraftTrainer;
 import dev.eaglespark.train.StepMetrics;
 import dev.eaglespark.train.TrainSettings;
@@ -117,7 +116,7 @@ public final class TrainBench implements AutoCloseable {
     }
 
     /** Random stage-1 features on the device: fp16 states, ids below the target vocabulary, full loss mask. */
-    private BatchBuilder.Built randomBatch(NDManager m, int b, int t) {
+    private TrainTimeTest.Inputs randomBatch(NDManager m, int b, int t) {
         DataType dtype = precision.dataType();
         NDArray aux = m.randomNormal(0, 1, new Shape(b, t, (long) cfg.numAux() * cfg.targetHiddenSize()),
                 DataType.FLOAT32).toType(DataType.FLOAT16, false).toType(dtype, false);
@@ -127,7 +126,7 @@ public final class TrainBench implements AutoCloseable {
         long[] lengths = new long[b];
         Arrays.fill(lengths, t);
         TrainTimeTest.Batch batch = TrainTimeTest.Batch.of(ids, lengths, m.ones(new Shape(b, t)), aux);
-        return new BatchBuilder.Built(batch, last, (long) b * t);
+        return new TrainTimeTest.Inputs(batch, last, (long) b * t);
     }
 
     /**

@@ -62,9 +62,7 @@ public record ReferenceBatch(SafeTensorsFile file, JsonNode meta, DraftConfig co
     }
 
     /** The inputs, aux and h_last in {@code compute} (fp16: rounded as stage 1 stores them). */
-    public record Inputs(TrainTimeTest.Batch batch, NDArray lastHidden, long tokens) {}
-
-    public Inputs inputs(NDManager m, DataType compute) {
+    public TrainTimeTest.Inputs inputs(NDManager m, DataType compute) {
         long[] idsShape = file.info("input_ids").shape();
         long[] mask = file.readLongs("attention_mask");
         long[] lengths = new long[(int) idsShape[0]];
@@ -77,7 +75,7 @@ public record ReferenceBatch(SafeTensorsFile file, JsonNode meta, DraftConfig co
         NDArray ids = m.create(file.readLongs("input_ids"), new Shape(idsShape));
         TrainTimeTest.Batch batch = TrainTimeTest.Batch.of(ids, lengths, lossMask,
                 floats(m, "aux_hidden").toType(compute, false));
-        return new Inputs(batch, floats(m, "h_last").toType(compute, false), tokens);
+        return new TrainTimeTest.Inputs(batch, floats(m, "h_last").toType(compute, false), tokens);
     }
 
     private NDArray floats(NDManager m, String name) {

@@ -62,7 +62,7 @@ public final class ReferenceStep {
                         ref.tttLength(), 0.8, ref.loss());
                 TrainTimeTest.Output out;
                 try (GradMode gc = GradMode.recording()) {
-                    ReferenceBatch.Inputs in = ref.inputs(m, dtype);
+                    TrainTimeTest.Inputs in = ref.inputs(m, dtype);
                     out = ttt.run(in.batch(), soft.labels(in.lastHidden(), in.batch().lossMask()));
                     gc.backward(Ops.scale(out.total(), scale));
                 }

@@ -42,6 +42,9 @@ public final class TrainTimeTest {
         }
     }
 
+    /** One micro-batch as the trainer takes it: the batch, the last hidden states [B, T, Ht] (soft labels). */
+    public record Inputs(Batch batch, NDArray lastHidden, long tokens) {}
+
     /**
      * Weighted total (differentiable), per-step losses and accuracies. The per-step values stay
      * on the device until first asked for: reading a number waits for the GPU, and a wait per

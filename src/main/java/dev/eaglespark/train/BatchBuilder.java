@@ -25,9 +25,6 @@ public final class BatchBuilder {
         this.compute = compute;
     }
 
-    /** The batch and the last hidden states [B, T, Ht] (for the soft labels). */
-    public record Built(TrainTimeTest.Batch batch, NDArray lastHidden, long tokens) {}
-
     /**
      * A fp16 array made from a Java buffer, in the compute dtype, as an array that owns its memory.
      * On the CPU the array points at the buffer, which is freed once its wrapper is gone; on a GPU
@@ -40,7 +37,7 @@ public final class BatchBuilder {
         return fp16.getDevice().isGpu() ? fp16 : fp16.duplicate();
     }
 
-    public Built build(NDManager m, List<FeatureRecord> rows) {
+    public TrainTimeTest.Inputs build(NDManager m, List<FeatureRecord> rows) {
         int b = rows.size();
         int t = rows.stream().mapToInt(FeatureRecord::length).max().orElseThrow();
         long[] ids = new long[b * t];
@@ -71,7 +68,7 @@ public final class BatchBuilder {
         NDArray lastArray = onDevice(m.create(last, new Shape(b, t, targetHidden), DataType.FLOAT16));
         TrainTimeTest.Batch batch = TrainTimeTest.Batch.of(m.create(ids, new Shape(b, t)), lengths,
                 m.create(mask, new Shape(b, t)), auxArray);
-        return new Built(batch, lastArray, tokens);
+        return new TrainTimeTest.Inputs(batch, lastArray, tokens);
     }
 
     private void checkSize(FeatureRecord f, int auxWidth) {

@@ -41,7 +41,7 @@ public final class DraftTrainer implements AutoCloseable {
 
     /** One micro-batch's arrays, made in the scope the trainer gives (closed after its backward). */
     public interface MicroBatch {
-        BatchBuilder.Built build(NDManager scope);
+        TrainTimeTest.Inputs build(NDManager scope);
     }
 
     private final DraftParams params;
@@ -161,7 +161,7 @@ public final class DraftTrainer implements AutoCloseable {
         NDManager nextScope = null;
         try (NDManager stats = params.manager().newSubManager()) {
             NDArray sums = null;
-            BatchBuilder.Built b = microBatches.get(0).build(scope);
+            TrainTimeTest.Inputs b = microBatches.get(0).build(scope);
             for (int j = 0; j < n; j++) {
                 tokens[0] += b.tokens();
                 TrainTimeTest.Output out;
@@ -170,7 +170,7 @@ public final class DraftTrainer implements AutoCloseable {
                 }
                 // The next micro-batch goes to the device before this backward is queued: its
                 // upload waits for the GPU to finish the forward, which costs nothing here.
-                BatchBuilder.Built next = null;
+                TrainTimeTest.Inputs next = null;
                 if (j + 1 < n) {
                     nextScope = params.manager().newSubManager();
                     next = microBatches.get(j + 1).build(nextScope);
