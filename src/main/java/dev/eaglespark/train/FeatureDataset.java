@@ -87,9 +87,14 @@ public final class FeatureDataset {
      * the accumulation.
      */
     public Iterator<FeatureRecord> epoch(long seed, int epoch, int rank, int world, long skip) {
-        List<Unit> all = new ArrayList<>(units);
+        // Unit numbers (their place in the fixed order), not the units: a unit's rows are shuffled
+        // by its number, so the order depends on the data, not on where the files lie or their names.
+        List<Integer> all = new ArrayList<>();
+        for (int i = 0; i < units.size(); i++) {
+            all.add(i);
+        }
         Collections.shuffle(all, new Random(seed * 1_000_003L + epoch));
-        List<Unit> order = new ArrayList<>();
+        List<Integer> order = new ArrayList<>();
         for (int i = rank; i < all.size(); i += world) {
             order.add(all.get(i));
         }
@@ -102,13 +107,14 @@ public final class FeatureDataset {
             @Override
             public boolean hasNext() {
                 while (next >= rows.size() && unit < order.size()) {
-                    Unit u = order.get(unit++);
+                    int number = order.get(unit++);
+                    Unit u = units.get(number);
                     if (toSkip >= u.rows()) {
                         toSkip -= u.rows(); // skipped without reading
                         continue;
                     }
                     rows = read(u);
-                    Collections.shuffle(rows, new Random(seed * 31L + epoch * 7919L + u.hashCode()));
+                    Collections.shuffle(rows, new Random(seed * 31L + epoch * 7919L + number));
                     next = (int) toSkip;
                     toSkip = 0;
                 }
