@@ -119,6 +119,50 @@ final class TrainTimeTestScript {
                     return torch.add(torch.mul(x, cos), torch.mul(rotated, sin))
                   def attention(self: __torch__.EagleTrainTimeTest, q: Tensor, keys: List[Tensor],
                       values: List[Tensor], bias: Tensor, b: int, t: int) -> Tensor:
+                    if ops.prim.is_cuda(q) and ops.prim.dtype(q) != 5:
+                      return self.scored_attention(q, keys, values, bias, b, t)
+                    return self.merged_attention(q, keys, values, b, t)
+                  def merged_attention(self: __torch__.EagleTrainTimeTest, q: Tensor, keys: List[Tensor],
+                      values: List[Tensor], b: int, t: int) -> Tensor:
+                    kv = %d
+                    g = %d
+                    d = %d
+                    qs = torch.mul(q, %s)
+                    k0 = self.kv_heads(keys[0], q)
+                    first = self.flash(qs, k0, self.kv_heads(values[0], q))
+                    out = first[0]
+                    if len(keys) > 1:
+                      logits = [self.differentiable_lse(qs, k0, first[1])]
+                      q5 = torch.reshape(qs, [b, kv, g, t, d])
+                      for i in range(1, len(keys)):
+                        dot = torch.sum(torch.mul(q5, torch.unsqueeze(keys[i], 2)), [4], dtype=6)
+                        logits.append(torch.reshape(dot, [b, kv * g, t]))
+                      w = torch.softmax(torch.stack(logits, -1), -1)
+                      mixed = torch.mul(torch.reshape(out, [b, kv, g, t, d]), torch.reshape(torch.select(w, -1, 0), [b, kv, g, t, 1]))
+                      for i in range(1, len(values)):
+                        wi = torch.reshape(torch.select(w, -1, i), [b, kv, g, t, 1])
+                        mixed = torch.add(mixed, torch.mul(wi, torch.unsqueeze(values[i], 2)))
+                      out = torch.to(torch.reshape(mixed, [b, kv * g, t, d]), ops.prim.dtype(q))
+                    return torch.reshape(torch.transpose(out, 1, 2), [b, t, kv * g * d])
+                  def flash(self: __torch__.EagleTrainTimeTest, q: Tensor, k: Tensor, v: Tensor) -> Tuple[Tensor, Tensor]:
+                    if ops.prim.is_cuda(q):
+                      r = torch._scaled_dot_product_flash_attention(q, k, v, 0., True, False, scale=1.)
+                      return (r[0], r[1])
+                    return torch._scaled_dot_product_flash_attention_for_cpu(q, k, v, 0., True, attn_mask=None, scale=1.)
+                  def kv_heads(self: __torch__.EagleTrainTimeTest, x: Tensor, q: Tensor) -> Tensor:
+                    if ops.prim.is_cuda(q):
+                      return x
+                    return torch.repeat_interleave(x, %d, 1)
+                  def differentiable_lse(self: __torch__.EagleTrainTimeTest, qs: Tensor, k0: Tensor, lse: Tensor) -> Tensor:
+                    qd = torch.detach(qs)
+                    a = self.flash(qd, torch.detach(k0), k0)[0]
+                    ad = torch.detach(a)
+                    c = self.dot(qd, ad)
+                    return torch.add(torch.detach(lse), torch.sub(torch.add(self.dot(qd, a), self.dot(qs, ad)), torch.add(c, c)))
+                  def dot(self: __torch__.EagleTrainTimeTest, x: Tensor, y: Tensor) -> Tensor:
+                    return torch.sum(torch.mul(x, y), [-1], dtype=6)
+                  def scored_attention(self: __torch__.EagleTrainTimeTest, q: Tensor, keys: List[Tensor],
+                      values: List[Tensor], bias: Tensor, b: int, t: int) -> Tensor:
                     kv = %d
                     g = %d
                     d = %d
@@ -136,7 +180,8 @@ final class TrainTimeTestScript {
                       out = torch.add(out, torch.mul(p, torch.unsqueeze(values[i], 2)))
                     return torch.reshape(torch.transpose(torch.reshape(out, [b, kv * g, t, d]), 1, 2), [b, t, kv * g * d])
                 """.formatted(weights, steps, c.numHeads(), kv, kv, perPosition, steps,
-                String.format(Locale.ROOT, "%.17g", c.rmsNormEps()), d, d / 2, kv, g, d,
-                Float.toString((float) (1.0 / Math.sqrt(d))));
+                String.format(Locale.ROOT, "%.17g", c.rmsNormEps()), d, d / 2,
+                kv, g, d, Float.toString((float) (1.0 / Math.sqrt(d))), g,
+                kv, g, d, Float.toString((float) (1.0 / Math.sqrt(d))));
     }
 }
