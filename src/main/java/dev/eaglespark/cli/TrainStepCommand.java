@@ -16,7 +16,7 @@ import java.util.Map;
 /** {@code eaglespark train-step}: one training step from a reference-format file, for cross-checks. */
 public final class TrainStepCommand implements Command {
     private static final Map<String, Boolean> OPTIONS = Map.of("input", true, "meta", true, "output", true,
-            "precision", true);
+            "precision", true, "device", true);
 
     @Override
     public Map<String, Boolean> options() {
@@ -37,7 +37,7 @@ public final class TrainStepCommand implements Command {
     public String help() {
         return """
                 usage: eaglespark train-step --input FILE.safetensors [--meta FILE.json] --output OUT.safetensors
-                                           [--precision fp32|fp16]
+                                           [--precision fp32|fp16] [--device cpu|gpu]
 
                 Runs one train-time-test step of the draft on a batch stored the way the reference
                 EAGLE-3 trainer's dumps are (input_ids, attention_mask, loss_mask, aux_hidden, h_last,
@@ -52,6 +52,8 @@ public final class TrainStepCommand implements Command {
                   --output FILE  where the results go
                   --precision P  fp32 (default) or fp16: the step as fp16 training computes it
                                  (fp16 weights and features, loss scale 1024, fp32 loss)
+                  --device D     cpu (default) or gpu: on a GPU the step runs the kernels GPU
+                                 training runs (fused attention in fp16)
                 """;
     }
 
@@ -65,9 +67,10 @@ public final class TrainStepCommand implements Command {
         }
         JsonNode m = new ObjectMapper().readTree(meta.toFile());
         Path out = Paths.get(a.required("output"));
-        Precision precision = a.get("precision", "fp32", Precision::parse).on(ai.djl.Device.cpu());
+        ai.djl.Device device = DumpCommand.parseDevice(a.get("device", "cpu"));
+        Precision precision = a.get("precision", "fp32", Precision::parse).on(device);
         try (SafeTensorsFile f = SafeTensorsFile.open(input)) {
-            ReferenceStep.Result r = ReferenceStep.run(f, m, precision);
+            ReferenceStep.Result r = ReferenceStep.run(f, m, precision, device);
             try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(out))) {
                 r.toSafeTensors().writeTo(os);
             }

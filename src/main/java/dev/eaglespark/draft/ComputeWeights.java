@@ -20,14 +20,17 @@ public interface ComputeWeights extends AutoCloseable {
 
     void beginUpdate();
 
-    /** After each micro-batch's backward. */
-    void afterBackward();
+    /**
+     * After each micro-batch's backward; {@code unscale} (1 / the loss scale, the same for every
+     * micro-batch of an update) multiplies what the gradients hold.
+     */
+    void afterBackward(float unscale);
 
     /**
-     * The update's fp32 gradients by trainable name, in the masters' order, multiplied by
-     * {@code unscale}; the caller closes them (the map may get new arrays in their place).
+     * The update's fp32 gradients by trainable name, in the masters' order, unscaled; the caller
+     * closes them (the map may get new arrays in their place).
      */
-    Map<String, NDArray> gradients(float unscale);
+    Map<String, NDArray> gradients();
 
     /** After the optimizer: nothing of this update's gradients may carry over. */
     void endUpdate();

@@ -1,10 +1,11 @@
 package dev.eaglespark.draft;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
+import dev.eaglespark.model.ScriptModule;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -12,8 +13,9 @@ import java.util.Map;
  * fp16 compute with fp32 masters. Frozen weights (embed_tokens, a shared head) are copied to
  * fp16 once; trainable ones are copied at every update, as gradient leaves of their own: DJL
  * runs toType without autograd, so a cast of a master would cut the graph. After each
- * micro-batch the fp16 gradients are added to fp32 accumulators and zeroed, so accumulation
- * over micro-batches happens in fp32.
+ * micro-batch the fp16 gradients are unscaled into fp32 accumulators and zeroed, so accumulation
+ * over micro-batches happens in fp32. For the power-of-two scales of the loss scaler, unscaling
+ * each micro-batch's gradients gives exactly the sums that unscaling their sum would.
  */
 final class HalfWeights implements ComputeWeights {
     private final DraftParams masters;
@@ -46,36 +48,72 @@ final class HalfWeights implements ComputeWeights {
         }
     }
 
+    /**
+     * The fp16 gradients, unscaled, go into the fp32 sums in one pass each (the first
+     * micro-batch's make the sums), and are zeroed for the next backward; one call for all.
+     */
     @Override
-    public void afterBackward() {
-        try (GradMode off = GradMode.off()) {
+    public void afterBackward(float unscale) {
+        NDList wrappers = new NDList(); // of each .grad: closing them frees nothing
+        try (GradMode off = GradMode.off(); NDManager host = NDManager.newBaseManager(Device.cpu())) {
             for (String name : masters.trainable()) {
-                NDArray w = half.get(name);
-                try (NDArray g = w.getGradient()) {
-                    NDArray g32 = g.toType(DataType.FLOAT32, true);
-                    g32.attach(accumulators);
-                    NDArray sum = sums.get(name);
-                    if (sum == null) {
-                        sums.put(name, g32);
-                    } else {
-                        sum.addi(g32);
-                        g32.close();
-                    }
-                }
-                JniUtils.zeroGrad((PtNDArray) w);
+                NDArray g = half.get(name).getGradient();
+                g.setName("grads[]"); // DJL passes inputs named "name[]" as one List[Tensor]
+                wrappers.add(g);
             }
+            NDList in = new NDList(wrappers);
+            if (sums.isEmpty()) {
+                in.add(host.create(new float[] {unscale}));
+                NDList first = FIRST.forward(in);
+                int i = 0;
+                for (String name : masters.trainable()) {
+                    NDArray g32 = first.get(i++);
+                    g32.attach(accumulators);
+                    sums.put(name, g32);
+                }
+            } else {
+                for (String name : masters.trainable()) {
+                    NDArray sum = sums.get(name);
+                    sum.setName("sums[]");
+                    in.add(sum);
+                }
+                in.add(host.create(new float[] {unscale}));
+                ADD.forward(in).close();
+                sums.values().forEach(a -> a.setName(null));
+            }
+        } finally {
+            wrappers.close();
         }
     }
 
+    private static final ScriptModule FIRST = ScriptModule.of("FirstGradientSums", """
+              def forward(self: __torch__.FirstGradientSums, grads: List[Tensor], unscale: Tensor) -> List[Tensor]:
+                u = torch.full([1], float(unscale), dtype=6, layout=None, device=ops.prim.device(grads[0]))
+                sums = annotate(List[Tensor], [])
+                for g in grads:
+                  sums.append(torch.mul(g, u))
+                  torch.zero_(g)
+                return sums
+            """);
+    private static final ScriptModule ADD = ScriptModule.of("AddGradientSums", """
+              def forward(self: __torch__.AddGradientSums, grads: List[Tensor], sums: List[Tensor],
+                  unscale: Tensor) -> Tensor:
+                u = float(unscale)
+                for i in range(len(grads)):
+                  torch.add_(sums[i], grads[i], alpha=u)
+                  torch.zero_(grads[i])
+                return unscale
+            """);
+
     @Override
-    public Map<String, NDArray> gradients(float unscale) {
+    public Map<String, NDArray> gradients() {
         Map<String, NDArray> grads = new LinkedHashMap<>();
         for (String name : masters.trainable()) {
             NDArray g = sums.remove(name);
             if (g == null) {
                 throw new IllegalStateException("no backward since the update began: no gradient of " + name);
             }
-            grads.put(name, unscale == 1 ? g : g.muli(unscale));
+            grads.put(name, g);
         }
         return grads;
     }

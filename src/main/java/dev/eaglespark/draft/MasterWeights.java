@@ -9,6 +9,7 @@ import java.util.Map;
 /** fp32 compute on the master weights: gradients add up in the masters' own .grad. */
 final class MasterWeights implements ComputeWeights {
     private final DraftParams masters;
+    private float unscale = 1;
 
     MasterWeights(DraftParams masters) {
         this.masters = masters;
@@ -24,11 +25,12 @@ final class MasterWeights implements ComputeWeights {
     }
 
     @Override
-    public void afterBackward() {
+    public void afterBackward(float unscale) {
+        this.unscale = unscale; // the .grad sums are unscaled once, in gradients()
     }
 
     @Override
-    public Map<String, NDArray> gradients(float unscale) {
+    public Map<String, NDArray> gradients() {
         Map<String, NDArray> grads = new LinkedHashMap<>();
         for (String name : masters.trainable()) {
             NDArray g = masters.get(name).getGradient(); // a wrapper of .grad: closing it frees nothing

@@ -49,11 +49,16 @@ public final class ReferenceStep {
      * loss multiplied by {@link #FP16_LOSS_SCALE}, the gradients unscaled in fp32.
      */
     public static Result run(SafeTensorsFile f, JsonNode meta, Precision precision) {
+        return run(f, meta, precision, Device.cpu());
+    }
+
+    /** The step on {@code device}: on a GPU the kernels a GPU trains with (fused attention in fp16). */
+    public static Result run(SafeTensorsFile f, JsonNode meta, Precision precision, Device device) {
         ReferenceBatch ref = ReferenceBatch.of(f, meta);
         DataType dtype = precision.dataType();
         float scale = precision == Precision.FP16 ? FP16_LOSS_SCALE : 1;
-        try (NDManager m = NDManager.newBaseManager(Device.cpu());
-             DraftParams params = new DraftParams(Device.cpu());
+        try (NDManager m = NDManager.newBaseManager(device);
+             DraftParams params = new DraftParams(device);
              SoftLabels soft = ref.softLabels(m, dtype)) {
             ref.putParams(params, m);
             try (ComputeWeights weights = ComputeWeights.of(params, precision)) {
@@ -66,11 +71,11 @@ public final class ReferenceStep {
                     out = ttt.run(in.batch(), soft.labels(in.lastHidden(), in.batch().lossMask()));
                     gc.backward(Ops.scale(out.total(), scale));
                 }
-                weights.afterBackward();
+                weights.afterBackward((float) (1 / scale));
                 Map<String, float[]> grads = new LinkedHashMap<>();
                 Map<String, long[]> shapes = new LinkedHashMap<>();
                 try (GradMode off = GradMode.off()) {
-                    weights.gradients(1 / scale).forEach((n, g) -> {
+                    weights.gradients().forEach((n, g) -> {
                         grads.put(n, g.toFloatArray());
                         shapes.put(n, g.getShape().getShape());
                         g.close();

@@ -121,7 +121,7 @@ public final class DraftTrainer implements AutoCloseable {
                 means[i] = sums[i] / n;
             }
             try (GradMode off = GradMode.off()) {
-                grads = weights.gradients((float) (1 / scale));
+                grads = weights.gradients();
                 reducer.reduce(grads, means, tokens);
                 double loss = means[0];
                 float[] stepLoss = new float[steps];
@@ -181,7 +181,7 @@ public final class DraftTrainer implements AutoCloseable {
                 NDArray micro = out.statistics();
                 micro.attach(stats);
                 sums = sums == null ? micro : sums.addi(micro);
-                weights.afterBackward();
+                weights.afterBackward((float) (1 / scale));
                 scope.close();
                 scope = nextScope;
                 nextScope = null;
