@@ -1,37 +1,50 @@
 package dev.eaglespark.train;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import dev.eaglespark.model.ScriptModule;
 import java.util.Collection;
 
 /** Global-norm clipping of both signs (DJL's own clip is one-sided): g *= min(1, max / (norm + 1e-6)). */
 public final class GradientClipping {
+    /** The global L2 norm, one multi-tensor kernel over all gradients (no squared copies). */
+    private static final ScriptModule NORM = ScriptModule.of("GlobalNorm", """
+              def forward(self: __torch__.GlobalNorm, grads: List[Tensor]) -> Tensor:
+                return torch.linalg_vector_norm(torch.stack(torch._foreach_norm(grads, 2)), 2)
+            """);
+    /** In-place scaling of all gradients by a number (a Java scalar would first be copied to the device). */
+    private static final ScriptModule SCALE = ScriptModule.of("ScaleAll", """
+              def forward(self: __torch__.ScaleAll, factor: Tensor, grads: List[Tensor]) -> Tensor:
+                torch._foreach_mul_(grads, float(factor))
+                return factor
+            """);
+
     private GradientClipping() {}
 
     /** Scales the gradients in place; returns the norm before clipping. */
     public static double clip(Collection<NDArray> grads, double maxNorm) {
-        double sq = 0;
-        if (!grads.isEmpty()) {
-            NDArray first = grads.iterator().next();
-            try (NDManager tmp = first.getManager().newSubManager()) {
-                NDList sums = new NDList();
-                for (NDArray g : grads) {
-                    g.tempAttach(tmp); // the squares land in tmp and are freed with it
-                    sums.add(g.square().sum());
-                }
-                // One read of all the sums: a read per tensor would wait for the device each time.
-                for (float v : NDArrays.stack(sums).toFloatArray()) {
-                    sq += v;
+        if (grads.isEmpty()) {
+            return 0;
+        }
+        // DJL passes inputs named "name[]" as one List[Tensor]; the names are taken off after.
+        grads.forEach(g -> g.setName("grads[]"));
+        try {
+            double norm;
+            try (NDArray total = NORM.forward(new NDList(grads)).singletonOrThrow()) {
+                norm = total.getFloat(); // one read: one wait for the device
+            }
+            double scale = maxNorm / (norm + 1e-6);
+            if (maxNorm > 0 && scale < 1) {
+                try (NDManager host = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+                    NDList in = new NDList(host.create(new double[] {scale}));
+                    in.addAll(new NDList(grads));
+                    SCALE.forward(in).close();
                 }
             }
+            return norm;
+        } finally {
+            grads.forEach(g -> g.setName(null));
         }
-        double norm = Math.sqrt(sq);
-        double scale = maxNorm / (norm + 1e-6);
-        if (maxNorm > 0 && scale < 1) {
-            grads.forEach(g -> g.muli((float) scale));
-        }
-        return norm;
     }
 }
