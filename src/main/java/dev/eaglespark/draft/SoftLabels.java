@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.SparseFormat;
 import dev.eaglespark.model.Ops;
+import dev.eaglespark.model.ScriptModule;
 import dev.eaglespark.vocab.DraftVocab;
 
 /**
@@ -90,25 +90,27 @@ public final class SoftLabels implements AutoCloseable {
 
     /**
      * One chunk of rows [C, Ht]: softmax over the draft vocabulary's logits [C, K] (fp32) and
-     * whether the full-vocabulary argmax is in the draft vocabulary [C, 1]. The chunk's
+     * whether the full-vocabulary argmax is in the draft vocabulary [C, 1]. The logits stay in
+     * the compute dtype: the argmax of their fp32 copies is the same, and the softmax casts the
+     * selected columns itself, so no fp32 copy of the full-vocabulary logits is made. The chunk's
      * intermediates are freed before the next one; the results join the rows' manager.
      */
     private NDArray[] chunk(NDArray rows) {
         NDManager caller = rows.getManager();
         try (NDManager scope = caller.newSubManager()) {
             rows.attach(scope);
-            NDArray logits = targetLogits(rows).toType(DataType.FLOAT32, false);
-            NDArray selected = draftIds.getNDArrayInternal()
-                    .embedding(draftIds, logits.transpose(), SparseFormat.DENSE).singletonOrThrow(); // [K, C]
-            selected.attach(scope); // the result joined the ids' manager
-            NDArray p = selected.transpose().softmax(1);
-            NDArray top = logits.argMax(1);
-            NDArray in = top.getNDArrayInternal().embedding(top, t2dColumn, SparseFormat.DENSE).singletonOrThrow();
-            p.attach(caller);
-            in.attach(caller);
-            return new NDArray[] {p, in};
+            NDList r = SELECT.forward(new NDList(targetLogits(rows), draftIds, t2dColumn));
+            r.attach(caller);
+            return new NDArray[] {r.get(0), r.get(1)};
         }
     }
+
+    /** (softmax over the draft columns in fp32 [C, K], t2d of the full-vocabulary argmax [C, 1]). */
+    private static final ScriptModule SELECT = ScriptModule.of("SoftLabelChunk", """
+              def forward(self: __torch__.SoftLabelChunk, logits: Tensor, ids: Tensor, t2d: Tensor) -> Tuple[Tensor, Tensor]:
+                p = torch.softmax(torch.index_select(logits, 1, ids), 1, 6)
+                return (p, torch.index_select(t2d, 0, torch.argmax(logits, 1)))
+            """);
 
     /** target_p and position_mask of one TTT step. */
     public record Labels(NDArray targetP, NDArray positionMask) {}
