@@ -21,10 +21,11 @@ import java.util.Random;
 public final class FeaturesBench {
     /** One measured configuration. */
     public record Result(int batch, int seqLen, double medianSeconds, double tokensPerSecond, double tflops,
-                         long peakBytes) {
+                         long peakBytes, double medianDispatchSeconds) {
         public String format() {
-            return String.format("batch %d x seq %d: median %.1f ms, %,.0f tokens/s, %.0f TFLOP/s, GPU memory %s",
-                    batch, seqLen, medianSeconds * 1e3, tokensPerSecond, tflops, GpuMemory.format(peakBytes));
+            return String.format("batch %d x seq %d: median %.1f ms, %,.0f tokens/s, %.0f TFLOP/s, GPU memory %s; "
+                            + "host done queueing the forward after %.1f ms", batch, seqLen, medianSeconds * 1e3,
+                    tokensPerSecond, tflops, GpuMemory.format(peakBytes), medianDispatchSeconds * 1e3);
         }
     }
 
@@ -47,6 +48,7 @@ public final class FeaturesBench {
         TargetConfig cfg = model.config();
         Random random = new Random(seed);
         double[] seconds = new double[iterations];
+        double[] dispatch = new double[iterations];
         long peak = -1;
         for (int it = -warmup; it < iterations; it++) {
             List<long[]> seqs = new ArrayList<>();
@@ -56,6 +58,9 @@ public final class FeaturesBench {
             long start = System.nanoTime();
             try (NDManager m = NDManager.newBaseManager(model.device())) {
                 ForwardResult r = model.forward(m, seqs, ForwardRequest.features(aux));
+                if (it >= 0) { // until here the host only queued work; a GPU-bound forward is still running
+                    dispatch[it] = (System.nanoTime() - start) / 1e9;
+                }
                 NDArray fused = r.fusedAux(aux).toType(DataType.FLOAT16, false);
                 NDArray last = r.lastHidden().toType(DataType.FLOAT16, false);
                 // The copy to the host (as the features stage makes it) also waits for the GPU.
@@ -70,7 +75,7 @@ public final class FeaturesBench {
         double median = median(seconds);
         double tokens = (double) batch * seqLen;
         return new Result(batch, seqLen, median, tokens / median, tokens * flopsPerToken(cfg, seqLen) / median / 1e12,
-                peak);
+                peak, median(dispatch));
     }
 
     /** Matrix FLOPs per token: projections and MLP, plus causal attention (half of T x T). */

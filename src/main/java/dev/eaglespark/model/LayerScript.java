@@ -8,10 +8,14 @@ import java.util.Locale;
  * A whole decoder layer's full-sequence forward (no cache, right-padded, causal) as one
  * TorchScript call: the ops of {@link DecoderLayer#forward} in the same dtypes, with RMSNorm as
  * transformers computes it (fp32 statistics, x * rsqrt(mean(x^2) + eps) in fp32, cast back, times
- * the weight) and attention through the fused kernel. Fewer passes over memory than the Java ops:
- * the statistics come from a norm accumulated in fp32 without an fp32 copy of x, and the rotary
- * embedding is x * cos + roll(x, d/2) * sin', with the sign of rotate_half folded into sin'. Through DJL each op costs a JNI call of
- * tens of microseconds, about 40 per layer; here the layer is one.
+ * the weight) and attention through the fused kernel, which reads the KV heads once per group
+ * (no repeated copies). Through DJL each op costs a JNI call of tens of microseconds, about 40
+ * per layer; here the layer is one, and on a GPU it runs through the optimizing executor
+ * ({@link ScriptModule#forwardFused}), which turns each chain of elementwise ops into one
+ * generated kernel. The ops are written for that: the norm statistics come from a norm
+ * accumulated in fp32 (no fp32 copy of x), the rotary embedding is x * cos + swap_halves(x) *
+ * sin' with rotate_half's sign folded into sin' (a cat the fuser takes, where it stops at a roll),
+ * and both residual adds are the beta = 1 term of their projection's GEMM.
  */
 public final class LayerScript {
     private final ScriptModule module;
@@ -38,7 +42,7 @@ public final class LayerScript {
             in.add(qNorm);
             in.add(kNorm);
         }
-        return module.forward(in).singletonOrThrow();
+        return module.forwardFused(in).singletonOrThrow();
     }
 
     private String code(TargetConfig c) {
@@ -51,22 +55,19 @@ public final class LayerScript {
                       post_norm: Tensor, gate_up: Tensor, down: Tensor%s%s) -> Tensor:
                     b = torch.size(x, 0)
                     t = torch.size(x, 1)
+                    x2 = torch.reshape(x, [b * t, torch.size(x, 2)])
                     p = torch.linear(self.rms_norm(x, in_norm), qkv%s)
                     q = self.heads(torch.slice(p, -1, 0, %d), b, t, %d%s)
                     k = self.heads(torch.slice(p, -1, %d, %d), b, t, %d%s)
                     v = torch.transpose(torch.reshape(torch.slice(p, -1, %d), [b, t, %d, %d]), 1, 2)
                     q = self.rope(q, cos, sin_signed)
                     k = self.rope(k, cos, sin_signed)
-                    groups = %d
-                    if groups > 1:
-                      k = torch.repeat_interleave(k, groups, 1)
-                      v = torch.repeat_interleave(v, groups, 1)
-                    a = torch.scaled_dot_product_attention(q, k, v, None, 0., True)
-                    a = torch.reshape(torch.transpose(a, 1, 2), [b, t, %d])
-                    h = torch.add(x, torch.linear(a, o))
+                    a = torch.scaled_dot_product_attention(q, k, v, None, 0., True, enable_gqa=%s)
+                    a = torch.reshape(torch.transpose(a, 1, 2), [b * t, %d])
+                    h = torch.addmm(x2, a, torch.t(o))
                     m = torch.linear(self.rms_norm(h, post_norm), gate_up)
                     act = torch.mul(torch.silu(torch.slice(m, -1, 0, %d)), torch.slice(m, -1, %d))
-                    return torch.add(h, torch.linear(act, down))
+                    return torch.reshape(torch.addmm_(h, act, torch.t(down)), [b, t, torch.size(x, 2)])
                   def rms_norm(self: __torch__.FusedDecoderLayer, x: Tensor, w: Tensor) -> Tensor:
                     norm = torch.linalg_vector_norm(x, 2, [-1], True, dtype=6)
                     variance = torch.div(torch.square(norm), torch.size(x, -1))
@@ -79,14 +80,16 @@ public final class LayerScript {
                       y = self.rms_norm(y, norm)
                     return torch.transpose(y, 1, 2)
                   def rope(self: __torch__.FusedDecoderLayer, x: Tensor, cos: Tensor, sin_signed: Tensor) -> Tensor:
-                    return torch.addcmul(torch.mul(x, cos), torch.roll(x, [%d], [-1]), sin_signed)
+                    half = %d
+                    swapped = torch.cat([torch.slice(x, -1, half), torch.slice(x, -1, 0, half)], -1)
+                    return torch.add(torch.mul(x, cos), torch.mul(swapped, sin_signed))
                 """.formatted(
                 qkvBias ? ", qkv_bias: Tensor" : "", qkNorm ? ", q_norm: Tensor, k_norm: Tensor" : "",
                 qkvBias ? ", qkv_bias" : "",
                 qDim, c.numHeads(), qkNorm ? ", q_norm" : ", None",
                 qDim, qDim + kvDim, c.numKvHeads(), qkNorm ? ", k_norm" : ", None",
                 qDim + kvDim, c.numKvHeads(), c.headDim(),
-                c.numHeads() / c.numKvHeads(),
+                c.numHeads() > c.numKvHeads() ? "True" : "False",
                 qDim,
                 c.intermediateSize(), c.intermediateSize(),
                 eps,

@@ -60,11 +60,26 @@ public final class ScriptModule {
      * the inputs through it.
      */
     public NDList forward(NDList inputs, boolean recordGradients) {
+        // Plain interpretation, op by op as written: the optimizing executor differentiates
+        // symbolically, and its log_softmax gradient fails on half inputs with a float dtype.
+        return run(inputs, recordGradients, false);
+    }
+
+    /**
+     * forward(inputs) without autograd, through TorchScript's optimizing executor when the inputs
+     * are on a GPU: the first call with a new input shape is profiled, later ones run chains of
+     * elementwise ops (norm scaling, casts, SwiGLU, rotary) as kernels generated for them
+     * (libtorch's TensorExpr fuser), each one pass over memory instead of one per op. After two
+     * shapes it compiles shape-generic kernels. On the CPU that fuser is off; the plain
+     * interpreter runs.
+     */
+    public NDList forwardFused(NDList inputs) {
+        return run(inputs, false, inputs.head().getDevice().isGpu());
+    }
+
+    private NDList run(NDList inputs, boolean recordGradients, boolean optimize) {
         PtSymbolBlock b = block(inputs.head());
-        // Plain interpretation, op by op as written: the optimizing executor would profile and
-        // re-specialise on every new sequence length and differentiate symbolically (its
-        // log_softmax gradient fails on half inputs with a float dtype).
-        JniUtils.setGraphExecutorOptimize(false);
+        JniUtils.setGraphExecutorOptimize(optimize); // a thread-local setting: set at every call
         return IValueUtils.forward(b, inputs, recordGradients);
     }
 
