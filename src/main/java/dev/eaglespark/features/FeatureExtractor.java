@@ -8,6 +8,7 @@ import dev.eaglespark.data.Reject;
 import dev.eaglespark.data.RejectReason;
 import dev.eaglespark.data.RejectSink;
 import dev.eaglespark.data.TokenizedSample;
+import dev.eaglespark.model.CudaStreams;
 import dev.eaglespark.model.ForwardRequest;
 import dev.eaglespark.model.ForwardResult;
 import dev.eaglespark.model.TargetModel;
@@ -19,6 +20,9 @@ import java.util.Deque;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 
 /**
  * Runs the target over tokenized samples and yields their features lazily, batch by batch.
@@ -31,30 +35,60 @@ public final class FeatureExtractor {
     private final int[] aux;
     private final int tokensPerBatch;
     private final int window;
+    private final boolean copyConcurrently;
 
     public FeatureExtractor(TargetModel model, int[] aux, int tokensPerBatch, int window) {
+        this(model, aux, tokensPerBatch, window, model.device().isGpu());
+    }
+
+    /** {@code copyConcurrently}: batches are read by the model's copier thread (tests use it on the CPU). */
+    FeatureExtractor(TargetModel model, int[] aux, int tokensPerBatch, int window, boolean copyConcurrently) {
         this.model = model;
         this.aux = aux.clone();
         this.tokensPerBatch = tokensPerBatch;
         this.window = window;
+        this.copyConcurrently = copyConcurrently;
     }
 
+    /**
+     * The features of {@code samples}, in batches. On a GPU one batch is in flight while the next
+     * is computed: the model's copier thread reads a finished batch off the device (on the
+     * device's default stream) while this thread queues the next forward (on its own stream), so
+     * the copy and the host's per-sample work overlap the GPU's work instead of pausing it.
+     */
     public Iterator<FeatureRecord> extract(Iterator<TokenizedSample> samples, RejectSink rejects) {
         return new Iterator<>() {
             private final Deque<FeatureRecord> ready = new ArrayDeque<>();
+            private final Deque<List<TokenizedSample>> batches = new ArrayDeque<>();
+            private Future<Collected> inFlight;
 
             @Override
             public boolean hasNext() {
-                while (ready.isEmpty() && samples.hasNext()) {
+                while (ready.isEmpty()) {
+                    List<TokenizedSample> next = nextBatch();
+                    if (next == null && inFlight == null) {
+                        return false;
+                    }
+                    Future<Collected> launched = next == null ? null : collectLater(launch(next));
+                    if (inFlight != null) {
+                        Collected c = await(inFlight);
+                        c.rejects().forEach(rejects::reject);
+                        ready.addAll(c.records());
+                    }
+                    inFlight = launched;
+                }
+                return true;
+            }
+
+            private List<TokenizedSample> nextBatch() {
+                if (batches.isEmpty() && samples.hasNext()) {
                     List<TokenizedSample> chunk = new ArrayList<>();
                     while (chunk.size() < window && samples.hasNext()) {
                         chunk.add(samples.next());
                     }
-                    for (List<TokenizedSample> batch : batches(chunk)) {
-                        ready.addAll(run(batch, rejects));
-                    }
+                    batches.addAll(batches(chunk));
                 }
-                return !ready.isEmpty();
+                return batches.poll();
             }
 
             @Override
@@ -88,32 +122,89 @@ public final class FeatureExtractor {
 
     /** One forward pass; the records of the batch's finite samples. */
     public List<FeatureRecord> run(List<TokenizedSample> batch, RejectSink rejects) {
+        Collected c = collect(launch(batch));
+        c.rejects().forEach(rejects::reject);
+        return c.records();
+    }
+
+    /** A batch whose forward is queued on the device; its arrays live in {@code scope}. */
+    private record Launched(List<TokenizedSample> batch, NDManager scope, NDArray fused, NDArray last, NDArray bad) {}
+
+    /** A batch's records, and the samples it rejected (reported by the caller's thread). */
+    private record Collected(List<FeatureRecord> records, List<Reject> rejects) {}
+
+    /**
+     * Queues the batch's forward, its fused aux states and last hidden states in fp16 and their
+     * non-finite flags, then hands them to the default stream for the copy. Returns without
+     * waiting for the GPU.
+     */
+    private Launched launch(List<TokenizedSample> batch) {
         List<long[]> ids = new ArrayList<>();
         for (TokenizedSample s : batch) {
             ids.add(java.util.Arrays.stream(s.inputIds(), 0, s.length()).asLongStream().toArray());
         }
-        List<FeatureRecord> out = new ArrayList<>();
-        try (NDManager m = NDManager.newBaseManager(model.device())) {
+        CudaStreams.computeOnOwnStream(model.embedWeight());
+        NDManager m = NDManager.newBaseManager(model.device());
+        try {
             ForwardResult r = model.forward(m, ids, ForwardRequest.features(aux));
             NDArray fused = r.fusedAux(aux).toType(DataType.FLOAT16, false);
             NDArray last = r.lastHidden().toType(DataType.FLOAT16, false);
-            // One transfer each for the whole batch (a read per sample would wait on the device
-            // every time); samples are cut out on the host.
-            boolean[] bad = nonFinite(fused).logicalOr(nonFinite(last)).toBooleanArray(); // [B, T]
-            int t = (int) fused.getShape().get(1);
-            List<byte[]> fusedRows = perSample(fused, batch, t);
-            List<byte[]> lastRows = perSample(last, batch, t);
+            NDArray bad = nonFinite(fused).logicalOr(nonFinite(last)); // [B, T]
+            CudaStreams.handOff(bad);
+            return new Launched(batch, m, fused, last, bad);
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /** On a GPU the batch is collected by the model's copier thread; on the CPU right away (nothing to overlap). */
+    private Future<Collected> collectLater(Launched l) {
+        if (!copyConcurrently) {
+            return CompletableFuture.completedFuture(collect(l));
+        }
+        return model.copier().submit(() -> collect(l));
+    }
+
+    private static Collected await(Future<Collected> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while the features were read off the device", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /**
+     * Reads the batch off the device (one transfer each for the whole batch: a read per sample
+     * would wait on the device every time), cuts out each sample's real tokens on the host, and
+     * frees the batch's device arrays.
+     */
+    private Collected collect(Launched l) {
+        try (NDManager m = l.scope()) {
+            List<TokenizedSample> batch = l.batch();
+            boolean[] bad = l.bad().toBooleanArray();
+            int t = (int) l.fused().getShape().get(1);
+            List<byte[]> fusedRows = perSample(l.fused(), batch, t);
+            List<byte[]> lastRows = perSample(l.last(), batch, t);
+            List<FeatureRecord> out = new ArrayList<>();
+            List<Reject> rejected = new ArrayList<>();
             for (int b = 0; b < batch.size(); b++) {
                 TokenizedSample s = batch.get(b);
                 if (anyTrue(bad, b * t, s.length())) {
-                    rejects.reject(new Reject(s.id(), RejectReason.NON_FINITE_FEATURES,
+                    rejected.add(new Reject(s.id(), RejectReason.NON_FINITE_FEATURES,
                             "hidden states overflow fp16 (inf or NaN); not written", null, 0));
                     continue;
                 }
                 out.add(new FeatureRecord(s.id(), s.inputIds(), s.lossMask(), fusedRows.get(b), lastRows.get(b)));
             }
+            return new Collected(out, rejected);
         }
-        return out;
     }
 
     /** [B, T]: whether a token's vector holds inf or NaN. */

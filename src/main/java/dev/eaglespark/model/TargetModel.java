@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -32,6 +34,7 @@ public final class TargetModel implements AutoCloseable {
     private final List<DecoderLayer> layers;
     private final RotaryEmbedding rope;
     private HostStaging staging;
+    private ExecutorService copier;
     /** cos and sin for full-sequence forwards, on the device. */
     private final RopeCache ropeFromZero;
 
@@ -127,6 +130,22 @@ public final class TargetModel implements AutoCloseable {
             staging = HostStaging.forDevice(device());
         }
         return staging;
+    }
+
+    /**
+     * The thread that reads results off the device while callers queue more work (stage 1's
+     * pipelining), one per model like the staging buffer it copies through; it ends with the
+     * model.
+     */
+    public synchronized ExecutorService copier() {
+        if (copier == null) {
+            copier = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "device-to-host copies");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return copier;
     }
 
     /** The final RMSNorm weight and the lm_head (the draft's soft labels are computed with them). */
@@ -273,6 +292,9 @@ public final class TargetModel implements AutoCloseable {
     @Override
     public void close() {
         synchronized (this) {
+            if (copier != null) {
+                copier.shutdown();
+            }
             if (staging != null) {
                 staging.close();
             }

@@ -1,0 +1,54 @@
+package dev.eaglespark.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+
+/**
+ * Two CUDA streams for stage 1, so that copying one batch's features to the host overlaps the
+ * next batch's forward: a thread that computes switches to a stream of its own
+ * ({@link #computeOnOwnStream}), and hands each finished batch to the device's default stream
+ * ({@link #handOff}), on which any other thread's copies run. Within one stream the GPU runs in
+ * issue order, so a copy issued there would otherwise wait for the next forward too, and the
+ * forward for it. DJL 0.32 exposes no streams; these are TorchScript's CUDA stream and event
+ * classes. On the CPU both calls do nothing.
+ */
+public final class CudaStreams {
+    private static final ScriptModule OWN_STREAM = ScriptModule.of("ComputeStream", """
+              def forward(self: __torch__.ComputeStream, x: Tensor) -> Tensor:
+                ops.cuda.set_stream(__torch__.torch.classes.cuda.Stream(ops.prim.device(x), 0))
+                return x
+            """);
+    private static final ScriptModule HAND_OFF = ScriptModule.of("HandOff", """
+              def forward(self: __torch__.HandOff, x: Tensor) -> Tensor:
+                device = torch.get_device(x)
+                done = __torch__.torch.classes.cuda.Event(False, False, False)
+                done.record(ops.cuda.current_stream(device))
+                done.wait(ops.cuda.default_stream(device))
+                return x
+            """);
+    /** Threads already computing on their own stream (the setting is per thread). */
+    private static final ThreadLocal<Boolean> SWITCHED = ThreadLocal.withInitial(() -> false);
+
+    private CudaStreams() {}
+
+    /**
+     * From now on, this thread's GPU work runs on a stream of its own (from libtorch's pool,
+     * non-blocking: no implicit waits on the default stream). {@code any} gives the device.
+     */
+    public static void computeOnOwnStream(NDArray any) {
+        if (any.getDevice().isGpu() && !SWITCHED.get()) {
+            OWN_STREAM.forward(new NDList(any)).close();
+            SWITCHED.set(true);
+        }
+    }
+
+    /**
+     * Work issued after this call on the default stream (by any thread) starts only when
+     * everything this thread has issued so far, on {@code any}'s device, is done.
+     */
+    public static void handOff(NDArray any) {
+        if (any.getDevice().isGpu()) {
+            HAND_OFF.forward(new NDList(any)).close();
+        }
+    }
+}
