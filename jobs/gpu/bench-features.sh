@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stage-1 throughput at Llama-3.1-8B shapes on the GPU: three runs of the bench command (each
-# the median of 10 timed iterations after 3 warm-ups; the first also times each op class of a
-# layer alone), then one profiled iteration per batch size.
+# the median of 10 intervals between batches of the pipelined feature extractor, after 3
+# warm-ups; the first run also times each op class of a layer alone), then one profiled batch
+# per batch size.
 # Usage: bench-features.sh APP_DIR OUT_DIR   (APP_DIR holds classes/ and lib/)
 set -euo pipefail
 APP=$1 OUT=$2

@@ -43,10 +43,13 @@ public final class BenchCommand implements Command {
         return """
                 usage: eaglespark bench --stage features|train [options]
 
-                Stage 1 (features): random token ids through a target with random fp16 weights; the
-                three aux states fused to [B, T, 3H] and the last hidden state copied to the host as
-                fp16. Prints median tokens/s, useful TFLOP/s (projections, MLP and causal attention)
-                and GPU memory in use, per batch size.
+                Stage 1 (features): random token ids through a target with random fp16 weights, by
+                the features stage's extractor: the three aux states fused to [B, T, 3H] and the
+                last hidden state checked for overflow and copied to the host as fp16, one array per
+                sample. On a GPU one batch is read off the device while the next is computed; the
+                time per batch is the median interval between batches. Prints tokens/s, useful
+                TFLOP/s (projections, MLP and causal attention) and GPU memory in use, per batch
+                size.
 
                 Stage 2 (train): full training updates of an EAGLE-3 draft shaped like the target's
                 layers (3 aux layers), random weights and random fp16 features made on the device,
