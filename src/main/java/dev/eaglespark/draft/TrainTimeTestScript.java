@@ -13,6 +13,15 @@ import java.util.Locale;
  * statistics through differentiable casts, x * rsqrt(mean(x^2) + eps)). Through DJL the same
  * work is about a thousand JNI calls per micro-batch at tens of microseconds each, which kept
  * the GPU waiting for the host; here it is one, and the backward runs in libtorch as before.
+ *
+ * <p>Attention at step k: a query sees the causal keys of step 0 and, at its own position only,
+ * the keys of steps 1..k. Except for fp32 on a GPU ({@code scored_attention}: scores
+ * materialised, the reference's way), the causal part runs in the flash kernel, which also gives
+ * each row's log-sum-exp L; the diagonal logits d_i join it in a softmax over [L, d_1, .., d_k],
+ * exactly the softmax over all keys ({@code merged_attention}). The kernel gives L no gradient,
+ * so L enters as its detached value plus terms that are zero in value but carry dL:
+ * dL/dq = P K0, the output of a second flash call with the keys as values, and dL/dK0 = P^T q,
+ * the gradient that call hands its values ({@code differentiable_lse}).
  */
 final class TrainTimeTestScript {
     /** The draft weights the script reads, in its argument order. */
