@@ -8,8 +8,8 @@ import ai.djl.ndarray.types.DataType;
 /**
  * cos and sin of positions 0..n-1 kept on the device, grown to the next power of two when a
  * longer sequence comes, with a third table: sin with rotate_half's sign folded in
- * ([-sin of the first half, sin of the second]), so x * cos + roll(x, d/2) * that is the rotary
- * embedding in two passes ({@link LayerScript}). Made from host arrays on every call, the table would be computed on the
+ * ([-sin of the first half, sin of the second]), so x * cos + swap_halves(x) * that is the
+ * rotary embedding ({@link LayerScript}). Made from host arrays on every call, the table would be computed on the
  * host and uploaded, and an upload waits for the GPU to finish all work queued before it.
  */
 public final class RopeCache {
@@ -38,6 +38,10 @@ public final class RopeCache {
                 long half = sin.getShape().get(1) / 2;
                 table.add(sin.get(":, :{}", half).neg().concat(sin.get(":, {}:", half), 1));
                 table.attach(manager);
+                // Other threads read the table from CUDA streams of their own (stage 1's
+                // pipelining), which do not wait for this one's queued work: the table must be
+                // finished before it is shared. Reading its last element waits for that.
+                table.get(2).get("-1:, -1:").toByteBuffer();
             }
         }
         NDList views = new NDList();
