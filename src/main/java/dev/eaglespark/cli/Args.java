@@ -70,13 +70,6 @@ public final class Args {
         return merged;
     }
 
-    /** The command line that parses back to these values. */
-    String[] toArgv() {
-        List<String> argv = new ArrayList<>();
-        values.forEach((name, v) -> v.forEach(x -> argv.add(options.get(name) ? "--" + name + "=" + x : "--" + name)));
-        return argv.toArray(String[]::new);
-    }
-
     public boolean has(String name) {
         return values.containsKey(name);
     }

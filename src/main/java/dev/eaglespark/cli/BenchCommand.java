@@ -87,8 +87,7 @@ public final class BenchCommand implements Command {
     }
 
     @Override
-    public int run(String[] argv) throws Exception {
-        Args args = Args.parse(argv, OPTIONS);
+    public int run(Args args) throws Exception {
         String stage = args.get("stage", "features");
         if (!stage.equals("features") && !stage.equals("train")) {
             throw new UsageException("--stage must be features or train, got '" + stage + "'");

@@ -21,6 +21,6 @@ public interface Command {
         return Set.of();
     }
 
-    /** Runs the command; returns the process exit code. */
-    int run(String[] args) throws Exception;
+    /** Runs the command on its parsed options (the command line and any config file); returns the exit code. */
+    int run(Args args) throws Exception;
 }

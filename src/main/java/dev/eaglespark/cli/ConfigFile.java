@@ -37,15 +37,13 @@ final class ConfigFile {
         this.entries = entries;
     }
 
-    /** The command line to run: argv's options, plus those the file named by --config adds. */
-    static String[] apply(String[] argv, Command cmd, List<Command> all) {
+    /** The options cmd runs with: argv's, plus those the file named by --config adds. */
+    static Args apply(String[] argv, Command cmd, List<Command> all) {
         Map<String, Boolean> declared = new HashMap<>(cmd.options());
         declared.put(OPTION, true);
         Args cli = Args.parse(argv, declared);
-        if (!cli.has(OPTION)) {
-            return argv;
-        }
-        return cli.withFallbacks(read(cli.get(OPTION, null)).valuesFor(cmd, all), OPTION).toArgv();
+        Map<String, List<String>> file = cli.has(OPTION) ? read(cli.get(OPTION, null)).valuesFor(cmd, all) : Map.of();
+        return cli.withFallbacks(file, OPTION);
     }
 
     static ConfigFile read(String path) {

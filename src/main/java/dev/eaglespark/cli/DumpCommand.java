@@ -64,8 +64,7 @@ public final class DumpCommand implements Command {
     }
 
     @Override
-    public int run(String[] argv) throws IOException {
-        Args args = Args.parse(argv, OPTIONS);
+    public int run(Args args) throws IOException {
         Path modelDir = resolveModel(args.required("model"));
         Path out = Paths.get(args.required("out"));
         Device device = parseDevice(args.get("device", "cpu"));

@@ -75,8 +75,7 @@ public final class EvaluateCommand implements Command {
     }
 
     @Override
-    public int run(String[] argv) throws Exception {
-        Args a = Args.parse(argv, OPTIONS);
+    public int run(Args a) throws Exception {
         Path targetDir = Paths.get(ModelArg.resolve(a.required("target")));
         Path draftDir = Paths.get(a.required("draft"));
         Path promptFile = Paths.get(a.required("prompts"));

@@ -62,8 +62,7 @@ public final class FeaturesCommand implements ConversationInputs {
     }
 
     @Override
-    public int run(String[] argv) throws Exception {
-        Args args = Args.parse(argv, OPTIONS);
+    public int run(Args args) throws Exception {
         String model = ModelArg.resolve(args.required("model"));
         String output = args.required("output");
         int[] aux = args.getInts("aux-layers", null);

@@ -48,8 +48,7 @@ public final class PrecisionCommand implements Command {
     }
 
     @Override
-    public int run(String[] argv) throws Exception {
-        Args args = Args.parse(argv, OPTIONS);
+    public int run(Args args) throws Exception {
         String spec = args.required("model");
         Path dir = Paths.get(ModelArg.resolve(spec));
         Device device = DumpCommand.parseDevice(args.get("device", "gpu"));

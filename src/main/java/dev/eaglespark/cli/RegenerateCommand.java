@@ -55,8 +55,7 @@ public final class RegenerateCommand implements ConversationInputs {
     }
 
     @Override
-    public int run(String[] argv) throws Exception {
-        Args args = Args.parse(argv, OPTIONS);
+    public int run(Args args) throws Exception {
         String model = ModelArg.resolve(args.required("model"));
         String output = args.required("output");
         String template = args.fileText("template");

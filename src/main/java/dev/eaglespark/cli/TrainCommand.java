@@ -100,8 +100,7 @@ public final class TrainCommand implements Command {
     }
 
     @Override
-    public int run(String[] argv) throws Exception {
-        Args a = Args.parse(argv, OPTIONS);
+    public int run(Args a) throws Exception {
         boolean shared = a.has("shared-head");
         if (!shared && !a.has("vocab")) {
             throw new UsageException("give --vocab FILE (standard draft) or --shared-head");

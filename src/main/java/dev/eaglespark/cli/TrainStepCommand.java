@@ -58,8 +58,7 @@ public final class TrainStepCommand implements Command {
     }
 
     @Override
-    public int run(String[] argv) throws Exception {
-        Args a = Args.parse(argv, OPTIONS);
+    public int run(Args a) throws Exception {
         Path input = Paths.get(a.required("input"));
         Path meta = Paths.get(a.get("meta", input.toString().replaceFirst("\\.safetensors$", ".json")));
         if (!Files.isRegularFile(meta)) {

@@ -40,8 +40,7 @@ public final class VocabCommand implements Command {
     }
 
     @Override
-    public int run(String[] argv) throws Exception {
-        Args args = Args.parse(argv, OPTIONS);
+    public int run(Args args) throws Exception {
         return SparkStages.vocab(args.required("features"), args.required("output"), args.getInt("size", 32000));
     }
 }
