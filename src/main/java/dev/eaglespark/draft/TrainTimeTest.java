@@ -2,6 +2,9 @@ package dev.eaglespark.draft;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import dev.eaglespark.model.Attention;
 import dev.eaglespark.model.RopeCache;
 import dev.eaglespark.model.RopePrecision;
@@ -32,13 +35,20 @@ public final class TrainTimeTest {
     /**
      * The batch of one forward: ids [B, T], loss mask [B, T], aux [B, T, 3Ht] in the compute dtype
      * (the draft's weights must be in it too), and the additive causal and padding bias
-     * [B, 1, 1, T, T] of the sequence lengths.
+     * [B, 1, 1, T, T] of the sequence lengths, or an empty array where attention needs none.
      */
     public record Batch(NDArray inputIds, NDArray lossMask, NDArray aux, NDArray bias) {
-        /** The bias is made here, with the batch: its lengths go to the device with the rest of it. */
+        /**
+         * The bias is made here, with the batch (its lengths go to the device with the rest of it),
+         * and only for fp32 on a GPU: the flash kernel takes half only, so there attention
+         * materialises its scores. Elsewhere causality alone hides right padding.
+         */
         public static Batch of(NDArray inputIds, long[] lengths, NDArray lossMask, NDArray aux) {
-            return new Batch(inputIds, lossMask, aux, Attention.causalBias(inputIds.getManager(), lengths,
-                    (int) inputIds.getShape().get(1), aux.getDataType()));
+            NDManager m = inputIds.getManager();
+            NDArray bias = aux.getDevice().isGpu() && aux.getDataType() == DataType.FLOAT32
+                    ? Attention.causalBias(m, lengths, (int) inputIds.getShape().get(1), aux.getDataType())
+                    : m.zeros(new Shape(0), aux.getDataType());
+            return new Batch(inputIds, lossMask, aux, bias);
         }
     }
 

@@ -15,8 +15,9 @@ import java.util.Locale;
  * the GPU waiting for the host; here it is one, and the backward runs in libtorch as before.
  *
  * <p>Attention at step k: a query sees the causal keys of step 0 and, at its own position only,
- * the keys of steps 1..k. Except for fp32 on a GPU ({@code scored_attention}: scores
- * materialised, the reference's way), the causal part runs in the flash kernel, which also gives
+ * the keys of steps 1..k. Given a bias, the scores are materialised, the reference's way
+ * ({@code scored_attention}; {@link TrainTimeTest.Batch#of} makes one only for fp32 on a GPU,
+ * which the flash kernel does not take). Otherwise the causal part runs in the flash kernel, which also gives
  * each row's log-sum-exp L; the diagonal logits d_i join it in a softmax over [L, d_1, .., d_k],
  * exactly the softmax over all keys ({@code merged_attention}). The kernel gives L no gradient,
  * so L enters as its detached value plus terms that are zero in value but carry dL:
@@ -128,7 +129,7 @@ final class TrainTimeTestScript {
                     return torch.add(torch.mul(x, cos), torch.mul(rotated, sin))
                   def attention(self: __torch__.EagleTrainTimeTest, q: Tensor, keys: List[Tensor],
                       values: List[Tensor], bias: Tensor, b: int, t: int) -> Tensor:
-                    if ops.prim.is_cuda(q) and ops.prim.dtype(q) != 5:
+                    if torch.numel(bias) > 0:
                       return self.scored_attention(q, keys, values, bias, b, t)
                     return self.merged_attention(q, keys, values, b, t)
                   def merged_attention(self: __torch__.EagleTrainTimeTest, q: Tensor, keys: List[Tensor],
