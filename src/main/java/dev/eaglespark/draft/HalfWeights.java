@@ -54,17 +54,12 @@ final class HalfWeights implements ComputeWeights {
      */
     @Override
     public void afterBackward(float unscale) {
-        NDList wrappers = new NDList(); // of each .grad: closing them frees nothing
+        NDList grads = new NDList(); // wrappers of each .grad: closing them frees nothing
         try (GradMode off = GradMode.off(); NDManager host = NDManager.newBaseManager(Device.cpu())) {
-            for (String name : masters.trainable()) {
-                NDArray g = half.get(name).getGradient();
-                g.setName("grads[]"); // DJL passes inputs named "name[]" as one List[Tensor]
-                wrappers.add(g);
-            }
-            NDList in = new NDList(wrappers);
+            masters.trainable().forEach(name -> grads.add(half.get(name).getGradient()));
+            NDArray u = host.create(new float[] {unscale});
             if (sums.isEmpty()) {
-                in.add(host.create(new float[] {unscale}));
-                NDList first = FIRST.forward(in);
+                NDList first = FIRST.forwardArgs(grads, u);
                 int i = 0;
                 for (String name : masters.trainable()) {
                     NDArray g32 = first.get(i++);
@@ -72,17 +67,10 @@ final class HalfWeights implements ComputeWeights {
                     sums.put(name, g32);
                 }
             } else {
-                for (String name : masters.trainable()) {
-                    NDArray sum = sums.get(name);
-                    sum.setName("sums[]");
-                    in.add(sum);
-                }
-                in.add(host.create(new float[] {unscale}));
-                ADD.forward(in).close();
-                sums.values().forEach(a -> a.setName(null));
+                ADD.forwardArgs(grads, sums.values(), u).close();
             }
         } finally {
-            wrappers.close();
+            grads.close();
         }
     }
 

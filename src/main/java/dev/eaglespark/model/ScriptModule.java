@@ -12,6 +12,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Collection;
+import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.zip.CRC32;
@@ -81,6 +83,34 @@ public final class ScriptModule {
         PtSymbolBlock b = block(inputs.head());
         JniUtils.setGraphExecutorOptimize(optimize); // a thread-local setting: set at every call
         return IValueUtils.forward(b, inputs, recordGradients);
+    }
+
+    /**
+     * forward(args) without autograd, where each argument is an NDArray or a collection of them
+     * (a {@code List[Tensor]} in the script; it must not be empty). DJL passes inputs named
+     * {@code name[]} as one list, so the arrays carry such names during the call and get their
+     * own back after it. The outputs are owned by the first array's manager.
+     */
+    public NDList forwardArgs(Object... args) {
+        NDList in = new NDList();
+        Map<NDArray, String> names = new IdentityHashMap<>();
+        try {
+            for (int i = 0; i < args.length; i++) {
+                if (args[i] instanceof NDArray a) {
+                    in.add(a);
+                    continue;
+                }
+                for (Object o : (Collection<?>) args[i]) {
+                    NDArray a = (NDArray) o;
+                    names.put(a, a.getName());
+                    a.setName("list" + i + "[]");
+                    in.add(a);
+                }
+            }
+            return forward(in);
+        } finally {
+            names.forEach(NDArray::setName);
+        }
     }
 
     /** A single-output forward. */

@@ -2,7 +2,6 @@ package dev.eaglespark.train;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.eaglespark.model.ScriptModule;
 import java.util.ArrayList;
@@ -25,8 +24,7 @@ public final class AdamW implements AutoCloseable {
     private final Map<String, NDArray> m = new LinkedHashMap<>();
     private final Map<String, NDArray> v = new LinkedHashMap<>();
     private long step;
-    private List<String> scriptNames;
-    private ScriptModule script;
+    private final ScriptModule script;
 
     public AdamW(NDManager parent, double beta1, double beta2, double eps, double weightDecay) {
         this.manager = parent.newSubManager();
@@ -34,96 +32,63 @@ public final class AdamW implements AutoCloseable {
         this.beta2 = beta2;
         this.eps = eps;
         this.weightDecay = weightDecay;
+        this.script = ScriptModule.of("AdamWUpdate", code());
     }
 
     /**
      * One update of every named parameter with its gradient at learning rate {@code lr}: torch's
-     * fused AdamW kernel (torch.optim.AdamW(fused=True)), all tensors in one TorchScript call, the
-     * scalars passed as numbers. Per element it reads p, g, m and v once and writes p, m and v
-     * once; the single-tensor path's in-place ops (lerp_, addcmul_, sqrt, div, add_, addcdiv_)
-     * made about twenty passes over the 1.7 GB of fp32 state of an 8B-sized draft.
+     * fused AdamW kernel (torch.optim.AdamW(fused=True)), one TorchScript call for the matrices
+     * and one for the rest (the kernel takes one weight decay), the scalars passed as numbers. Per
+     * element it reads p, g, m and v once and writes p, m and v once; the single-tensor path's
+     * in-place ops (lerp_, addcmul_, sqrt, div, add_, addcdiv_) made about twenty passes over the
+     * 1.7 GB of fp32 state of an 8B-sized draft.
      */
     public void update(Map<String, NDArray> params, Map<String, NDArray> grads, double lr) {
         step++;
-        List<String> names = new ArrayList<>(params.keySet());
-        NDList in = new NDList();
-        for (String name : names) {
-            NDArray p = params.get(name);
-            m.computeIfAbsent(name, k -> manager.zeros(p.getShape(), p.getDataType()));
-            v.computeIfAbsent(name, k -> manager.zeros(p.getShape(), p.getDataType()));
-        }
-        if (!names.equals(scriptNames)) { // the same parameters every update: generated once
-            double[] decay = new double[names.size()];
-            for (int i = 0; i < names.size(); i++) {
-                decay[i] = params.get(names.get(i)).getShape().dimension() >= 2 ? weightDecay : 0;
-            }
-            script = ScriptModule.of("AdamWUpdate" + names.size(), code(decay));
-            scriptNames = names;
+        List<String> decayed = new ArrayList<>();
+        List<String> plain = new ArrayList<>();
+        for (Map.Entry<String, NDArray> e : params.entrySet()) {
+            NDArray p = e.getValue();
+            m.computeIfAbsent(e.getKey(), k -> manager.zeros(p.getShape(), p.getDataType()));
+            v.computeIfAbsent(e.getKey(), k -> manager.zeros(p.getShape(), p.getDataType()));
+            (p.getShape().dimension() >= 2 ? decayed : plain).add(e.getKey());
         }
         try (NDManager host = NDManager.newBaseManager(Device.cpu())) {
-            // lr and the step count on the host: read as numbers, no device copy.
-            in.add(host.create(new double[] {lr, step}));
-            for (Map<String, NDArray> group : List.of(params, grads, m, v)) {
-                names.forEach(n -> in.add(group.get(n)));
-            }
-            script.forward(in).close(); // wrappers of the parameters: closing them frees nothing
+            apply(decayed, params, grads, lr, weightDecay, host);
+            apply(plain, params, grads, lr, 0, host);
         }
+    }
+
+    private void apply(List<String> names, Map<String, NDArray> params, Map<String, NDArray> grads, double lr,
+                       double decay, NDManager host) {
+        if (names.isEmpty()) {
+            return;
+        }
+        // lr, the step count and the decay on the host: read as numbers, no device copy.
+        NDArray hyper = host.create(new double[] {lr, step, decay});
+        script.forwardArgs(hyper, pick(params, names), pick(grads, names), pick(m, names), pick(v, names)).close();
+    }
+
+    private static List<NDArray> pick(Map<String, NDArray> arrays, List<String> names) {
+        return names.stream().map(arrays::get).toList();
     }
 
     /**
-     * forward(hyper [lr, step], n params, n grads, n first moments, n second moments):
-     * torch._fused_adamw_ once for the decayed tensors and once for the rest (the kernel takes one
-     * weight decay). Its step count is a tensor made on the device, not an upload, which would
-     * wait for the GPU. The updated tensors are returned: TorchScript drops an in-place op whose
-     * only written value is a list that nothing reads afterwards.
+     * forward(hyper [lr, step, weight decay], params, grads, first moments, second moments).
+     * The step count is a tensor made on the device, not an upload, which would wait for the
+     * GPU. The parameters are returned: TorchScript drops an in-place op whose written values
+     * nothing reads afterwards.
      */
-    private String code(double[] decay) {
-        int n = decay.length;
-        StringBuilder args = new StringBuilder();
-        StringBuilder lists = new StringBuilder();
-        tensorLists(n, args, lists);
-        StringBuilder decays = new StringBuilder();
-        for (int i = 0; i < n; i++) {
-            decays.append(i == 0 ? "" : ", ").append(decay[i] != 0 ? "True" : "False");
-        }
+    private String code() {
         return String.format(Locale.ROOT, """
-                  def forward(self: __torch__.AdamWUpdate%d, hyper: Tensor%s) -> List[Tensor]:
-                %s    decayed = [%s]
-                    lr = float(hyper[0])
+                  def forward(self: __torch__.AdamWUpdate, hyper: Tensor, ps: List[Tensor], gs: List[Tensor],
+                      ms: List[Tensor], vs: List[Tensor]) -> List[Tensor]:
                     steps = torch.full([1], float(hyper[1]), dtype=6, layout=None, device=ops.prim.device(ps[0]))
-                    updated = annotate(List[Tensor], [])
-                    for wd in [True, False]:
-                      p = annotate(List[Tensor], [])
-                      g = annotate(List[Tensor], [])
-                      m = annotate(List[Tensor], [])
-                      v = annotate(List[Tensor], [])
-                      s = annotate(List[Tensor], [])
-                      for i in range(%d):
-                        if decayed[i] == wd:
-                          p.append(ps[i])
-                          g.append(gs[i])
-                          m.append(ms[i])
-                          v.append(vs[i])
-                          s.append(steps)
-                      if len(p) > 0:
-                        torch._fused_adamw_(p, g, m, v, annotate(List[Tensor], []), s, lr=lr, beta1=%s, beta2=%s,
-                            weight_decay=%s if wd else 0., eps=%s, amsgrad=False, maximize=False,
-                            grad_scale=None, found_inf=None)
-                        updated = updated + p
-                    return updated
-                """, n, args, lists, decays, n, num(beta1), num(beta2), num(weightDecay), num(eps));
-    }
-
-    /** Arguments p0..pn-1, g0.., m0.., v0.. and the lines that gather them into ps, gs, ms, vs. */
-    private static void tensorLists(int n, StringBuilder args, StringBuilder lists) {
-        for (String group : new String[] {"p", "g", "m", "v"}) {
-            lists.append("    ").append(group).append("s = [");
-            for (int i = 0; i < n; i++) {
-                args.append(", ").append(group).append(i).append(": Tensor");
-                lists.append(i == 0 ? "" : ", ").append(group).append(i);
-            }
-            lists.append("]\n");
-        }
+                    torch._fused_adamw_(ps, gs, ms, vs, annotate(List[Tensor], []), [steps for p in ps],
+                        lr=float(hyper[0]), beta1=%s, beta2=%s, weight_decay=float(hyper[2]), eps=%s,
+                        amsgrad=False, maximize=False, grad_scale=None, found_inf=None)
+                    return ps
+                """, num(beta1), num(beta2), num(eps));
     }
 
     private static String num(double x) {

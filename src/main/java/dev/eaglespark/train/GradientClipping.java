@@ -1,7 +1,6 @@
 package dev.eaglespark.train;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.eaglespark.model.ScriptModule;
 import java.util.Collection;
@@ -27,24 +26,16 @@ public final class GradientClipping {
         if (grads.isEmpty()) {
             return 0;
         }
-        // DJL passes inputs named "name[]" as one List[Tensor]; the names are taken off after.
-        grads.forEach(g -> g.setName("grads[]"));
-        try {
-            double norm;
-            try (NDArray total = NORM.forward(new NDList(grads)).singletonOrThrow()) {
-                norm = total.getFloat(); // one read: one wait for the device
-            }
-            double scale = maxNorm / (norm + 1e-6);
-            if (maxNorm > 0 && scale < 1) {
-                try (NDManager host = NDManager.newBaseManager(ai.djl.Device.cpu())) {
-                    NDList in = new NDList(host.create(new double[] {scale}));
-                    in.addAll(new NDList(grads));
-                    SCALE.forward(in).close();
-                }
-            }
-            return norm;
-        } finally {
-            grads.forEach(g -> g.setName(null));
+        double norm;
+        try (NDArray total = NORM.forwardArgs(grads).singletonOrThrow()) {
+            norm = total.getFloat(); // one read: one wait for the device
         }
+        double scale = maxNorm / (norm + 1e-6);
+        if (maxNorm > 0 && scale < 1) {
+            try (NDManager host = NDManager.newBaseManager(ai.djl.Device.cpu())) {
+                SCALE.forwardArgs(host.create(new double[] {scale}), grads).close();
+            }
+        }
+        return norm;
     }
 }
