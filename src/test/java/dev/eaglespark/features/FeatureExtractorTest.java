@@ -2,10 +2,10 @@ package dev.eaglespark.features;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
+import dev.eaglespark.data.Reject;
 import dev.eaglespark.data.TokenizedSample;
 import dev.eaglespark.model.TargetModel;
 import dev.eaglespark.testutil.Fixtures;
@@ -23,24 +23,12 @@ class FeatureExtractorTest {
     @Test
     void pipelinedIteratorYieldsTheBatchesOneAtATimeWouldGive() {
         try (TargetModel model = TargetModel.load(Fixtures.path("tiny-llama3"), Device.cpu(), DataType.FLOAT32)) {
-            Random r = new Random(5);
-            List<TokenizedSample> samples = new ArrayList<>();
-            for (int i = 0; i < 37; i++) { // windows of 8 that split into several batches, and a short last one
-                int n = 3 + r.nextInt(40);
-                byte[] mask = new byte[n];
-                Arrays.fill(mask, (byte) 1);
-                samples.add(new TokenizedSample("s" + i, r.ints(n, 0, model.config().vocabSize()).toArray(), mask));
-            }
+            // windows of 8 that split into several batches, and a short last one
+            List<TokenizedSample> samples = randomSamples(37, 3, 40, model.config().vocabSize());
             int[] aux = {1, 2, 4};
-            FeatureExtractor sequential = new FeatureExtractor(model, aux, 96, 8, false);
-            List<FeatureRecord> expected = new ArrayList<>();
-            for (int w = 0; w < samples.size(); w += 8) {
-                for (List<TokenizedSample> b : sequential.batches(samples.subList(w, Math.min(samples.size(), w + 8)))) {
-                    expected.addAll(sequential.run(b, x -> fail(x.toString())));
-                }
-            }
+            List<FeatureRecord> expected = oneBatchAtATime(new FeatureExtractor(model, aux, 96, 8, false), samples, 8);
             List<FeatureRecord> got = new ArrayList<>();
-            new FeatureExtractor(model, aux, 96, 8, true).extract(samples.iterator(), x -> fail(x.toString()))
+            new FeatureExtractor(model, aux, 96, 8, true).extract(samples.iterator(), FeatureExtractorTest::unexpected)
                     .forEachRemaining(got::add);
             assertEquals(samples.size(), got.size());
             for (int i = 0; i < got.size(); i++) {
@@ -49,5 +37,34 @@ class FeatureExtractorTest {
                 assertArrayEquals(expected.get(i).lastHidden(), got.get(i).lastHidden(), got.get(i).id());
             }
         }
+    }
+
+    /** {@code count} samples of random ids, of lengths min to min + spread - 1, every token trained on. */
+    static List<TokenizedSample> randomSamples(int count, int min, int spread, int vocab) {
+        Random r = new Random(5);
+        List<TokenizedSample> samples = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int n = min + r.nextInt(spread);
+            byte[] mask = new byte[n];
+            Arrays.fill(mask, (byte) 1);
+            samples.add(new TokenizedSample("s" + i, r.ints(n, 0, vocab).toArray(), mask));
+        }
+        return samples;
+    }
+
+    /** The records of each window's batches, computed one batch at a time through run(). */
+    static List<FeatureRecord> oneBatchAtATime(FeatureExtractor fx, List<TokenizedSample> samples, int window) {
+        List<FeatureRecord> out = new ArrayList<>();
+        for (int w = 0; w < samples.size(); w += window) {
+            for (List<TokenizedSample> b : fx.batches(samples.subList(w, Math.min(samples.size(), w + window)))) {
+                out.addAll(fx.run(b, FeatureExtractorTest::unexpected));
+            }
+        }
+        return out;
+    }
+
+    /** A reject sink for inputs that must all pass. */
+    static void unexpected(Reject r) {
+        throw new IllegalStateException("unexpected reject " + r);
     }
 }

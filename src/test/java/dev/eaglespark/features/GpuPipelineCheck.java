@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 
 /**
  * Stage 1 on a GPU: the pipelined extractor (forward on its own stream, copies on the default
@@ -22,31 +21,14 @@ public final class GpuPipelineCheck {
     public static void main(String[] dirs) {
         for (String dir : dirs) {
             try (TargetModel gpu = TargetModel.load(Path.of(dir), Device.gpu(), DataType.FLOAT16)) {
-                Random r = new Random(5);
-                List<TokenizedSample> samples = new ArrayList<>();
-                for (int i = 0; i < 60; i++) {
-                    int n = 5 + r.nextInt(60);
-                    byte[] mask = new byte[n];
-                    Arrays.fill(mask, (byte) 1);
-                    samples.add(new TokenizedSample("s" + i, r.ints(n, 0, gpu.config().vocabSize()).toArray(), mask));
-                }
+                List<TokenizedSample> samples = FeatureExtractorTest.randomSamples(60, 5, 60, gpu.config().vocabSize());
                 int[] aux = {1, 2, 4};
                 FeatureExtractor oneAtATime = new FeatureExtractor(gpu, aux, 128, 8, false);
-                List<FeatureRecord> expected = new ArrayList<>();
-                for (int pass = 0; pass < 2; pass++) {
-                    expected.clear();
-                    for (int w = 0; w < samples.size(); w += 8) {
-                        for (List<TokenizedSample> b : oneAtATime.batches(samples.subList(w, Math.min(samples.size(), w + 8)))) {
-                            expected.addAll(oneAtATime.run(b, x -> {
-                                throw new IllegalStateException(x.toString());
-                            }));
-                        }
-                    }
-                }
+                FeatureExtractorTest.oneBatchAtATime(oneAtATime, samples, 8); // a warm-up pass: the fused kernels after it
+                List<FeatureRecord> expected = FeatureExtractorTest.oneBatchAtATime(oneAtATime, samples, 8);
                 List<FeatureRecord> got = new ArrayList<>();
-                new FeatureExtractor(gpu, aux, 128, 8, true).extract(samples.iterator(), x -> {
-                    throw new IllegalStateException(x.toString());
-                }).forEachRemaining(got::add);
+                new FeatureExtractor(gpu, aux, 128, 8, true).extract(samples.iterator(), FeatureExtractorTest::unexpected)
+                        .forEachRemaining(got::add);
                 boolean same = expected.size() == got.size();
                 for (int i = 0; same && i < got.size(); i++) {
                     same = expected.get(i).id().equals(got.get(i).id())
