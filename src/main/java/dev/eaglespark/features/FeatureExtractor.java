@@ -1,6 +1,7 @@
 package dev.eaglespark.features;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
@@ -11,6 +12,7 @@ import dev.eaglespark.data.TokenizedSample;
 import dev.eaglespark.model.CudaStreams;
 import dev.eaglespark.model.ForwardRequest;
 import dev.eaglespark.model.ForwardResult;
+import dev.eaglespark.model.ScriptModule;
 import dev.eaglespark.model.TargetModel;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
@@ -31,6 +33,11 @@ import java.util.concurrent.Future;
  * finite (fp16 overflow) is rejected with its reason instead of written.
  */
 public final class FeatureExtractor {
+    private static final ScriptModule NON_FINITE_ROWS = ScriptModule.of("NonFiniteRows", """
+              def forward(self: __torch__.NonFiniteRows, fused: Tensor, last: Tensor) -> Tensor:
+                rows = torch.add(torch.sum(fused, [-1], False, dtype=6), torch.sum(last, [-1], False, dtype=6))
+                return torch.logical_not(torch.isfinite(rows))
+            """);
     private final TargetModel model;
     private final int[] aux;
     private final int tokensPerBatch;
@@ -69,13 +76,24 @@ public final class FeatureExtractor {
                     if (next == null && inFlight == null) {
                         return false;
                     }
-                    Future<Collected> launched = next == null ? null : collectLater(launch(next));
+                    Launched launched = next == null ? null : launch(next);
+                    // The previous batch is read off the device before this one is handed to the
+                    // default stream: the hand-off makes every later copy there wait for this
+                    // batch's forward, so the previous batch's copies would wait for it too.
                     if (inFlight != null) {
-                        Collected c = await(inFlight);
+                        Collected c;
+                        try {
+                            c = await(inFlight);
+                        } catch (RuntimeException e) {
+                            if (launched != null) {
+                                launched.scope().close();
+                            }
+                            throw e;
+                        }
                         c.rejects().forEach(rejects::reject);
                         ready.addAll(c.records());
                     }
-                    inFlight = launched;
+                    inFlight = launched == null ? null : collectLater(launched);
                 }
                 return true;
             }
@@ -122,7 +140,9 @@ public final class FeatureExtractor {
 
     /** One forward pass; the records of the batch's finite samples. */
     public List<FeatureRecord> run(List<TokenizedSample> batch, RejectSink rejects) {
-        Collected c = collect(launch(batch));
+        Launched l = launch(batch);
+        CudaStreams.handOff(l.bad());
+        Collected c = collect(l);
         c.rejects().forEach(rejects::reject);
         return c.records();
     }
@@ -135,8 +155,7 @@ public final class FeatureExtractor {
 
     /**
      * Queues the batch's forward, its fused aux states and last hidden states in fp16 and their
-     * non-finite flags, then hands them to the default stream for the copy. Returns without
-     * waiting for the GPU.
+     * non-finite flags. Returns without waiting for the GPU.
      */
     private Launched launch(List<TokenizedSample> batch) {
         List<long[]> ids = new ArrayList<>();
@@ -149,8 +168,7 @@ public final class FeatureExtractor {
             ForwardResult r = model.forward(m, ids, ForwardRequest.features(aux));
             NDArray fused = r.fusedAux(aux).toType(DataType.FLOAT16, false);
             NDArray last = r.lastHidden().toType(DataType.FLOAT16, false);
-            NDArray bad = nonFinite(fused).logicalOr(nonFinite(last)); // [B, T]
-            CudaStreams.handOff(bad);
+            NDArray bad = nonFiniteRows(fused, last); // [B, T]
             return new Launched(batch, m, fused, last, bad);
         } catch (RuntimeException e) {
             m.close();
@@ -158,8 +176,12 @@ public final class FeatureExtractor {
         }
     }
 
-    /** On a GPU the batch is collected by the model's copier thread; on the CPU right away (nothing to overlap). */
+    /**
+     * Hands the batch to the default stream, where its copies run; on a GPU the model's copier
+     * thread collects it, on the CPU this thread right away (nothing to overlap).
+     */
     private Future<Collected> collectLater(Launched l) {
+        CudaStreams.handOff(l.bad());
         if (!copyConcurrently) {
             return CompletableFuture.completedFuture(collect(l));
         }
@@ -207,9 +229,14 @@ public final class FeatureExtractor {
         }
     }
 
-    /** [B, T]: whether a token's vector holds inf or NaN. */
-    private static NDArray nonFinite(NDArray x) {
-        return x.isNaN().logicalOr(x.isInfinite()).toType(DataType.INT8, false).max(new int[] {2}).gt(0);
+    /**
+     * [B, T]: whether a token's fused aux states or last hidden state hold inf or NaN. Each row is
+     * summed in fp32, which finite fp16 values cannot overflow (3H x 65504 is far below fp32's
+     * range), so the sum is finite exactly when every value is: one read of the features, where
+     * elementwise isnan/isinf masks wrote arrays the size of the features and reduced them again.
+     */
+    static NDArray nonFiniteRows(NDArray fused, NDArray last) {
+        return NON_FINITE_ROWS.forward(new NDList(fused, last)).singletonOrThrow();
     }
 
     private static boolean anyTrue(boolean[] flags, int from, int n) {

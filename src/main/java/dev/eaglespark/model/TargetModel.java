@@ -24,6 +24,11 @@ import org.apache.logging.log4j.Logger;
  */
 public final class TargetModel implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(TargetModel.class);
+    /** Copies ids into page-locked memory and queues their upload (the allocator keeps the block until it is done). */
+    private static final ScriptModule UPLOAD = ScriptModule.of("UploadIds", """
+              def forward(self: __torch__.UploadIds, like: Tensor, ids: Tensor) -> Tensor:
+                return torch.to(torch.pin_memory(ids), ops.prim.device(like), ops.prim.dtype(ids), True)
+            """);
 
     private final TargetConfig config;
     private final NDManager weights;
@@ -179,7 +184,7 @@ public final class TargetModel implements AutoCloseable {
             System.arraycopy(s, 0, ids, b * t, s.length);
         }
         try (NDManager scope = weights.newSubManager()) {
-            NDArray idArray = scope.create(ids, new Shape(batch, t));
+            NDArray idArray = upload(scope, ids, new Shape(batch, t));
             ForwardResult r = forward(scope, idArray, req);
             return moveTo(out, r);
         }
@@ -234,9 +239,25 @@ public final class TargetModel implements AutoCloseable {
         checkIds(tokens);
         long start = cache.length();
         int n = tokens.length;
-        NDArray ids = scope.create(tokens, new Shape(1, n));
+        NDArray ids = upload(scope, tokens, new Shape(1, n));
         return run(scope, ids, rope.table(scope, start, n, dtype), Attention.afterCacheBias(scope, start, n, dtype),
                 cache, req);
+    }
+
+    /**
+     * Token ids on the model's device, in {@code scope}. On a GPU through page-locked memory and
+     * without waiting: a plain upload from Java's memory waits for all work queued on the stream,
+     * so the host could not queue the next forward while the GPU still runs this one.
+     */
+    private NDArray upload(NDManager scope, long[] ids, Shape shape) {
+        if (!embed.getDevice().isGpu()) {
+            return scope.create(ids, shape);
+        }
+        try (NDManager host = NDManager.newBaseManager(Device.cpu())) {
+            NDArray onDevice = UPLOAD.forward(new NDList(embed, host.create(ids, shape))).singletonOrThrow();
+            onDevice.attach(scope);
+            return onDevice;
+        }
     }
 
     /** fp32 logits of last hidden states (before the final norm), any leading shape. */

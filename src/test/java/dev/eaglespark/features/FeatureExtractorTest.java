@@ -4,7 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import dev.eaglespark.data.Reject;
 import dev.eaglespark.data.TokenizedSample;
 import dev.eaglespark.model.TargetModel;
@@ -37,6 +40,42 @@ class FeatureExtractorTest {
                 assertArrayEquals(expected.get(i).lastHidden(), got.get(i).lastHidden(), got.get(i).id());
             }
         }
+    }
+
+    /**
+     * The overflow check flags exactly the tokens with an inf or NaN in either array, and not rows
+     * of large finite values whose sum would overflow fp16 (the rows are summed in fp32).
+     */
+    @Test
+    void nonFiniteRowsFlagsInfAndNanButNotLargeFiniteRows() {
+        float inf = Float.POSITIVE_INFINITY;
+        float[][] fusedRows = {
+            {1f, -2f, 3f, 0.5f, 0f, 7f}, // finite
+            {65504f, 65504f, 65504f, 65504f, 65504f, 65504f}, // finite, but its sum overflows fp16
+            {1f, Float.NaN, 3f, 0f, 0f, 0f},
+            {1f, 2f, inf, 0f, 0f, 0f},
+            {-inf, 2f, 3f, 0f, 0f, 0f},
+            {inf, -inf, 0f, 0f, 0f, 0f}, // the infinities cancel to NaN
+            {1f, 2f, 3f, 4f, 5f, 6f}, // finite here; the last hidden state is not
+            {-65504f, -65504f, -65504f, 65504f, 65504f, 65504f}};
+        float[][] lastRows = {{1f, 2f}, {65504f, 65504f}, {0f, 0f}, {0f, 0f}, {0f, 0f}, {0f, 0f}, {Float.NaN, 0f}, {3f, -3f}};
+        boolean[] expected = {false, false, true, true, true, true, true, false};
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            NDArray fused = m.create(flat(fusedRows), new Shape(2, 4, 6)).toType(DataType.FLOAT16, false);
+            NDArray last = m.create(flat(lastRows), new Shape(2, 4, 2)).toType(DataType.FLOAT16, false);
+            NDArray bad = FeatureExtractor.nonFiniteRows(fused, last);
+            assertEquals(new Shape(2, 4), bad.getShape());
+            assertArrayEquals(expected, bad.toBooleanArray());
+        }
+    }
+
+    private static float[] flat(float[][] rows) {
+        int width = rows[0].length;
+        float[] out = new float[rows.length * width];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(rows[i], 0, out, i * width, width);
+        }
+        return out;
     }
 
     /** {@code count} samples of random ids, of lengths min to min + spread - 1, every token trained on. */
