@@ -12,10 +12,14 @@ import java.util.Random;
  * The fp16 forward on a GPU through the optimizing executor (profiled on a new shape's first
  * call, fused kernels after, shape-generic ones after two shapes) against fp32 on the CPU: 14
  * calls of padded batches of two, lengths 9 to 64. Limits: logits within 3e-3 of their largest
- * magnitude, argmax agreement at least 95% (fp16 rounding flips near-ties).
+ * magnitude, and every argmax the same except near-ties: where the two choices' fp32 logits are
+ * closer than twice that bound, fp16 rounding may pick either (a tiny random model has many).
  * Usage: GpuFusedForwardCheck MODEL_DIR...
  */
 public final class GpuFusedForwardCheck {
+    /** Logits within this fraction of their largest magnitude. */
+    private static final double LIMIT = 3e-3;
+
     private GpuFusedForwardCheck() {}
 
     public static void main(String[] dirs) {
@@ -40,12 +44,17 @@ public final class GpuFusedForwardCheck {
                         }
                         int rows = (int) (x.length / v);
                         int agree = 0;
+                        int wrong = 0;
                         for (int row = 0; row < rows; row++) {
-                            agree += argmax(x, row, v) == argmax(y, row, v) ? 1 : 0;
+                            int best = argmax(x, row, v);
+                            int chosen = argmax(y, row, v);
+                            agree += best == chosen ? 1 : 0;
+                            // a different choice is an error only if it was not a near-tie in fp32
+                            wrong += x[(int) (row * v + best)] - x[(int) (row * v + chosen)] > 2 * LIMIT * max ? 1 : 0;
                         }
-                        GpuCheck.report(err / max <= 3e-3 && agree >= 0.95 * rows, String.format(
-                                "%s call %d, length %d: logits within %.3e, argmax agreement %d/%d",
-                                Path.of(dir).getFileName(), call + 1, n, err / max, agree, rows));
+                        GpuCheck.report(err / max <= LIMIT && wrong == 0, String.format(
+                                "%s call %d, length %d: logits within %.3e, argmax agreement %d/%d, %d not near-ties",
+                                Path.of(dir).getFileName(), call + 1, n, err / max, agree, rows, wrong));
                     }
                 }
             }
