@@ -59,19 +59,25 @@ class RingAllReduceTest {
         CollectiveOptions opts = TestRing.loopback().withBucketBytes(bucketBytes);
         List<Collective> group = TestRing.connect(n, opts);
         try {
-            List<float[]> inputs = new java.util.ArrayList<>();
-            for (int r = 0; r < n; r++) {
-                inputs.add(input(r, len, 1));
-            }
-            List<float[]> outputs = TestRing.runAll(n, r -> {
-                float[] a = inputs.get(r).clone();
-                group.get(r).allReduceSum(a);
-                return a;
-            });
-            checkAgainstReference(inputs, outputs, 0x1p-24);
+            sumsEqualReference(group, len, 1);
         } finally {
             TestRing.closeAll(group);
         }
+    }
+
+    /** Every rank's inputs of {@code len} floats (drawn with {@code seed}) summed by the group, against a double-precision sum. */
+    private void sumsEqualReference(List<Collective> group, int len, int seed) throws Exception {
+        int n = group.size();
+        List<float[]> inputs = new java.util.ArrayList<>();
+        for (int r = 0; r < n; r++) {
+            inputs.add(input(r, len, seed));
+        }
+        List<float[]> outputs = TestRing.runAll(n, r -> {
+            float[] a = inputs.get(r).clone();
+            group.get(r).allReduceSum(a);
+            return a;
+        });
+        checkAgainstReference(inputs, outputs, 0x1p-24);
     }
 
     @ParameterizedTest
@@ -81,16 +87,7 @@ class RingAllReduceTest {
         List<Collective> group = TestRing.connect(n, opts);
         try {
             for (int len : LENGTHS) {
-                List<float[]> inputs = new java.util.ArrayList<>();
-                for (int r = 0; r < n; r++) {
-                    inputs.add(input(r, len, 2));
-                }
-                List<float[]> outputs = TestRing.runAll(n, r -> {
-                    float[] a = inputs.get(r).clone();
-                    group.get(r).allReduceSum(a);
-                    return a;
-                });
-                checkAgainstReference(inputs, outputs, 0x1p-24);
+                sumsEqualReference(group, len, 2);
             }
         } finally {
             TestRing.closeAll(group);
