@@ -12,35 +12,30 @@ import dev.eaglespark.model.Ops;
 import dev.eaglespark.model.RopeCache;
 import dev.eaglespark.model.RopePrecision;
 import dev.eaglespark.model.RotaryEmbedding;
-import dev.eaglespark.model.ScriptModule;
 import dev.eaglespark.model.TargetConfig;
 import dev.eaglespark.model.TargetModel;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Function;
 
 /**
- * Time per op class of the stage-1 forward, where DJL's profiler records no kernel times: each
- * class of a decoder layer (the same Ops calls, at the target's shapes, random fp16 inputs) runs
- * alone many times in a row and is timed twice: until the host has queued every repetition
- * (dispatch through JNI) and until the GPU has finished them. An op class whose GPU time is below
- * its dispatch time keeps the GPU waiting for the host. Per-forward times multiply by the layers.
+ * Time per op class of the stage-1 forward, where DJL's profiler records no kernel times. On a
+ * GPU, one decoder layer at the target's shapes (random fp16 weights) runs as the forward runs it,
+ * one fused TorchScript call, with CUDA events between its sections ({@link LayerScript#sectionMillis}):
+ * GPU time per section. Then the whole-layer call alone, many times in a row, timed until the
+ * host has queued every call (dispatch through JNI) and until the GPU has finished them; and the
+ * once-per-batch aux fusion and copy of the features to the host. Per-forward times multiply a
+ * layer's by the layers.
  */
 public final class ForwardOpProfile {
-    /** Causal attention as the scripted layer runs it (flash kernel; GQA by repeated KV heads), alone. */
-    private static final ScriptModule ATTENTION = ScriptModule.of("CausalAttention", """
-              def forward(self: __torch__.CausalAttention, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
-                groups = torch.size(q, 1) // torch.size(k, 1)
-                if groups > 1:
-                  k = torch.repeat_interleave(k, groups, 1)
-                  v = torch.repeat_interleave(v, groups, 1)
-                return torch.transpose(torch.scaled_dot_product_attention(q, k, v, None, 0., True), 1, 2)
-            """);
+    /** One op class: host dispatch and GPU time per forward pass, in ms; a layer section's dispatch is NaN. */
+    public record Row(String name, double dispatchMs, double gpuMs) {
+        public boolean section() {
+            return Double.isNaN(dispatchMs);
+        }
+    }
 
-    /** One op class: host dispatch and GPU time per forward pass, in ms. */
-    public record Row(String name, int perLayer, double dispatchMs, double gpuMs) {}
+    static final String WHOLE_LAYER = "whole layer as one TorchScript call (what the forward runs)";
 
     private final TargetConfig cfg;
     private final Device device;
@@ -58,6 +53,7 @@ public final class ForwardOpProfile {
         long kvDim = (long) cfg.numKvHeads() * d;
         long inter = cfg.intermediateSize();
         DataType f16 = TargetModel.defaultDtype(device); // fp16 on a GPU
+        double layers = cfg.numLayers();
         try (NDManager m = NDManager.newBaseManager(device)) {
             NDArray x = m.randomNormal(0, 1, new Shape(batch, seq, h), DataType.FLOAT32).toType(f16, false);
             NDArray norm = m.ones(new Shape(h), f16);
@@ -65,42 +61,29 @@ public final class ForwardOpProfile {
             NDArray o = weight(m, h, qDim, f16);
             NDArray gateUp = weight(m, 2 * inter, h, f16);
             NDArray down = weight(m, h, inter, f16);
-            // cos, sin and the sign-folded sin the scripted layer takes
-            NDList rope = new RopeCache(new RotaryEmbedding(cfg.rope(), d, RopePrecision.FP32), m).fromZero(m, seq, f16);
-            NDArray fused = Ops.linear(x, qkv);
-            NDArray q = heads(fused.get("..., :{}", qDim), cfg.numHeads());
-            NDArray k = heads(fused.get("..., {}:{}", qDim, qDim + kvDim), cfg.numKvHeads());
-            NDArray v = heads(fused.get("..., {}:", qDim + kvDim), cfg.numKvHeads());
-            NDArray attended = attention(q, k, v);
-            NDArray both = Ops.linear(x, gateUp);
-            NDArray act = both.get("..., :{}", inter).mul(both.get("..., {}:", inter));
-            Map<String, Function<NDManager, NDArray>> ops = new LinkedHashMap<>();
-            ops.put("RMSNorm (2 per layer)", s -> Ops.rmsNorm(x, norm, cfg.rmsNormEps()));
-            ops.put("QKV projection GEMM", s -> Ops.linear(x, qkv));
-            ops.put("split to heads + rotary (q and k)", s -> {
-                NDList parts = fused.split(new long[] {qDim, qDim + kvDim}, 2);
-                Ops.applyRope(heads(parts.get(0), cfg.numHeads()), rope.get(0), rope.get(1));
-                return Ops.applyRope(heads(parts.get(1), cfg.numKvHeads()), rope.get(0), rope.get(1));
-            });
-            ops.put("causal attention (scaled_dot_product_attention)", s -> attention(q, k, v));
-            ops.put("output projection GEMM + residual", s -> x.add(Ops.linear(attended, o)));
-            ops.put("gate/up projection GEMM", s -> Ops.linear(x, gateUp));
-            ops.put("SwiGLU elementwise (split, silu, product)", s -> {
-                NDList halves = both.split(2, 2);
-                return Ops.silu(halves.get(0)).mul(halves.get(1));
-            });
-            ops.put("down projection GEMM + residual", s -> x.add(Ops.linear(act, down)));
-            LayerScript script = new LayerScript(cfg);
             NDArray qNorm = m.ones(new Shape(d), f16);
             NDArray bias = m.zeros(new Shape(qDim + 2 * kvDim), f16);
-            ops.put("whole layer as one TorchScript call (what the forward runs)", s -> script.forward(x, rope.get(0),
-                    rope.get(2), norm, qkv, bias, o, qNorm, qNorm, norm, gateUp, down));
-            for (Map.Entry<String, Function<NDManager, NDArray>> e : ops.entrySet()) {
-                int perLayer = e.getKey().startsWith("RMSNorm") ? 2 : 1;
-                double[] t = time(m, e.getValue(), repeats);
-                double scale = (double) perLayer * cfg.numLayers();
-                rows.add(new Row(e.getKey(), perLayer, t[0] * scale, t[1] * scale));
+            // cos and the sign-folded sin the scripted layer takes
+            NDList rope = new RopeCache(new RotaryEmbedding(cfg.rope(), d, RopePrecision.FP32), m).fromZero(m, seq, f16);
+            LayerScript script = new LayerScript(cfg);
+            if (device.isGpu()) {
+                List<String> names = script.sectionNames();
+                double[] sum = new double[names.size()];
+                int warmup = 3; // the optimizing executor profiles the first calls, fuses after
+                for (int i = 0; i < warmup + repeats; i++) {
+                    float[] ms = script.sectionMillis(x, rope.get(0), rope.get(2), norm, qkv, bias, o, qNorm, qNorm, norm,
+                            gateUp, down);
+                    for (int s = 0; i >= warmup && s < ms.length; s++) {
+                        sum[s] += ms[s];
+                    }
+                }
+                for (int s = 0; s < sum.length; s++) {
+                    rows.add(new Row(names.get(s), Double.NaN, sum[s] / repeats * layers));
+                }
             }
+            double[] whole = time(m, s -> script.forward(x, rope.get(0), rope.get(2), norm, qkv, bias, o, qNorm,
+                    qNorm, norm, gateUp, down), repeats);
+            rows.add(new Row(WHOLE_LAYER, whole[0] * layers, whole[1] * layers));
             // Once per forward: the three aux states fused and both feature tensors copied to the host.
             NDList aux = new NDList(x, x, x);
             try (HostStaging staging = HostStaging.forDevice(device)) {
@@ -109,7 +92,7 @@ public final class ForwardOpProfile {
                     staging.read(x, b -> b.get(0));
                     return x;
                 }, Math.max(2, repeats / 4));
-                rows.add(new Row("aux fusion + copy of the features to the host", 0, copy[0], copy[1]));
+                rows.add(new Row("aux fusion + copy of the features to the host", copy[0], copy[1]));
             }
         }
         return rows;
@@ -120,8 +103,10 @@ public final class ForwardOpProfile {
      * (as a layer's temporaries are), and one scalar read at the end waits for the GPU.
      */
     private static double[] time(NDManager m, Function<NDManager, NDArray> op, int repeats) {
-        try (NDManager warm = m.newSubManager()) {
-            op.apply(warm).sum().getFloat(); // first call: kernel selection, allocator growth
+        for (int i = 0; i < 3; i++) { // kernel selection, allocator growth, the executor's profiling runs
+            try (NDManager warm = m.newSubManager()) {
+                op.apply(warm).sum().getFloat();
+            }
         }
         NDArray last = null;
         long start = System.nanoTime();
@@ -138,39 +123,24 @@ public final class ForwardOpProfile {
         return new double[] {(queued - start) / 1e6 / repeats, (done - start) / 1e6 / repeats};
     }
 
-    /** [B, T, heads*d] from q [B, heads, T, d] and k, v [B, kvHeads, T, d]. */
-    private static NDArray attention(NDArray q, NDArray k, NDArray v) {
-        long[] s = q.getShape().getShape();
-        return ATTENTION.call(q, k, v).reshape(s[0], s[2], s[1] * s[3]);
-    }
-
-    private NDArray heads(NDArray x, int n) {
-        long[] s = x.getShape().getShape();
-        return x.reshape(s[0], s[1], n, cfg.headDim()).transpose(0, 2, 1, 3);
-    }
-
     private static NDArray weight(NDManager m, long rows, long cols, DataType type) {
         return m.randomNormal(0, 0.02f, new Shape(rows, cols), DataType.FLOAT32).toType(type, false);
     }
 
-    /** The rows as a Markdown table, with their sum. */
+    /** The rows as a Markdown table; the layer sections with their share of their sum. */
     public static String format(List<Row> rows, double measuredForwardMs) {
-        StringBuilder sb = new StringBuilder("| op class | per layer | host dispatch ms/forward | GPU ms/forward |\n"
+        double sections = rows.stream().filter(Row::section).mapToDouble(Row::gpuMs).sum();
+        StringBuilder sb = new StringBuilder("| op class | host dispatch ms/forward | GPU ms/forward | share of the layer |\n"
                 + "| --- | --- | --- | --- |\n");
-        double dispatch = 0;
-        double gpu = 0;
-        for (Row r : rows) {
-            boolean whole = r.name().startsWith("whole layer");
-            sb.append(String.format("| %s | %s | %.1f | %.1f |%n", r.name(), r.perLayer() == 0 ? "once" : r.perLayer(),
-                    r.dispatchMs(), r.gpuMs()));
-            if (!whole) { // the op classes add up to a layer made of separate ops
-                dispatch += r.dispatchMs();
-                gpu += r.gpuMs();
-            }
+        rows.stream().filter(Row::section).forEach(r -> sb.append(String.format("| layer section: %s | | %.1f | %.1f%% |%n",
+                r.name(), r.gpuMs(), 100 * r.gpuMs() / sections)));
+        if (sections > 0) {
+            sb.append(String.format("| sum of the layer sections (CUDA events in one fused call) | | %.1f | |%n", sections));
         }
-        sb.append(String.format("| sum of the op classes and the copy | | %.1f | %.1f |%n", dispatch, gpu));
+        rows.stream().filter(r -> !r.section()).forEach(r -> sb.append(String.format("| %s | %.1f | %.1f | |%n",
+                r.name(), r.dispatchMs(), r.gpuMs())));
         if (measuredForwardMs > 0) {
-            sb.append(String.format("| whole iteration as measured | | | %.1f |%n", measuredForwardMs));
+            sb.append(String.format("| whole iteration as measured | | %.1f | |%n", measuredForwardMs));
         }
         return sb.toString();
     }

@@ -2,6 +2,8 @@ package dev.eaglespark.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -15,25 +17,62 @@ import java.util.Locale;
  * generated kernel. The ops are written for that: the norm statistics come from a norm
  * accumulated in fp32 (no fp32 copy of x), the rotary embedding is x * cos + swap_halves(x) *
  * sin' with rotate_half's sign folded into sin' (a cat the fuser takes, where it stops at a roll),
- * and both residual adds are the beta = 1 term of their projection's GEMM.
+ * and both residual adds are the beta = 1 term of their projection's GEMM. Comments starting
+ * "#| " mark the bounds of the layer's sections, for {@link #sectionMillis}.
  */
 public final class LayerScript {
+    /** Marks a section's end in the script (a comment); the name follows. */
+    private static final String MARK = "#| ";
+
     private final ScriptModule module;
+    private final String timedCode;
     private final boolean qkvBias;
     private final boolean qkNorm;
 
     public LayerScript(TargetConfig cfg) {
         this.qkvBias = cfg.qkvBias();
         this.qkNorm = cfg.architecture().qkNorm();
-        this.module = ScriptModule.of("FusedDecoderLayer", code(cfg));
+        this.module = ScriptModule.of("FusedDecoderLayer", code(cfg, "FusedDecoderLayer"));
+        this.timedCode = timed(code(cfg, "TimedDecoderLayer"));
     }
 
     /**
      * The layer's output [B, T, H], in x's manager. {@code sinSigned} is sin with rotate_half's sign
      * folded in ({@link RopeCache}). Optional weights are null when absent.
      */
-    public NDArray forward(NDArray x, NDArray cos, NDArray sinSigned, NDArray inNorm, NDArray qkv, NDArray bias, NDArray o,
-                    NDArray qNorm, NDArray kNorm, NDArray postNorm, NDArray gateUp, NDArray down) {
+    public NDArray forward(NDArray x, NDArray cos, NDArray sinSigned, NDArray inNorm, NDArray qkv,
+                           NDArray bias, NDArray o, NDArray qNorm, NDArray kNorm, NDArray postNorm, NDArray gateUp,
+                           NDArray down) {
+        NDList in = inputs(x, cos, sinSigned, inNorm, qkv, bias, o, qNorm, kNorm, postNorm, gateUp, down);
+        return module.forwardFused(in).singletonOrThrow();
+    }
+
+    /** The names of the layer's sections, in the order {@link #sectionMillis} times them. */
+    public List<String> sectionNames() {
+        return timedCode.lines().map(String::strip).filter(l -> l.startsWith("# section "))
+                .map(l -> l.substring("# section ".length())).toList();
+    }
+
+    /**
+     * GPU milliseconds of each section of one layer call, on a GPU only: the same script, run the
+     * same way (fused), with a CUDA event recorded at each section mark; the call waits for the
+     * last event. The marks sit where the script's fused kernels end anyway (a GEMM, the
+     * attention kernel), so the timed layer runs the kernels of the untimed one. The input x is
+     * left as it was.
+     */
+    public float[] sectionMillis(NDArray x, NDArray cos, NDArray sinSigned, NDArray inNorm, NDArray qkv, NDArray bias,
+                                 NDArray o, NDArray qNorm, NDArray kNorm, NDArray postNorm, NDArray gateUp, NDArray down) {
+        if (!x.getDevice().isGpu()) {
+            throw new IllegalStateException("section times come from CUDA events: they need a GPU");
+        }
+        NDList in = inputs(x, cos, sinSigned, inNorm, qkv, bias, o, qNorm, kNorm, postNorm, gateUp, down);
+        try (NDList out = ScriptModule.of("TimedDecoderLayer", timedCode).forwardFused(in)) {
+            return out.get(1).toFloatArray();
+        }
+    }
+
+    private NDList inputs(NDArray x, NDArray cos, NDArray sinSigned, NDArray inNorm, NDArray qkv, NDArray bias,
+                          NDArray o, NDArray qNorm, NDArray kNorm, NDArray postNorm, NDArray gateUp, NDArray down) {
         NDList in = new NDList(x, cos, sinSigned, inNorm, qkv, o, postNorm, gateUp, down);
         if (qkvBias) {
             in.add(bias);
@@ -42,44 +81,95 @@ public final class LayerScript {
             in.add(qNorm);
             in.add(kNorm);
         }
-        return module.forwardFused(in).singletonOrThrow();
+        return in;
     }
 
-    private String code(TargetConfig c) {
+    /**
+     * The script with a CUDA event at each section mark, returning the milliseconds between
+     * consecutive events (a CPU tensor) after the layer's output (which keeps its ops from being
+     * dead code). Each mark's name is kept as a "# section" comment, which {@link #sectionNames}
+     * reads.
+     */
+    private static String timed(String code) {
+        StringBuilder out = new StringBuilder();
+        int events = 0;
+        // forward, the first method, returns its output and the times
+        String twoResults = code.replaceFirst("\\) -> Tensor:", ") -> Tuple[Tensor, Tensor]:");
+        for (String line : twoResults.lines().toList()) {
+            String body = line.strip();
+            String indent = line.substring(0, line.indexOf(body));
+            if (body.startsWith(MARK)) {
+                if (events > 0) {
+                    out.append(indent).append("# section ").append(body.substring(MARK.length())).append('\n');
+                }
+                out.append(indent).append("e").append(events)
+                        .append(" = __torch__.torch.classes.cuda.Event(True, False, False)\n")
+                        .append(indent).append("e").append(events)
+                        .append(".record(ops.cuda.current_stream(torch.get_device(x)))\n");
+                events++;
+            } else if (body.equals("return y")) { // forward's end
+                List<String> gaps = new ArrayList<>();
+                for (int i = 1; i < events; i++) {
+                    gaps.add("e" + (i - 1) + ".elapsed_time(e" + i + ")");
+                }
+                out.append(indent).append("e").append(events - 1).append(".synchronize()\n")
+                        .append(indent).append("return (y, torch.tensor([").append(String.join(", ", gaps))
+                        .append("], dtype=None, device=None, requires_grad=False))\n");
+            } else {
+                out.append(line).append('\n');
+            }
+        }
+        return out.toString();
+    }
+
+    private String code(TargetConfig c, String className) {
         long qDim = (long) c.numHeads() * c.headDim();
         long kvDim = (long) c.numKvHeads() * c.headDim();
         String eps = String.format(Locale.ROOT, "%.17g", c.rmsNormEps());
         return """
-                  def forward(self: __torch__.FusedDecoderLayer,
+                  def forward(self: __torch__.$CLASS,
                       x: Tensor, cos: Tensor, sin_signed: Tensor, in_norm: Tensor, qkv: Tensor, o: Tensor,
                       post_norm: Tensor, gate_up: Tensor, down: Tensor%s%s) -> Tensor:
                     b = torch.size(x, 0)
                     t = torch.size(x, 1)
                     x2 = torch.reshape(x, [b * t, torch.size(x, 2)])
-                    p = torch.linear(self.rms_norm(x, in_norm), qkv%s)
+                    #| start
+                    n = self.rms_norm(x, in_norm)
+                    #| input RMSNorm
+                    p = torch.linear(n, qkv%s)
+                    #| QKV projection GEMM
                     q = self.heads(torch.slice(p, -1, 0, %d), b, t, %d%s)
                     k = self.heads(torch.slice(p, -1, %d, %d), b, t, %d%s)
                     v = torch.transpose(torch.reshape(torch.slice(p, -1, %d), [b, t, %d, %d]), 1, 2)
                     q = self.rope(q, cos, sin_signed)
                     k = self.rope(k, cos, sin_signed)
+                    #| split to heads + rotary (q and k)
                     a = torch.scaled_dot_product_attention(q, k, v, None, 0., True, enable_gqa=%s)
+                    #| causal attention (flash)
                     a = torch.reshape(torch.transpose(a, 1, 2), [b * t, %d])
                     h = torch.addmm(x2, a, torch.t(o))
-                    m = torch.linear(self.rms_norm(h, post_norm), gate_up)
+                    #| output projection GEMM + residual
+                    n = self.rms_norm(h, post_norm)
+                    #| post-attention RMSNorm
+                    m = torch.linear(n, gate_up)
+                    #| gate/up projection GEMM
                     act = torch.mul(torch.silu(torch.slice(m, -1, 0, %d)), torch.slice(m, -1, %d))
-                    return torch.reshape(torch.addmm_(h, act, torch.t(down)), [b, t, torch.size(x, 2)])
-                  def rms_norm(self: __torch__.FusedDecoderLayer, x: Tensor, w: Tensor) -> Tensor:
+                    #| SwiGLU
+                    y = torch.reshape(torch.addmm_(h, act, torch.t(down)), [b, t, torch.size(x, 2)])
+                    #| down projection GEMM + residual
+                    return y
+                  def rms_norm(self: __torch__.$CLASS, x: Tensor, w: Tensor) -> Tensor:
                     norm = torch.linalg_vector_norm(x, 2, [-1], True, dtype=6)
                     variance = torch.div(torch.square(norm), torch.size(x, -1))
                     normed = torch.mul(x, torch.rsqrt(torch.add(variance, %s)))
                     return torch.mul(torch.to(normed, ops.prim.dtype(x)), w)
-                  def heads(self: __torch__.FusedDecoderLayer, x: Tensor, b: int, t: int, n: int,
+                  def heads(self: __torch__.$CLASS, x: Tensor, b: int, t: int, n: int,
                       norm: Optional[Tensor]) -> Tensor:
                     y = torch.reshape(x, [b, t, n, %d])
                     if norm is not None:
                       y = self.rms_norm(y, norm)
                     return torch.transpose(y, 1, 2)
-                  def rope(self: __torch__.FusedDecoderLayer, x: Tensor, cos: Tensor, sin_signed: Tensor) -> Tensor:
+                  def rope(self: __torch__.$CLASS, x: Tensor, cos: Tensor, sin_signed: Tensor) -> Tensor:
                     half = %d
                     swapped = torch.cat([torch.slice(x, -1, half), torch.slice(x, -1, 0, half)], -1)
                     return torch.add(torch.mul(x, cos), torch.mul(swapped, sin_signed))
@@ -94,6 +184,6 @@ public final class LayerScript {
                 c.intermediateSize(), c.intermediateSize(),
                 eps,
                 c.headDim(),
-                c.headDim() / 2);
+                c.headDim() / 2).replace("$CLASS", className);
     }
 }
