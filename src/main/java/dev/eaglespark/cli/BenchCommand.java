@@ -81,8 +81,10 @@ public final class BenchCommand implements Command {
                   --wire W         train with workers: fp32 (default) or fp16 on the wire
                   --profile DIR    also profile one iteration per batch size with PyTorch's profiler
                                    and write DIR/<stage>-b<B>.json (chrome trace)
-                  --op-profile     features: also time each op class of a layer alone (host dispatch
-                                   and GPU time per forward), printed as a table per batch size
+                  --op-profile     features: also print, per batch size, the GPU time of each section
+                                   of a decoder layer inside its fused call (CUDA events; on a GPU),
+                                   the whole-layer call (host dispatch and GPU) and the copy of the
+                                   features to the host, in ms per forward
                 """;
     }
 
