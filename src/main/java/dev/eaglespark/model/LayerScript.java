@@ -47,6 +47,11 @@ public final class LayerScript {
         return module.forwardFused(in).singletonOrThrow();
     }
 
+    /** The timed copy's TorchScript source (tests run it on the CPU with stand-ins for the events). */
+    String timedCode() {
+        return timedCode;
+    }
+
     /** The names of the layer's sections, in the order {@link #sectionMillis} times them. */
     public List<String> sectionNames() {
         return timedCode.lines().map(String::strip).filter(l -> l.startsWith("# section "))
@@ -71,7 +76,7 @@ public final class LayerScript {
         }
     }
 
-    private NDList inputs(NDArray x, NDArray cos, NDArray sinSigned, NDArray inNorm, NDArray qkv, NDArray bias,
+    NDList inputs(NDArray x, NDArray cos, NDArray sinSigned, NDArray inNorm, NDArray qkv, NDArray bias,
                           NDArray o, NDArray qNorm, NDArray kNorm, NDArray postNorm, NDArray gateUp, NDArray down) {
         NDList in = new NDList(x, cos, sinSigned, inNorm, qkv, o, postNorm, gateUp, down);
         if (qkvBias) {
