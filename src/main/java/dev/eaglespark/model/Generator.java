@@ -134,8 +134,10 @@ public final class Generator {
             long[] ids = logits.argMax(-1).toType(DataType.INT64, false).toLongArray();
             return Arrays.copyOf(ids, b);
         }
+        float[] rows = logits.toFloatArray(); // one read off the device for the whole batch
+        int v = rows.length / b;
         for (int r = 0; r < b; r++) {
-            next[r] = batch.get(r).sampling().pick(logits.get(r).toFloatArray(), rngs[r]);
+            next[r] = batch.get(r).sampling().pick(Arrays.copyOfRange(rows, r * v, (r + 1) * v), rngs[r]);
         }
         return next;
     }

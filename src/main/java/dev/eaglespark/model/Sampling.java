@@ -5,7 +5,10 @@ import java.util.SplittableRandom;
 
 /**
  * How the next token is chosen from fp32 logits: greedy (temperature 0), or sampled at a
- * temperature from the smallest set of tokens whose probability reaches top-p.
+ * temperature from the smallest set of tokens whose probability reaches top-p (the nucleus, in
+ * descending probability, ties to the lower id). A draw costs a few passes over the vocabulary
+ * and a sort of the tokens above a probability threshold only, not of the whole vocabulary
+ * (128k tokens per row and token would cost far more than the target's decode step).
  */
 public record Sampling(double temperature, double topP) {
     public static final Sampling GREEDY = new Sampling(0, 1);
@@ -37,26 +40,70 @@ public record Sampling(double temperature, double topP) {
             p[i] = Math.exp((logits[i] - max) / temperature);
             sum += p[i];
         }
-        Integer[] order = new Integer[v];
-        for (int i = 0; i < v; i++) {
-            order[i] = i;
+        if (topP == 1) { // the whole distribution: no order needed
+            double u = random.nextDouble() * sum;
+            for (int i = 0; i < v; i++) {
+                u -= p[i];
+                if (u < 0) {
+                    return i;
+                }
+            }
+            return v - 1;
         }
-        // Descending probability; ties by lower id so the nucleus is deterministic.
-        double[] probs = p;
-        Arrays.sort(order, (a, b) -> probs[a] != probs[b] ? Double.compare(probs[b], probs[a]) : Integer.compare(a, b));
+        int[] nucleus = nucleus(p, topP * sum);
         double kept = 0;
-        int n = 0;
-        while (n < v && kept < topP * sum) {
-            kept += p[order[n++]];
+        for (int id : nucleus) {
+            kept += p[id];
         }
         double u = random.nextDouble() * kept;
-        for (int i = 0; i < n; i++) {
-            u -= p[order[i]];
+        for (int id : nucleus) {
+            u -= p[id];
             if (u < 0) {
-                return order[i];
+                return id;
             }
         }
-        return order[n - 1];
+        return nucleus[nucleus.length - 1];
+    }
+
+    /**
+     * The nucleus of unnormalised probabilities {@code p} (largest 1): the shortest run of tokens
+     * in descending probability (compared in float precision; ties to the lower id) whose mass
+     * reaches {@code mass}. Only tokens at or above a threshold are sorted: the threshold falls
+     * (1/2, 1/4, 1/16, ...) until the tokens above it hold the mass, so the nucleus lies among them.
+     */
+    static int[] nucleus(double[] p, double mass) {
+        long[] keys = null;
+        int n = 0;
+        for (double t = 0.5; keys == null; t = t > 1e-300 ? t * t : 0) {
+            double above = 0;
+            n = 0;
+            for (double q : p) {
+                if (q >= t) {
+                    above += q;
+                    n++;
+                }
+            }
+            if (above >= mass || t == 0) {
+                keys = new long[n];
+                int k = 0;
+                for (int i = 0; i < p.length; i++) {
+                    if (p[i] >= t) {
+                        // ascending keys: float bits of p (monotonic for p >= 0), then the reversed id
+                        keys[k++] = ((long) Float.floatToIntBits((float) p[i]) << 32) | (Integer.MAX_VALUE - i);
+                    }
+                }
+            }
+        }
+        Arrays.sort(keys);
+        int[] order = new int[n];
+        double kept = 0;
+        int size = 0;
+        while (size < n && kept < mass) { // descending: from the end of the sorted keys
+            int id = Integer.MAX_VALUE - (int) keys[n - 1 - size];
+            order[size++] = id;
+            kept += p[id];
+        }
+        return Arrays.copyOf(order, size);
     }
 
     public static long argmax(float[] logits) {
