@@ -21,7 +21,7 @@ import java.util.Locale;
  * "#| " mark the bounds of the layer's sections, for {@link #sectionMillis}.
  */
 public final class LayerScript {
-    /** Marks a section's end in the script (a comment); the name follows. */
+    /** A section bound in the script (a comment), followed by the name of the section it ends ("start" ends none). */
     private static final String MARK = "#| ";
 
     private final ScriptModule module;
