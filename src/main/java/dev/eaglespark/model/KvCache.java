@@ -4,61 +4,78 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 
 /**
- * Rotated keys and values of every layer, [B, kvHeads, S, d], grown one step at a time. The
- * cache owns its arrays; each append hands the full arrays to the caller's scope for the
- * duration of that scope only (tempAttach), so results computed from them never land here.
+ * Rotated keys and values of every layer, [B, kvHeads, S, d], grown one step at a time. Each
+ * layer's keys and values live in buffers with room to spare: a step is written in place after
+ * the cached positions, and only when the room runs out do the buffers move to larger ones
+ * (half as large again, at least {@link #MIN_GROWTH} positions more), so a generation copies
+ * each position a bounded number of times rather than the whole cache at every step.
+ * {@link #truncate} only moves the end. The cache owns its buffers; each append hands views of
+ * the cached positions to the caller's scope, so results computed from them never land here.
  */
 public final class KvCache implements AutoCloseable {
+    /** Positions added at least when a buffer grows (a prompt's prefill sets the first size). */
+    static final long MIN_GROWTH = 256;
+
     private final NDManager manager;
     private final NDArray[] keys;
     private final NDArray[] values;
+    private final long[] lengths;
 
     public KvCache(Device device, int layers) {
         this.manager = NDManager.newBaseManager(device);
         this.keys = new NDArray[layers];
         this.values = new NDArray[layers];
+        this.lengths = new long[layers];
     }
 
-    /** Appends this step's keys and values along the sequence axis; returns the full ones. */
+    /** Appends this step's keys and values along the sequence axis; returns views of all cached ones. */
     NDList append(int layer, NDArray k, NDArray v, NDManager scope) {
-        keys[layer] = grow(keys[layer], k, scope);
-        values[layer] = grow(values[layer], v, scope);
-        return new NDList(keys[layer], values[layer]);
+        long start = lengths[layer];
+        long end = start + k.getShape().get(2);
+        keys[layer] = write(keys[layer], k, start, end);
+        values[layer] = write(values[layer], v, start, end);
+        lengths[layer] = end;
+        NDList cached = new NDList(view(keys[layer], end), view(values[layer], end));
+        cached.attach(scope);
+        return cached;
     }
 
-    private NDArray grow(NDArray old, NDArray step, NDManager scope) {
-        NDArray full = old == null ? step : old.concat(step, 2);
-        full.attach(manager);
-        if (old != null) {
-            old.close();
+    /** {@code step} written at positions [start, end) of {@code buffer}, which grows first when too short. */
+    private NDArray write(NDArray buffer, NDArray step, long start, long end) {
+        if (buffer == null || buffer.getShape().get(2) < end) {
+            long[] s = step.getShape().getShape();
+            long room = buffer == null ? end : Math.max(end, buffer.getShape().get(2) * 3 / 2);
+            NDArray grown = manager.zeros(new Shape(s[0], s[1], Math.max(room, end + MIN_GROWTH), s[3]), step.getDataType());
+            if (buffer != null) {
+                try (NDArray cached = view(buffer, start)) {
+                    grown.set(new NDIndex(":, :, :{}", start), cached);
+                }
+                buffer.close();
+            }
+            buffer = grown;
         }
-        full.tempAttach(scope);
-        return full;
+        buffer.set(new NDIndex(":, :, {}:{}", start, end), step);
+        return buffer;
+    }
+
+    private static NDArray view(NDArray buffer, long length) {
+        return buffer.get(new NDIndex(":, :, :{}", length));
     }
 
     /** Keeps the first {@code length} positions (speculative decoding drops rejected tokens). */
     public void truncate(long length) {
-        for (int l = 0; l < keys.length; l++) {
-            keys[l] = cut(keys[l], length);
-            values[l] = cut(values[l], length);
+        for (int l = 0; l < lengths.length; l++) {
+            lengths[l] = Math.min(lengths[l], length);
         }
-    }
-
-    private NDArray cut(NDArray a, long length) {
-        if (a == null || a.getShape().get(2) <= length) {
-            return a;
-        }
-        NDArray kept = a.get(":, :, :{}", length).duplicate();
-        kept.attach(manager);
-        a.close();
-        return kept;
     }
 
     /** Number of cached positions (slots, padding included). */
     public long length() {
-        return keys[0] == null ? 0 : keys[0].getShape().get(2);
+        return lengths[0];
     }
 
     @Override
