@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.SparseFormat;
+import dev.eaglespark.model.Attention;
+import dev.eaglespark.model.KvCache;
 import dev.eaglespark.model.Ops;
 import java.util.List;
 
@@ -58,19 +60,14 @@ public final class Eagle3Draft {
 
     /**
      * Step 0 over new positions at inference: plain causal attention over the cached step-0
-     * keys and values plus the new ones, which are appended to {@code cache} (index 0 keys,
-     * index 1 values; empty at first).
+     * keys and values plus the new ones, which are appended to {@code cache} (its one layer).
      *
      * @param bias additive [1, 1, 1, new, cached + new]
      */
-    public NDArray extend(NDArray embeds, NDArray h, NDArray cos, NDArray sin, NDArray bias, NDList cache) {
+    public NDArray extend(NDArray embeds, NDArray h, NDArray cos, NDArray sin, NDArray bias, KvCache cache) {
         NDList qkv = projections(embeds, h, cos, sin);
-        NDArray k = cache.isEmpty() ? qkv.get(1) : cache.get(0).concat(qkv.get(1), 2);
-        NDArray v = cache.isEmpty() ? qkv.get(2) : cache.get(1).concat(qkv.get(2), 2);
-        cache.clear();
-        cache.add(k);
-        cache.add(v);
-        return finish(h, dev.eaglespark.model.Attention.attend(qkv.get(0), k, v, bias));
+        NDList kv = cache.append(0, qkv.get(1), qkv.get(2), h.getManager());
+        return finish(h, Attention.attend(qkv.get(0), kv.get(0), kv.get(1), bias));
     }
 
     /** Rotated queries, keys and values of concat(input_layernorm(embeds), hidden_norm(h)). */

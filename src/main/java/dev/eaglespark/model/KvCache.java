@@ -32,14 +32,22 @@ public final class KvCache implements AutoCloseable {
         this.lengths = new long[layers];
     }
 
-    /** Appends this step's keys and values along the sequence axis; returns views of all cached ones. */
-    NDList append(int layer, NDArray k, NDArray v, NDManager scope) {
+    /**
+     * Appends this step's keys and values along the sequence axis; returns views of all cached
+     * ones, owned by {@code scope}.
+     */
+    public NDList append(int layer, NDArray k, NDArray v, NDManager scope) {
         long start = lengths[layer];
         long end = start + k.getShape().get(2);
         keys[layer] = write(keys[layer], k, start, end);
         values[layer] = write(values[layer], v, start, end);
         lengths[layer] = end;
-        NDList cached = new NDList(view(keys[layer], end), view(values[layer], end));
+        return cached(layer, scope);
+    }
+
+    /** Views of a layer's cached keys and values, owned by {@code scope}. */
+    public NDList cached(int layer, NDManager scope) {
+        NDList cached = new NDList(view(keys[layer], lengths[layer]), view(values[layer], lengths[layer]));
         cached.attach(scope);
         return cached;
     }

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.eaglespark.draft.Eagle3Draft;
 import dev.eaglespark.model.Attention;
+import dev.eaglespark.model.KvCache;
 import dev.eaglespark.model.RopePrecision;
 import dev.eaglespark.model.RotaryEmbedding;
 import dev.eaglespark.vocab.DraftVocab;
@@ -24,7 +25,7 @@ public final class EagleProposer implements Proposer {
     private final DraftVocab vocab;
     private final RotaryEmbedding rope;
     private final NDManager manager;
-    private final NDList cache = new NDList();
+    private final KvCache cache;
     private long length;
     private NDArray lastHidden;
 
@@ -33,6 +34,7 @@ public final class EagleProposer implements Proposer {
         this.vocab = vocab;
         this.rope = new RotaryEmbedding(draft.config().rope(), draft.config().headDim(), RopePrecision.FP32);
         this.manager = parent.newSubManager();
+        this.cache = new KvCache(parent.getDevice(), 1);
     }
 
     @Override
@@ -43,11 +45,8 @@ public final class EagleProposer implements Proposer {
             NDArray h = draft.project(aux.toType(DataType.FLOAT32, false).duplicate());
             h.attach(scope);
             NDList cs = rope.table(scope, length, n, DataType.FLOAT32);
-            List<NDArray> old = new ArrayList<>(cache);
             NDArray out = draft.extend(draft.embed(ids), h, cs.get(0), cs.get(1), Attention.afterCacheBias(scope, length, n,
                     DataType.FLOAT32), cache);
-            keep(cache);
-            old.forEach(NDArray::close); // the cache grew into new arrays
             NDArray last = out.get(":, {}:", n - 1).duplicate();
             last.attach(manager);
             if (lastHidden != null) {
@@ -64,8 +63,9 @@ public final class EagleProposer implements Proposer {
         try (NDManager scope = manager.newSubManager()) {
             NDArray h = lastHidden.duplicate();
             h.attach(scope);
-            List<NDArray> keys = new ArrayList<>(List.of(cache.get(0)));
-            List<NDArray> values = new ArrayList<>(List.of(cache.get(1)));
+            NDList cached = cache.cached(0, scope);
+            List<NDArray> keys = new ArrayList<>(List.of(cached.get(0)));
+            List<NDArray> values = new ArrayList<>(List.of(cached.get(1)));
             out[0] = next(draft.logits(h));
             NDArray noMask = scope.zeros(new Shape(1, 1, 1, 1, length));
             for (int j = 1; j < k; j++) {
@@ -84,13 +84,9 @@ public final class EagleProposer implements Proposer {
         return vocab.targetId(draftId);
     }
 
-    /** Moves the cache arrays out of the closing step scope into this proposer's manager. */
-    private void keep(NDList c) {
-        c.forEach(a -> a.attach(manager));
-    }
-
     @Override
     public void close() {
+        cache.close();
         manager.close();
     }
 }
