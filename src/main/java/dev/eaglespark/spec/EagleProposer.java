@@ -26,7 +26,6 @@ public final class EagleProposer implements Proposer {
     private final RotaryEmbedding rope;
     private final NDManager manager;
     private final KvCache cache;
-    private long length;
     private NDArray lastHidden;
 
     public EagleProposer(Eagle3Draft draft, DraftVocab vocab, NDManager parent) {
@@ -44,8 +43,9 @@ public final class EagleProposer implements Proposer {
             NDArray ids = scope.create(tokens, new Shape(1, n));
             NDArray h = draft.project(aux.toType(DataType.FLOAT32, false).duplicate());
             h.attach(scope);
-            NDList cs = rope.table(scope, length, n, DataType.FLOAT32);
-            NDArray out = draft.extend(draft.embed(ids), h, cs.get(0), cs.get(1), Attention.afterCacheBias(scope, length, n,
+            long start = cache.length();
+            NDList cs = rope.table(scope, start, n, DataType.FLOAT32);
+            NDArray out = draft.extend(draft.embed(ids), h, cs.get(0), cs.get(1), Attention.afterCacheBias(scope, start, n,
                     DataType.FLOAT32), cache);
             NDArray last = out.get(":, {}:", n - 1).duplicate();
             last.attach(manager);
@@ -54,7 +54,6 @@ public final class EagleProposer implements Proposer {
             }
             lastHidden = last;
         }
-        length += n;
     }
 
     @Override
@@ -67,6 +66,7 @@ public final class EagleProposer implements Proposer {
             List<NDArray> keys = new ArrayList<>(List.of(cached.get(0)));
             List<NDArray> values = new ArrayList<>(List.of(cached.get(1)));
             out[0] = next(draft.logits(h));
+            long length = cache.length();
             NDArray noMask = scope.zeros(new Shape(1, 1, 1, 1, length));
             for (int j = 1; j < k; j++) {
                 NDList cs = rope.table(scope, length - 1 + j, 1, DataType.FLOAT32);
