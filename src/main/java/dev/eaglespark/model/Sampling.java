@@ -2,6 +2,7 @@ package dev.eaglespark.model;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 /**
  * How the next token is chosen from fp32 logits: greedy (temperature 0), or sampled at a
@@ -40,29 +41,20 @@ public record Sampling(double temperature, double topP) {
             p[i] = Math.exp((logits[i] - max) / temperature);
             sum += p[i];
         }
-        if (topP == 1) { // the whole distribution: no order needed
-            double u = random.nextDouble() * sum;
-            for (int i = 0; i < v; i++) {
-                u -= p[i];
-                if (u < 0) {
-                    return i;
-                }
-            }
-            return v - 1;
-        }
-        int[] nucleus = nucleus(p, topP * sum);
+        // top-p 1 keeps every token, in id order: no sort
+        int[] ids = topP == 1 ? IntStream.range(0, v).toArray() : nucleus(p, topP * sum);
         double kept = 0;
-        for (int id : nucleus) {
+        for (int id : ids) {
             kept += p[id];
         }
         double u = random.nextDouble() * kept;
-        for (int id : nucleus) {
+        for (int id : ids) {
             u -= p[id];
             if (u < 0) {
                 return id;
             }
         }
-        return nucleus[nucleus.length - 1];
+        return ids[ids.length - 1];
     }
 
     /**
