@@ -56,8 +56,8 @@ public final class KvCache implements AutoCloseable {
     private NDArray write(NDArray buffer, NDArray step, long start, long end) {
         if (buffer == null || buffer.getShape().get(2) < end) {
             long[] s = step.getShape().getShape();
-            long room = buffer == null ? end : Math.max(end, buffer.getShape().get(2) * 3 / 2);
-            NDArray grown = manager.zeros(new Shape(s[0], s[1], Math.max(room, end + MIN_GROWTH), s[3]), step.getDataType());
+            long room = Math.max(end + MIN_GROWTH, buffer == null ? 0 : buffer.getShape().get(2) * 3 / 2);
+            NDArray grown = manager.zeros(new Shape(s[0], s[1], room, s[3]), step.getDataType());
             if (buffer != null) {
                 try (NDArray cached = view(buffer, start)) {
                     grown.set(new NDIndex(":, :, :{}", start), cached);
