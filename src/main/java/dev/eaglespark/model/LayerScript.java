@@ -26,6 +26,7 @@ public final class LayerScript {
 
     private final ScriptModule module;
     private final String timedCode;
+    private final ScriptModule timedModule; // loaded on its first call, which only a GPU makes
     private final boolean qkvBias;
     private final boolean qkNorm;
 
@@ -34,6 +35,7 @@ public final class LayerScript {
         this.qkNorm = cfg.architecture().qkNorm();
         this.module = ScriptModule.of("FusedDecoderLayer", code(cfg, "FusedDecoderLayer"));
         this.timedCode = timed(code(cfg, "TimedDecoderLayer"));
+        this.timedModule = ScriptModule.of("TimedDecoderLayer", timedCode);
     }
 
     /**
@@ -71,7 +73,7 @@ public final class LayerScript {
             throw new IllegalStateException("section times come from CUDA events: they need a GPU");
         }
         NDList in = inputs(x, cos, sinSigned, inNorm, qkv, bias, o, qNorm, kNorm, postNorm, gateUp, down);
-        try (NDList out = ScriptModule.of("TimedDecoderLayer", timedCode).forwardFused(in)) {
+        try (NDList out = timedModule.forwardFused(in)) {
             return out.get(1).toFloatArray();
         }
     }
