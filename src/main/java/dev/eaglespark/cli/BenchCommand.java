@@ -1,6 +1,7 @@
 package dev.eaglespark.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.eaglespark.bench.DecodeBench;
 import dev.eaglespark.bench.FeaturesBench;
 import dev.eaglespark.bench.ForwardOpProfile;
 import dev.eaglespark.bench.TrainScalingBench;
@@ -21,7 +22,8 @@ public final class BenchCommand implements Command {
             Map.entry("shapes", true), Map.entry("batch", true), Map.entry("seq", true), Map.entry("warmup", true),
             Map.entry("iters", true), Map.entry("device", true), Map.entry("aux", true), Map.entry("profile", true),
             Map.entry("precision", true), Map.entry("draft-vocab", true), Map.entry("ttt", true),
-            Map.entry("workers", true), Map.entry("wire", true), Map.entry("op-profile", false), Map.entry("accumulate", true));
+            Map.entry("workers", true), Map.entry("wire", true), Map.entry("op-profile", false), Map.entry("accumulate", true),
+            Map.entry("prompt-len", true), Map.entry("new-tokens", true));
 
     @Override
     public Map<String, Boolean> options() {
@@ -41,7 +43,7 @@ public final class BenchCommand implements Command {
     @Override
     public String help() {
         return """
-                usage: eaglespark bench --stage features|train [options]
+                usage: eaglespark bench --stage features|train|decode [options]
 
                 Stage 1 (features): random token ids through a target with random fp16 weights, by
                 the features stage's extractor: the three aux states fused to [B, T, 3H] and the
@@ -60,13 +62,23 @@ public final class BenchCommand implements Command {
                   MLP, draft lm_head] + 2*T*q [causal attention over the step-0 keys]))
                   + 2*Ht*Vt [soft labels, forward only]
                 with q = heads x head_dim, kv = KV heads x head_dim, I the MLP width, Vd and Vt the
-                draft and target vocabularies. Results are recorded in docs/BENCHMARKS.md.
+                draft and target vocabularies.
+
+                Decode (the regenerate stage's generation): batches of random prompts through the
+                target with random fp16 weights and its KV cache, greedy, every row to the token
+                limit. Each iteration generates one token, then --new-tokens; a decode step is the
+                difference over the extra steps. Prints the prefill, ms per decode step, decoded
+                tokens/s and the rate at which a step reads the weights.
+
+                Results are recorded in docs/BENCHMARKS.md.
 
                 options:
-                  --stage S        features (default) or train
+                  --stage S        features (default), train or decode
                   --shapes C       llama3.1-8b (default) or a config.json path for other shapes
-                  --batch LIST     batch sizes, comma-separated (default 1,4; train: 1)
+                  --batch LIST     batch sizes, comma-separated (default 1,4; train: 1; decode: 1,32)
                   --seq N          sequence length (default 2048)
+                  --prompt-len N   decode: prompt tokens per row (default 512)
+                  --new-tokens N   decode: tokens generated per row, at least 2 (default 128)
                   --warmup N       untimed iterations first (default 3)
                   --iters N        timed iterations (default 10)
                   --device D       gpu (default) or cpu
@@ -91,15 +103,35 @@ public final class BenchCommand implements Command {
     @Override
     public int run(Args args) throws Exception {
         String stage = args.get("stage", "features");
-        if (!stage.equals("features") && !stage.equals("train")) {
-            throw new UsageException("--stage must be features or train, got '" + stage + "'");
+        if (!stage.equals("features") && !stage.equals("train") && !stage.equals("decode")) {
+            throw new UsageException("--stage must be features, train or decode, got '" + stage + "'");
         }
         String config = args.get("shapes", "llama3.1-8b");
         String json = config.equals("llama3.1-8b") ? FeaturesBench.llama31_8bConfig()
                 : Files.readString(Paths.get(config));
         TargetConfig cfg = TargetConfig.parse(new ObjectMapper().readTree(json), config);
         var device = DumpCommand.parseDevice(args.get("device", "gpu"));
-        return stage.equals("train") ? train(args, cfg, config, device) : features(args, cfg, config, device);
+        return switch (stage) {
+            case "train" -> train(args, cfg, config, device);
+            case "decode" -> decode(args, cfg, config, device);
+            default -> features(args, cfg, config, device);
+        };
+    }
+
+    private static int decode(Args args, TargetConfig cfg, String config, ai.djl.Device device) {
+        int newTokens = args.getInt("new-tokens", 128);
+        if (newTokens < 2) {
+            throw new UsageException("--new-tokens must be at least 2, got " + newTokens);
+        }
+        try (TargetModel model = TargetModel.random(cfg, device, TargetModel.defaultDtype(device))) {
+            DecodeBench bench = new DecodeBench(model);
+            System.out.println("decode, " + config + " shapes, " + model.dtype() + " on " + device + ", greedy");
+            for (int batch : args.getInts("batch", "1,32")) {
+                System.out.println(bench.run(batch, args.getInt("prompt-len", 512), newTokens,
+                        args.getInt("warmup", 3), args.getInt("iters", 10), 42).format());
+            }
+        }
+        return 0;
     }
 
     private static int features(Args args, TargetConfig cfg, String config, ai.djl.Device device) throws Exception {
