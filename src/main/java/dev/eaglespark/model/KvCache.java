@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /**
@@ -37,12 +38,27 @@ public final class KvCache implements AutoCloseable {
      * ones, owned by {@code scope}.
      */
     public NDList append(int layer, NDArray k, NDArray v, NDManager scope) {
-        long start = lengths[layer];
-        long end = start + k.getShape().get(2);
-        keys[layer] = write(keys[layer], k, start, end);
-        values[layer] = write(values[layer], v, start, end);
-        lengths[layer] = end;
+        NDList buffers = reserve(layer, k.getShape(), k.getDataType());
+        long end = lengths[layer];
+        NDIndex step = new NDIndex(":, :, {}:{}", end - k.getShape().get(2), end);
+        buffers.get(0).set(step, k);
+        buffers.get(1).set(step, v);
         return cached(layer, scope);
+    }
+
+    /**
+     * Counts a step of {@code step}'s shape [B, kvHeads, n, d] as cached in {@code layer} and
+     * returns the layer's key and value buffers [B, kvHeads, capacity, d], owned by the cache,
+     * for the caller to write the step at positions [length - n, length) ({@link LayerScript}
+     * does so in place). The buffers grow first when too short.
+     */
+    public NDList reserve(int layer, Shape step, DataType dtype) {
+        long start = lengths[layer];
+        long end = start + step.get(2);
+        keys[layer] = room(keys[layer], step, dtype, start, end);
+        values[layer] = room(values[layer], step, dtype, start, end);
+        lengths[layer] = end;
+        return new NDList(keys[layer], values[layer]);
     }
 
     /** Views of a layer's cached keys and values, owned by {@code scope}. */
@@ -52,22 +68,20 @@ public final class KvCache implements AutoCloseable {
         return cached;
     }
 
-    /** {@code step} written at positions [start, end) of {@code buffer}, which grows first when too short. */
-    private NDArray write(NDArray buffer, NDArray step, long start, long end) {
-        if (buffer == null || buffer.getShape().get(2) < end) {
-            long[] s = step.getShape().getShape();
-            long room = Math.max(end + MIN_GROWTH, buffer == null ? 0 : buffer.getShape().get(2) * 3 / 2);
-            NDArray grown = manager.zeros(new Shape(s[0], s[1], room, s[3]), step.getDataType());
-            if (buffer != null) {
-                try (NDArray cached = view(buffer, start)) {
-                    grown.set(new NDIndex(":, :, :{}", start), cached);
-                }
-                buffer.close();
-            }
-            buffer = grown;
+    /** {@code buffer}, or a larger one holding its first {@code start} positions when it ends before {@code end}. */
+    private NDArray room(NDArray buffer, Shape step, DataType dtype, long start, long end) {
+        if (buffer != null && buffer.getShape().get(2) >= end) {
+            return buffer;
         }
-        buffer.set(new NDIndex(":, :, {}:{}", start, end), step);
-        return buffer;
+        long capacity = Math.max(end + MIN_GROWTH, buffer == null ? 0 : buffer.getShape().get(2) * 3 / 2);
+        NDArray grown = manager.zeros(new Shape(step.get(0), step.get(1), capacity, step.get(3)), dtype);
+        if (buffer != null) {
+            try (NDArray cached = view(buffer, start)) {
+                grown.set(new NDIndex(":, :, :{}", start), cached);
+            }
+            buffer.close();
+        }
+        return grown;
     }
 
     private static NDArray view(NDArray buffer, long length) {
@@ -84,6 +98,11 @@ public final class KvCache implements AutoCloseable {
     /** Number of cached positions (slots, padding included). */
     public long length() {
         return lengths[0];
+    }
+
+    /** Number of cached positions of one layer (ahead of the others while a step runs through the layers). */
+    public long length(int layer) {
+        return lengths[layer];
     }
 
     @Override

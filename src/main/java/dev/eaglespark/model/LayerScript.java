@@ -7,14 +7,17 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A whole decoder layer's full-sequence forward (no cache, right-padded, causal) as one
- * TorchScript call: the ops of {@link DecoderLayer#forward} in the same dtypes, with RMSNorm as
+ * A whole decoder layer's forward as one TorchScript call, in two forms: full sequences (no cache,
+ * right-padded, causal) and steps after a KV cache (prefill, decoding, speculative verification),
+ * which writes the step's keys and values into the cache's buffers in place and attends over
+ * them with an additive bias. Both compute in the same dtypes, with RMSNorm as
  * transformers computes it (fp32 statistics, x * rsqrt(mean(x^2) + eps) in fp32, cast back, times
- * the weight) and attention through the fused kernel, which reads the KV heads once per group
- * (no repeated copies). Through DJL each op costs a JNI call of tens of microseconds, about 40
- * per layer; here the layer is one, and on a GPU it runs through the optimizing executor
- * ({@link ScriptModule#forwardFused}), which turns each chain of elementwise ops into one
- * generated kernel. The ops are written for that: the norm statistics come from a norm
+ * the weight); the full-sequence attention runs in the fused flash kernel, which reads the KV heads
+ * once per group (no repeated copies), the cached one as two batched GEMMs with a KV head's
+ * query group folded into the rows (no copies either). Through DJL each op costs a JNI call of
+ * tens of microseconds, about 40 per layer; here the layer is one, and on a GPU it runs through
+ * the optimizing executor ({@link ScriptModule#forwardFused}), which turns each chain of
+ * elementwise ops into one generated kernel. The ops are written for that: the norm statistics come from a norm
  * accumulated in fp32 (no fp32 copy of x), the rotary embedding is x * cos + swap_halves(x) *
  * sin' with rotate_half's sign folded into sin' (a cat the fuser takes, where it stops at a roll),
  * and both residual adds are the beta = 1 term of their projection's GEMM. Comments starting
@@ -25,6 +28,7 @@ public final class LayerScript {
     private static final String MARK = "#| ";
 
     private final ScriptModule module;
+    private final ScriptModule cachedModule;
     private final String timedCode;
     private final ScriptModule timedModule; // loaded on its first call, which only a GPU makes
     private final boolean qkvBias;
@@ -33,20 +37,31 @@ public final class LayerScript {
     public LayerScript(TargetConfig cfg) {
         this.qkvBias = cfg.qkvBias();
         this.qkNorm = cfg.architecture().qkNorm();
-        this.module = ScriptModule.of("FusedDecoderLayer", code(cfg, "FusedDecoderLayer"));
-        this.timedCode = timed(code(cfg, "TimedDecoderLayer"));
+        this.module = ScriptModule.of("FusedDecoderLayer", code(cfg, "FusedDecoderLayer", false));
+        this.cachedModule = ScriptModule.of("CachedDecoderLayer", code(cfg, "CachedDecoderLayer", true));
+        this.timedCode = timed(code(cfg, "TimedDecoderLayer", false));
         this.timedModule = ScriptModule.of("TimedDecoderLayer", timedCode);
     }
 
     /**
-     * The layer's output [B, T, H], in x's manager. {@code sinSigned} is sin with rotate_half's sign
-     * folded in ({@link RopeCache}). Optional weights are null when absent.
+     * The layer's output [B, T, H] for right-padded sequences without a cache, in x's manager.
+     * {@code sinSigned} is sin with rotate_half's sign folded in ({@link RopeCache}).
      */
-    public NDArray forward(NDArray x, NDArray cos, NDArray sinSigned, NDArray inNorm, NDArray qkv,
-                           NDArray bias, NDArray o, NDArray qNorm, NDArray kNorm, NDArray postNorm, NDArray gateUp,
-                           NDArray down) {
-        NDList in = inputs(x, cos, sinSigned, inNorm, qkv, bias, o, qNorm, kNorm, postNorm, gateUp, down);
-        return module.forwardFused(in).singletonOrThrow();
+    public NDArray forward(NDArray x, NDArray cos, NDArray sinSigned, LayerWeights w) {
+        return module.forwardFused(inputs(new NDList(x, cos, sinSigned), w)).singletonOrThrow();
+    }
+
+    /**
+     * The layer's output [B, T, H] after cached positions, in x's manager: this step's keys and
+     * values are written into the cache's buffers [B, kvHeads, capacity, d] at the positions
+     * before the bias's last one, and x attends over every position up to it.
+     *
+     * @param cos cos and plain sin, broadcastable to [B, 1, T, d]
+     * @param bias additive attention bias [B or 1, 1, 1, T, positions], in x's dtype
+     */
+    public NDArray forwardCached(NDArray x, NDArray cos, NDArray sin, NDArray bias, NDArray keys, NDArray values,
+                                 LayerWeights w) {
+        return cachedModule.forwardFused(inputs(new NDList(x, cos, sin, bias, keys, values), w)).singletonOrThrow();
     }
 
     /** The timed copy's TorchScript source (tests run it on the CPU with stand-ins for the events). */
@@ -61,32 +76,31 @@ public final class LayerScript {
     }
 
     /**
-     * GPU milliseconds of each section of one layer call, on a GPU only: the same script, run the
-     * same way (fused), with a CUDA event recorded at each section mark; the call waits for the
-     * last event. The marks sit where the script's fused kernels end anyway (a GEMM, the
-     * attention kernel), so the timed layer runs the kernels of the untimed one. The input x is
-     * left as it was.
+     * GPU milliseconds of each section of one full-sequence layer call, on a GPU only: the same
+     * script, run the same way (fused), with a CUDA event recorded at each section mark; the call
+     * waits for the last event. The marks sit where the script's fused kernels end anyway (a
+     * GEMM, the attention kernel), so the timed layer runs the kernels of the untimed one. The
+     * input x is left as it was.
      */
-    public float[] sectionMillis(NDArray x, NDArray cos, NDArray sinSigned, NDArray inNorm, NDArray qkv, NDArray bias,
-                                 NDArray o, NDArray qNorm, NDArray kNorm, NDArray postNorm, NDArray gateUp, NDArray down) {
+    public float[] sectionMillis(NDArray x, NDArray cos, NDArray sinSigned, LayerWeights w) {
         if (!x.getDevice().isGpu()) {
             throw new IllegalStateException("section times come from CUDA events: they need a GPU");
         }
-        NDList in = inputs(x, cos, sinSigned, inNorm, qkv, bias, o, qNorm, kNorm, postNorm, gateUp, down);
-        try (NDList out = timedModule.forwardFused(in)) {
+        try (NDList out = timedModule.forwardFused(inputs(new NDList(x, cos, sinSigned), w))) {
             return out.get(1).toFloatArray();
         }
     }
 
-    NDList inputs(NDArray x, NDArray cos, NDArray sinSigned, NDArray inNorm, NDArray qkv, NDArray bias,
-                          NDArray o, NDArray qNorm, NDArray kNorm, NDArray postNorm, NDArray gateUp, NDArray down) {
-        NDList in = new NDList(x, cos, sinSigned, inNorm, qkv, o, postNorm, gateUp, down);
+    /** {@code leading} followed by the weights, in the scripts' parameter order. */
+    NDList inputs(NDList leading, LayerWeights w) {
+        NDList in = new NDList(leading);
+        in.addAll(new NDList(w.inputNorm(), w.qkv(), w.o(), w.postNorm(), w.gateUp(), w.down()));
         if (qkvBias) {
-            in.add(bias);
+            in.add(w.qkvBias());
         }
         if (qkNorm) {
-            in.add(qNorm);
-            in.add(kNorm);
+            in.add(w.qNorm());
+            in.add(w.kNorm());
         }
         return in;
     }
@@ -129,18 +143,52 @@ public final class LayerScript {
         return out.toString();
     }
 
-    private String code(TargetConfig c, String className) {
+    /**
+     * The layer's TorchScript: {@code cached} adds the bias, the KV buffers and the attention over
+     * them (and takes a plain sin); otherwise the causal flash attention over the sequence alone.
+     * Both share every other line.
+     */
+    private String code(TargetConfig c, String className, boolean cached) {
         long qDim = (long) c.numHeads() * c.headDim();
         long kvDim = (long) c.numKvHeads() * c.headDim();
+        int groups = c.numHeads() / c.numKvHeads();
         String eps = String.format(Locale.ROOT, "%.17g", c.rmsNormEps());
+        String scale = String.format(Locale.ROOT, "%.17g", 1.0 / Math.sqrt(c.headDim()));
+        String attention = cached ? """
+                    keys = self.cache(k_cache, k, end)
+                    values = self.cache(v_cache, v, end)
+                    a = self.attend(q, keys, values, bias, b, t)
+                    #| attention over the cache
+                """ : """
+                    a = torch.scaled_dot_product_attention(q, k, v, None, 0., True, enable_gqa=%s)
+                    #| causal attention (flash)
+                    a = torch.reshape(torch.transpose(a, 1, 2), [b * t, %d])
+                """.formatted(c.numHeads() > c.numKvHeads() ? "True" : "False", qDim);
+        String cacheMethods = !cached ? "" : """
+                  def fold_sign(self: __torch__.$CLASS, sin: Tensor) -> Tensor:
+                    half = %d
+                    return torch.cat([torch.neg(torch.slice(sin, -1, 0, half)), torch.slice(sin, -1, half)], -1)
+                  def cache(self: __torch__.$CLASS, buffer: Tensor, step: Tensor, end: int) -> Tensor:
+                    _0 = torch.copy_(torch.slice(buffer, 2, end - torch.size(step, 2), end), step)
+                    return torch.slice(buffer, 2, 0, end)
+                  def attend(self: __torch__.$CLASS, q: Tensor, k: Tensor, v: Tensor, bias: Tensor, b: int,
+                      t: int) -> Tensor:
+                    s = torch.size(k, 2)
+                    q4 = torch.reshape(torch.mul(q, %s), [b, %d, %d * t, %d])
+                    scores = torch.reshape(torch.matmul(q4, torch.transpose(k, 2, 3)), [b, %d, %d, t, s])
+                    probs = torch.reshape(torch.softmax(torch.add(scores, bias), -1), [b, %d, %d * t, s])
+                    out = torch.reshape(torch.matmul(probs, v), [b, %d, t, %d])
+                    return torch.reshape(torch.transpose(out, 1, 2), [b * t, %d])
+                """.formatted(c.headDim() / 2, scale, c.numKvHeads(), groups, c.headDim(), c.numKvHeads(), groups,
+                c.numKvHeads(), groups, c.numHeads(), c.headDim(), qDim);
         return """
                   def forward(self: __torch__.$CLASS,
-                      x: Tensor, cos: Tensor, sin_signed: Tensor, in_norm: Tensor, qkv: Tensor, o: Tensor,
+                      x: Tensor, cos: Tensor, %s in_norm: Tensor, qkv: Tensor, o: Tensor,
                       post_norm: Tensor, gate_up: Tensor, down: Tensor%s%s) -> Tensor:
                     b = torch.size(x, 0)
                     t = torch.size(x, 1)
                     x2 = torch.reshape(x, [b * t, torch.size(x, 2)])
-                    #| start
+                %s    #| start
                     n = self.rms_norm(x, in_norm)
                     #| input RMSNorm
                     p = torch.linear(n, qkv%s)
@@ -151,10 +199,7 @@ public final class LayerScript {
                     q = self.rope(q, cos, sin_signed)
                     k = self.rope(k, cos, sin_signed)
                     #| split to heads + rotary (q and k)
-                    a = torch.scaled_dot_product_attention(q, k, v, None, 0., True, enable_gqa=%s)
-                    #| causal attention (flash)
-                    a = torch.reshape(torch.transpose(a, 1, 2), [b * t, %d])
-                    h = torch.addmm(x2, a, torch.t(o))
+                %s    h = torch.addmm(x2, a, torch.t(o))
                     #| output projection GEMM + residual
                     n = self.rms_norm(h, post_norm)
                     #| post-attention RMSNorm
@@ -180,17 +225,19 @@ public final class LayerScript {
                     half = %d
                     swapped = torch.cat([torch.slice(x, -1, half), torch.slice(x, -1, 0, half)], -1)
                     return torch.add(torch.mul(x, cos), torch.mul(swapped, sin_signed))
-                """.formatted(
+                %s""".formatted(
+                cached ? "sin: Tensor, bias: Tensor, k_cache: Tensor, v_cache: Tensor," : "sin_signed: Tensor,",
                 qkvBias ? ", qkv_bias: Tensor" : "", qkNorm ? ", q_norm: Tensor, k_norm: Tensor" : "",
+                cached ? "    end = torch.size(bias, -1)\n    sin_signed = self.fold_sign(sin)\n" : "",
                 qkvBias ? ", qkv_bias" : "",
                 qDim, c.numHeads(), qkNorm ? ", q_norm" : ", None",
                 qDim, qDim + kvDim, c.numKvHeads(), qkNorm ? ", k_norm" : ", None",
                 qDim + kvDim, c.numKvHeads(), c.headDim(),
-                c.numHeads() > c.numKvHeads() ? "True" : "False",
-                qDim,
+                attention,
                 c.intermediateSize(), c.intermediateSize(),
                 eps,
                 c.headDim(),
-                c.headDim() / 2).replace("$CLASS", className);
+                c.headDim() / 2,
+                cacheMethods).replace("$CLASS", className);
     }
 }
