@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The GPU checks behind docs/BENCHMARKS.md's correctness figures for the GPU-only paths: the
 # train-time-test step on the reference dumps, clipping and fused AdamW against the CPU, the fused
-# fp16 forward against fp32 on the CPU, and the pipelined stage-1 extractor against one batch at a
-# time. They are programs in src/test/java (compiled by every build, not run by it: CI has no GPU);
+# fp16 forward against fp32 on the CPU, the KV-cached forward (fp16 and fp32) against the CPU's full
+# forward, and the pipelined stage-1 extractor against one batch at a time. They are programs in src/test/java (compiled by every build, not run by it: CI has no GPU);
 # each prints what it measured and exits 1 past its limit.
 # Usage (from the repository root): gpu-checks.sh APP_DIR   (APP_DIR holds classes/, test-classes/ and lib/)
 set -uo pipefail
@@ -14,5 +14,6 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 "${RUN[@]}" dev.eaglespark.draft.GpuTrainStepCheck "$F" || status=1
 "${RUN[@]}" dev.eaglespark.train.GpuAdamWCheck || status=1
 "${RUN[@]}" dev.eaglespark.model.GpuFusedForwardCheck "$F/tiny-llama3" "$F/tiny-qwen2" "$F/tiny-qwen3" || status=1
+"${RUN[@]}" dev.eaglespark.model.GpuCachedForwardCheck "$F/tiny-llama3" "$F/tiny-qwen2" "$F/tiny-qwen3" || status=1
 "${RUN[@]}" dev.eaglespark.features.GpuPipelineCheck "$F/tiny-llama3" "$F/tiny-qwen3" || status=1
 exit $status
