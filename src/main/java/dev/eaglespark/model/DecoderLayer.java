@@ -33,7 +33,7 @@ public final class DecoderLayer implements AutoCloseable {
         this.script = script;
     }
 
-    /** Stacked rows (q/k/v, gate/up): one GEMM instead of several. */
+    /** Stacked rows (q/k/v, gate/up), one tensor per layer's projection group. */
     private static NDArray stacked(NDArray... parts) {
         NDList list = new NDList(parts);
         NDArray joined = NDArrays.concat(list, 0);

@@ -17,10 +17,15 @@ import java.util.Locale;
  * query group folded into the rows (no copies either). Through DJL each op costs a JNI call of
  * tens of microseconds, about 40 per layer; here the layer is one, and on a GPU it runs through
  * the optimizing executor ({@link ScriptModule#forwardFused}), which turns each chain of
- * elementwise ops into one generated kernel. The ops are written for that: the norm statistics come from a norm
- * accumulated in fp32 (no fp32 copy of x), the rotary embedding is x * cos + swap_halves(x) *
- * sin' with rotate_half's sign folded into sin' (a cat the fuser takes, where it stops at a roll),
- * and both residual adds are the beta = 1 term of their projection's GEMM. Comments starting
+ * elementwise ops into one generated kernel. The ops are written for that: the norm statistics
+ * come from a norm accumulated in fp32 (no fp32 copy of x), the rotary embedding is x * cos +
+ * swap_halves(x) * sin' with rotate_half's sign folded into sin' (a cat the fuser takes, where it
+ * stops at a roll), and both residual adds are the beta = 1 term of their projection's GEMM. The
+ * wide passes are kept away from the fuser, whose generated kernels run at about a third of the
+ * memory bandwidth there (measured: docs/BENCHMARKS.md): the norm's scaling writes fp16 straight
+ * from the fp32 product ({@code out=}, the rounding of a cast) and takes the weight in place, and
+ * gate and up are two GEMMs with contiguous outputs, so SwiGLU is ATen's vectorized silu_ and
+ * mul_ in place (in-place ops are never fused). Comments starting
  * "#| " mark the bounds of the layer's sections, for {@link #sectionMillis}.
  */
 public final class LayerScript {
@@ -203,9 +208,10 @@ public final class LayerScript {
                     #| output projection GEMM + residual
                     n = self.rms_norm(h, post_norm)
                     #| post-attention RMSNorm
-                    m = torch.linear(n, gate_up)
+                    g = torch.linear(n, torch.slice(gate_up, 0, 0, %d))
+                    u = torch.linear(n, torch.slice(gate_up, 0, %d))
                     #| gate/up projection GEMM
-                    act = torch.mul(torch.silu(torch.slice(m, -1, 0, %d)), torch.slice(m, -1, %d))
+                    act = torch.mul_(torch.silu_(g), u)
                     #| SwiGLU
                     y = torch.reshape(torch.addmm_(h, act, torch.t(down)), [b, t, torch.size(x, 2)])
                     #| down projection GEMM + residual
@@ -213,8 +219,10 @@ public final class LayerScript {
                   def rms_norm(self: __torch__.$CLASS, x: Tensor, w: Tensor) -> Tensor:
                     norm = torch.linalg_vector_norm(x, 2, [-1], True, dtype=6)
                     variance = torch.div(torch.square(norm), torch.size(x, -1))
-                    normed = torch.mul(x, torch.rsqrt(torch.add(variance, %s)))
-                    return torch.mul(torch.to(normed, ops.prim.dtype(x)), w)
+                    r = torch.rsqrt(torch.add(variance, %s))
+                    out = torch.empty_like(x)
+                    _1 = torch.mul(x, r, out=out)
+                    return torch.mul_(out, w)
                   def heads(self: __torch__.$CLASS, x: Tensor, b: int, t: int, n: int,
                       norm: Optional[Tensor]) -> Tensor:
                     y = torch.reshape(x, [b, t, n, %d])

@@ -7,7 +7,8 @@ import java.util.Objects;
 
 /**
  * One decoder layer's weights as {@link LayerScript} takes them: q/k/v stacked into one matrix
- * and gate/up into another (one GEMM each). {@code qkvBias} (Qwen2) and {@code qNorm}/{@code kNorm}
+ * (one GEMM) and gate/up into another (two GEMMs on its row halves, whose outputs are then
+ * contiguous for SwiGLU). {@code qkvBias} (Qwen2) and {@code qNorm}/{@code kNorm}
  * (Qwen3's per-head norms) are null where the architecture has none.
  */
 public record LayerWeights(NDArray inputNorm, NDArray qkv, NDArray qkvBias, NDArray o, NDArray qNorm,
