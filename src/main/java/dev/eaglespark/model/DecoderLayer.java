@@ -59,12 +59,12 @@ public final class DecoderLayer implements AutoCloseable {
             return script.forward(x, cos, sin, weights);
         }
         long[] s = x.getShape().getShape();
-        NDList buffers = cache.reserve(index, new Shape(s[0], cfg.numKvHeads(), s[1], cfg.headDim()), x.getDataType());
         long positions = bias.getShape().get(bias.getShape().dimension() - 1);
-        if (positions != cache.length(index)) { // the script writes this step before the bias's last position
+        if (positions != cache.length(index) + s[1]) { // the script writes this step before the bias's last position
             throw new IllegalArgumentException("the attention bias covers " + positions + " positions, the cache "
-                    + cache.length(index));
+                    + cache.length(index) + " and the step " + s[1]);
         }
+        NDList buffers = cache.reserve(index, new Shape(s[0], cfg.numKvHeads(), s[1], cfg.headDim()), x.getDataType());
         return script.forwardCached(x, cos, sin, bias, buffers.get(0), buffers.get(1), weights);
     }
 
