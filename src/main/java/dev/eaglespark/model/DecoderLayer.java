@@ -44,19 +44,18 @@ public final class DecoderLayer implements AutoCloseable {
     /**
      * @param x [B, T, H]
      * @param cos cos broadcastable to [B, 1, T, d]
-     * @param sin sin likewise: with rotate_half's sign folded in ({@link RopeCache}) when there is
-     *     no cache, plain with one
+     * @param sinSigned sin likewise, with rotate_half's sign folded in ({@link RotaryEmbedding#table})
      * @param bias null, for causal attention over right-padded sequences without cached keys; or
      *     the additive attention bias [B or 1, 1, 1, T, positions] over the cached keys followed by
      *     these T, with {@code cache} the cache to extend
      * @return the layer output [B, T, H], in x's manager; either way one {@link LayerScript} call
      */
-    NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray bias, KvCache cache, int index) {
+    NDArray forward(NDArray x, NDArray cos, NDArray sinSigned, NDArray bias, KvCache cache, int index) {
         if ((bias == null) != (cache == null)) {
             throw new IllegalArgumentException("a KV cache and an attention bias go together");
         }
         if (bias == null) {
-            return script.forward(x, cos, sin, weights);
+            return script.forward(x, cos, sinSigned, weights);
         }
         long[] s = x.getShape().getShape();
         long positions = bias.getShape().get(bias.getShape().dimension() - 1);
@@ -65,7 +64,7 @@ public final class DecoderLayer implements AutoCloseable {
                     + cache.length(index) + " and the step " + s[1]);
         }
         NDList buffers = cache.reserve(index, new Shape(s[0], cfg.numKvHeads(), s[1], cfg.headDim()), x.getDataType());
-        return script.forwardCached(x, cos, sin, bias, buffers.get(0), buffers.get(1), weights);
+        return script.forwardCached(x, cos, sinSigned, bias, buffers.get(0), buffers.get(1), weights);
     }
 
     @Override

@@ -64,7 +64,7 @@ public final class Generator {
             long[] next;
             try (NDManager step = scope.newSubManager()) {
                 NDArray ids = step.create(padded(batch, promptSlots), new Shape(b, promptSlots));
-                NDList cs = model.rope().table(step, 0, promptSlots, model.dtype());
+                NDList cs = model.rope().table(step, 0, promptSlots, model.dtype(), true);
                 NDArray bias = Attention.causalBias(step, lengths, promptSlots, model.dtype());
                 NDArray h = model.run(step, ids, cs, bias, cache, ForwardRequest.lastHiddenOnly()).lastHidden();
                 NDList lastRows = new NDList();
@@ -90,7 +90,7 @@ public final class Generator {
                         positions[r] = lengths[r] + s;
                     }
                     NDArray ids = step.create(next, new Shape(b, 1));
-                    NDList cs = model.rope().tableAt(step, positions, model.dtype());
+                    NDList cs = model.rope().tableAt(step, positions, model.dtype(), true);
                     NDArray bias = decodeBias(step, lengths, promptSlots, promptSlots + s + 1, model.dtype());
                     NDArray h = model.run(step, ids, cs, bias, cache, ForwardRequest.lastHiddenOnly()).lastHidden();
                     next = pick(model.logitsOf(h.squeeze(1)), batch, rngs);

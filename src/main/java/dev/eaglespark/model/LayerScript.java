@@ -50,7 +50,7 @@ public final class LayerScript {
 
     /**
      * The layer's output [B, T, H] for right-padded sequences without a cache, in x's manager.
-     * {@code sinSigned} is sin with rotate_half's sign folded in ({@link RopeCache}).
+     * {@code sinSigned} is sin with rotate_half's sign folded in ({@link RotaryEmbedding#table}).
      */
     public NDArray forward(NDArray x, NDArray cos, NDArray sinSigned, LayerWeights w) {
         return module.forwardFused(inputs(new NDList(x, cos, sinSigned), w)).singletonOrThrow();
@@ -61,12 +61,12 @@ public final class LayerScript {
      * values are written into the cache's buffers [B, kvHeads, capacity, d] at the positions
      * before the bias's last one, and x attends over every position up to it.
      *
-     * @param cos cos and plain sin, broadcastable to [B, 1, T, d]
+     * @param cos cos and the sign-folded sin, broadcastable to [B, 1, T, d]
      * @param bias additive attention bias [B or 1, 1, 1, T, positions], in x's dtype
      */
-    public NDArray forwardCached(NDArray x, NDArray cos, NDArray sin, NDArray bias, NDArray keys, NDArray values,
+    public NDArray forwardCached(NDArray x, NDArray cos, NDArray sinSigned, NDArray bias, NDArray keys, NDArray values,
                                  LayerWeights w) {
-        return cachedModule.forwardFused(inputs(new NDList(x, cos, sin, bias, keys, values), w)).singletonOrThrow();
+        return cachedModule.forwardFused(inputs(new NDList(x, cos, sinSigned, bias, keys, values), w)).singletonOrThrow();
     }
 
     /** The timed copy's TorchScript source (tests run it on the CPU with stand-ins for the events). */
@@ -150,7 +150,7 @@ public final class LayerScript {
 
     /**
      * The layer's TorchScript: {@code cached} adds the bias, the KV buffers and the attention over
-     * them (and takes a plain sin); otherwise the causal flash attention over the sequence alone.
+     * them; otherwise the causal flash attention over the sequence alone.
      * Both share every other line.
      */
     private String code(TargetConfig c, String className, boolean cached) {
@@ -170,9 +170,6 @@ public final class LayerScript {
                     a = torch.reshape(torch.transpose(a, 1, 2), [b * t, %d])
                 """.formatted(c.numHeads() > c.numKvHeads() ? "True" : "False", qDim);
         String cacheMethods = !cached ? "" : """
-                  def fold_sign(self: __torch__.$CLASS, sin: Tensor) -> Tensor:
-                    half = %d
-                    return torch.cat([torch.neg(torch.slice(sin, -1, 0, half)), torch.slice(sin, -1, half)], -1)
                   def cache(self: __torch__.$CLASS, buffer: Tensor, step: Tensor, end: int) -> Tensor:
                     _0 = torch.copy_(torch.slice(buffer, 2, end - torch.size(step, 2), end), step)
                     return torch.slice(buffer, 2, 0, end)
@@ -184,11 +181,11 @@ public final class LayerScript {
                     probs = torch.reshape(torch.softmax(torch.add(scores, bias), -1), [b, %d, %d * t, s])
                     out = torch.reshape(torch.matmul(probs, v), [b, %d, t, %d])
                     return torch.reshape(torch.transpose(out, 1, 2), [b * t, %d])
-                """.formatted(c.headDim() / 2, scale, c.numKvHeads(), groups, c.headDim(), c.numKvHeads(), groups,
+                """.formatted(scale, c.numKvHeads(), groups, c.headDim(), c.numKvHeads(), groups,
                 c.numKvHeads(), groups, c.numHeads(), c.headDim(), qDim);
         return """
                   def forward(self: __torch__.$CLASS,
-                      x: Tensor, cos: Tensor, %s in_norm: Tensor, qkv: Tensor, o: Tensor,
+                      x: Tensor, cos: Tensor, sin_signed: Tensor,%s in_norm: Tensor, qkv: Tensor, o: Tensor,
                       post_norm: Tensor, gate_up: Tensor, down: Tensor%s%s) -> Tensor:
                     b = torch.size(x, 0)
                     t = torch.size(x, 1)
@@ -234,9 +231,9 @@ public final class LayerScript {
                     swapped = torch.cat([torch.slice(x, -1, half), torch.slice(x, -1, 0, half)], -1)
                     return torch.add(torch.mul(x, cos), torch.mul(swapped, sin_signed))
                 %s""".formatted(
-                cached ? "sin: Tensor, bias: Tensor, k_cache: Tensor, v_cache: Tensor," : "sin_signed: Tensor,",
+                cached ? " bias: Tensor, k_cache: Tensor, v_cache: Tensor," : "",
                 qkvBias ? ", qkv_bias: Tensor" : "", qkNorm ? ", q_norm: Tensor, k_norm: Tensor" : "",
-                cached ? "    end = torch.size(bias, -1)\n    sin_signed = self.fold_sign(sin)\n" : "",
+                cached ? "    end = torch.size(bias, -1)\n" : "",
                 qkvBias ? ", qkv_bias" : "",
                 qDim, c.numHeads(), qkNorm ? ", q_norm" : ", None",
                 qDim, qDim + kvDim, c.numKvHeads(), qkNorm ? ", k_norm" : ", None",

@@ -8,8 +8,8 @@ import ai.djl.ndarray.types.DataType;
 /**
  * cos and sin of positions 0..n-1 kept on the device, grown to the next power of two when a
  * longer sequence comes, with a third table: sin with rotate_half's sign folded in
- * ([-sin of the first half, sin of the second]), so x * cos + swap_halves(x) * that is the
- * rotary embedding ({@link LayerScript}). Made from host arrays on every call, the table would be computed on the
+ * ({@link RotaryEmbedding#table}), so x * cos + swap_halves(x) * that is the rotary embedding
+ * ({@link LayerScript}). Made from host arrays on every call, the table would be computed on the
  * host and uploaded, and an upload waits for the GPU to finish all work queued before it.
  */
 public final class RopeCache {
@@ -33,10 +33,9 @@ public final class RopeCache {
                 table.close();
             }
             try (NDManager tmp = manager.newSubManager()) { // also holds the fp32 tables before a cast
-                table = rope.table(tmp, 0, Math.max(64, Integer.highestOneBit(n - 1) << 1), type);
-                NDArray sin = table.get(1);
-                long half = sin.getShape().get(1) / 2;
-                table.add(sin.get(":, :{}", half).neg().concat(sin.get(":, {}:", half), 1));
+                int size = Math.max(64, Integer.highestOneBit(n - 1) << 1);
+                table = rope.table(tmp, 0, size, type, false);
+                table.add(rope.table(tmp, 0, size, type, true).get(1));
                 table.attach(manager);
                 // Other threads read the table from CUDA streams of their own (stage 1's
                 // pipelining), which do not wait for this one's queued work: the table must be

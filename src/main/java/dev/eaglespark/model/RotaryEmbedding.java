@@ -60,49 +60,45 @@ public final class RotaryEmbedding {
         }
     }
 
-    /** [count, headDim] cos and sin for positions start..start+count-1, in {@code type}. */
-    public NDList table(NDManager manager, long start, int count, DataType type) {
-        float[] cos = new float[count * headDim];
-        float[] sin = new float[count * headDim];
+    /**
+     * [count, headDim] cos and sin for positions start..start+count-1, in {@code type}; with
+     * {@code signFolded}, sin has rotate_half's sign folded in ([-sin of the first half, sin of the
+     * second]), the form {@link LayerScript} takes.
+     */
+    public NDList table(NDManager manager, long start, int count, DataType type, boolean signFolded) {
+        long[] positions = new long[count];
         for (int t = 0; t < count; t++) {
-            fill(start + t, cos, sin, t * headDim);
+            positions[t] = start + t;
         }
-        Shape shape = new Shape(count, headDim);
-        return cast(manager.create(cos, shape), manager.create(sin, shape), type);
+        return build(manager, positions, new Shape(count, headDim), type, signFolded);
     }
 
-    /** cos/sin of one position at {@code at}: fp32 angle = position * inv_freq, halves repeated. */
-    private void fill(long position, float[] cos, float[] sin, int at) {
+    /** [B, 1, 1, headDim] cos and sin for one position per row (a decoding step); sin as in {@link #table}. */
+    public NDList tableAt(NDManager manager, long[] positions, DataType type, boolean signFolded) {
+        return build(manager, positions, new Shape(positions.length, 1, 1, headDim), type, signFolded);
+    }
+
+    /** cos/sin per position (fp32 angle = position * inv_freq, halves repeated), one row each. */
+    private NDList build(NDManager manager, long[] positions, Shape shape, DataType type, boolean signFolded) {
         int half = invFreq.length;
-        float pos = (float) position;
-        for (int i = 0; i < half; i++) {
-            float angle = pos * invFreq[i];
-            float c = (float) Math.cos(angle);
-            float s = (float) Math.sin(angle);
-            cos[at + i] = c;
-            cos[at + half + i] = c;
-            sin[at + i] = s;
-            sin[at + half + i] = s;
+        float[] cos = new float[positions.length * headDim];
+        float[] sin = new float[positions.length * headDim];
+        for (int r = 0; r < positions.length; r++) {
+            float pos = (float) positions[r];
+            int at = r * headDim;
+            for (int i = 0; i < half; i++) {
+                float angle = pos * invFreq[i];
+                float c = (float) Math.cos(angle);
+                float sn = (float) Math.sin(angle);
+                cos[at + i] = c;
+                cos[at + half + i] = c;
+                sin[at + i] = signFolded ? -sn : sn;
+                sin[at + half + i] = sn;
+            }
         }
-    }
-
-    private static NDList cast(NDArray c, NDArray s, DataType type) {
-        if (type == DataType.FLOAT32) {
-            return new NDList(c, s);
-        }
-        return new NDList(c.toType(type, false), s.toType(type, false));
-    }
-
-    /** [B, 1, 1, headDim] cos and sin for one position per row (a decoding step). */
-    public NDList tableAt(NDManager manager, long[] positions, DataType type) {
-        int b = positions.length;
-        float[] cos = new float[b * headDim];
-        float[] sin = new float[b * headDim];
-        for (int r = 0; r < b; r++) {
-            fill(positions[r], cos, sin, r * headDim);
-        }
-        return cast(manager.create(cos, new Shape(b, 1, 1, headDim)), manager.create(sin, new Shape(b, 1, 1, headDim)),
-                type);
+        NDArray c = manager.create(cos, shape);
+        NDArray sn = manager.create(sin, shape);
+        return type == DataType.FLOAT32 ? new NDList(c, sn) : new NDList(c.toType(type, false), sn.toType(type, false));
     }
 
     public int headDim() {

@@ -193,15 +193,14 @@ public final class TargetModel implements AutoCloseable {
     private ForwardResult forward(NDManager scope, NDArray ids, ForwardRequest req) {
         int t = (int) ids.getShape().get(1);
         NDList cs = ropeFromZero.fromZero(scope, t, dtype);
-        // Right-padded whole sequences: causality alone hides the padding, so the scripted layers
-        // run, and they take the sign-folded sin.
+        // Right-padded whole sequences: causality alone hides the padding (no bias, no cache).
         return run(scope, ids, new NDList(cs.get(0), cs.get(2)), null, null, req);
     }
 
     /**
      * Embeds {@code ids} [B, T] and runs every layer.
      *
-     * @param rope cos and sin broadcastable to [B, 1, T, d]
+     * @param rope cos and the sign-folded sin ({@link RotaryEmbedding#table}), broadcastable to [B, 1, T, d]
      * @param bias additive attention bias over the cached keys followed by these T, or null for
      *     causal attention over right-padded sequences with no cache (fused kernel)
      * @param cache null, or the cache this call extends
@@ -240,7 +239,7 @@ public final class TargetModel implements AutoCloseable {
         long start = cache.length();
         int n = tokens.length;
         NDArray ids = upload(scope, tokens, new Shape(1, n));
-        return run(scope, ids, rope.table(scope, start, n, dtype), Attention.afterCacheBias(scope, start, n, dtype),
+        return run(scope, ids, rope.table(scope, start, n, dtype, true), Attention.afterCacheBias(scope, start, n, dtype),
                 cache, req);
     }
 

@@ -44,7 +44,7 @@ public final class EagleProposer implements Proposer {
             NDArray h = draft.project(aux.toType(DataType.FLOAT32, false).duplicate());
             h.attach(scope);
             long start = cache.length();
-            NDList cs = rope.table(scope, start, n, DataType.FLOAT32);
+            NDList cs = rope.table(scope, start, n, DataType.FLOAT32, false);
             NDArray out = draft.extend(draft.embed(ids), h, cs.get(0), cs.get(1), Attention.afterCacheBias(scope, start, n,
                     DataType.FLOAT32), cache);
             NDArray last = out.get(":, {}:", n - 1).duplicate();
@@ -69,7 +69,7 @@ public final class EagleProposer implements Proposer {
             long length = cache.length();
             NDArray noMask = scope.zeros(new Shape(1, 1, 1, 1, length));
             for (int j = 1; j < k; j++) {
-                NDList cs = rope.table(scope, length - 1 + j, 1, DataType.FLOAT32);
+                NDList cs = rope.table(scope, length - 1 + j, 1, DataType.FLOAT32, false);
                 NDArray ids = scope.create(new long[] {out[j - 1]}, new Shape(1, 1));
                 h = draft.step(draft.embed(ids), h, cs.get(0), cs.get(1), noMask, keys, values);
                 out[j] = next(draft.logits(h));

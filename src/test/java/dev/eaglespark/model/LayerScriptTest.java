@@ -72,7 +72,7 @@ class LayerScriptTest {
                 NDArray bias = start == 0 ? Attention.causalBias(m, new long[] {5, 5}, n, DataType.FLOAT32)
                         : Attention.afterCacheBias(m, start, n, DataType.FLOAT32);
                 NDList buffers = cache.reserve(0, new Shape(2, cfg.numKvHeads(), n, d), DataType.FLOAT32);
-                NDList cs = rope.table(m, start, n, DataType.FLOAT32);
+                NDList cs = rope.table(m, start, n, DataType.FLOAT32, true);
                 parts.add(script.forwardCached(x.get(":, {}:{}", start, start + n), cs.get(0), cs.get(1), bias,
                         buffers.get(0), buffers.get(1), w));
             }
@@ -85,7 +85,7 @@ class LayerScriptTest {
             cache.truncate(6);
             NDArray bias = Attention.afterCacheBias(m, 6, 1, DataType.FLOAT32);
             NDList buffers = cache.reserve(0, new Shape(2, cfg.numKvHeads(), 1, d), DataType.FLOAT32);
-            NDList cs = rope.table(m, 6, 1, DataType.FLOAT32);
+            NDList cs = rope.table(m, 6, 1, DataType.FLOAT32, true);
             NDArray again = script.forwardCached(x.get(":, 6:7"), cs.get(0), cs.get(1), bias, buffers.get(0),
                     buffers.get(1), w);
             assertArrayEquals(stepwise.get(":, 6:7").toFloatArray(), again.toFloatArray(), model + ": after truncation");
