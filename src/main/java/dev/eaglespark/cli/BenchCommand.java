@@ -103,18 +103,16 @@ public final class BenchCommand implements Command {
     @Override
     public int run(Args args) throws Exception {
         String stage = args.get("stage", "features");
-        if (!stage.equals("features") && !stage.equals("train") && !stage.equals("decode")) {
-            throw new UsageException("--stage must be features, train or decode, got '" + stage + "'");
-        }
         String config = args.get("shapes", "llama3.1-8b");
         String json = config.equals("llama3.1-8b") ? FeaturesBench.llama31_8bConfig()
                 : Files.readString(Paths.get(config));
         TargetConfig cfg = TargetConfig.parse(new ObjectMapper().readTree(json), config);
         var device = DumpCommand.parseDevice(args.get("device", "gpu"));
         return switch (stage) {
+            case "features" -> features(args, cfg, config, device);
             case "train" -> train(args, cfg, config, device);
             case "decode" -> decode(args, cfg, config, device);
-            default -> features(args, cfg, config, device);
+            default -> throw new UsageException("--stage must be features, train or decode, got '" + stage + "'");
         };
     }
 
