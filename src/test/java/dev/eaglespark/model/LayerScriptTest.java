@@ -18,9 +18,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The layer script's cached form (a prefill, then single steps written into a KV cache in place)
  * computes the full-sequence form's layer, and its timed copy (the op profile's) computes the
- * same layer as the script the forward runs. CUDA's event class does not exist on the CPU, so the test swaps each event
- * for a number (0, and 1 once recorded) and each event call for arithmetic on it, which keeps the
- * copy's structure: an event recorded at every section mark, and the layer's output returned with
+ * same layer as the script the forward runs. CUDA's event class does not exist on the CPU, so
+ * the test swaps each event for a number (0, and 1 once recorded) and each event call for
+ * arithmetic on it, which keeps the copy's structure: an event recorded at every section mark, and the layer's output returned with
  * one value per section.
  */
 class LayerScriptTest {
