@@ -13,11 +13,17 @@ import java.util.stream.Collectors;
 
 /**
  * A model's Jinja chat template, rendered as transformers' {@code apply_chat_template} would:
- * same text, byte for byte, for the same messages and flags.
+ * same text, byte for byte, for the same messages and flags. Templates come from model
+ * directories, so each render runs sandboxed within its {@link TemplateLimits}.
  */
 public final class ChatTemplate {
-    private final Jinjava jinjava = JinjaEnvironment.create();
+    private static final int MAX_MESSAGE_CHARS = 1000;
+    private final TemplateLimits limits;
+    private final Jinjava jinjava;
+    private final TemplateRunner runner;
     private final String source;
+    /** Why the template cannot be rendered at all, or null. */
+    private final String invalid;
     private final Map<String, Object> globals;
     private final Clock clock;
 
@@ -27,7 +33,22 @@ public final class ChatTemplate {
      *                ({@code enable_thinking}, ...)
      */
     public ChatTemplate(String source, Map<String, ?> globals, Clock clock) {
-        this.source = TemplatePrepass.rewrite(source);
+        this(source, globals, clock, TemplateLimits.defaults());
+    }
+
+    public ChatTemplate(String source, Map<String, ?> globals, Clock clock, TemplateLimits limits) {
+        this.limits = limits;
+        this.jinjava = JinjaEnvironment.create(limits);
+        String rewritten = null;
+        String invalid = null;
+        try {
+            rewritten = TemplatePrepass.rewrite(source);
+        } catch (TemplateException e) {
+            invalid = e.getMessage(); // every render is rejected with it, as for any template error
+        }
+        this.source = rewritten;
+        this.invalid = invalid;
+        this.runner = new TemplateRunner(source);
         this.globals = new HashMap<>(globals);
         // Jinjava functions are not variables; templates test "strftime_now is defined" first.
         this.globals.put("strftime_now", "strftime_now");
@@ -50,10 +71,12 @@ public final class ChatTemplate {
      * the model's own, else the bundled {@link #DEFAULT_RESOURCE}.
      */
     public static ChatTemplate forModel(TokenizerConfig config, String override, Clock clock) {
-        if (override != null) {
-            return new ChatTemplate(override, config.specialTokens(), clock);
-        }
-        return new ChatTemplate(config.template(null).orElseGet(ChatTemplate::bundledDefault), config.specialTokens(), clock);
+        return forModel(config, override, clock, TemplateLimits.defaults());
+    }
+
+    public static ChatTemplate forModel(TokenizerConfig config, String override, Clock clock, TemplateLimits limits) {
+        String text = override != null ? override : config.template(null).orElseGet(ChatTemplate::bundledDefault);
+        return new ChatTemplate(text, config.specialTokens(), clock, limits);
     }
 
     static String bundledDefault() {
@@ -65,28 +88,50 @@ public final class ChatTemplate {
     }
 
     public String render(List<Message> messages, boolean addGenerationPrompt) {
+        if (invalid != null) {
+            throw new TemplateException(invalid);
+        }
         Map<String, Object> vars = new HashMap<>(globals);
         vars.put("messages", toTemplateMessages(messages));
         vars.put("add_generation_prompt", addGenerationPrompt);
-        RenderResult[] result = new RenderResult[1];
-        TemplateFunctions.withClock(clock, () -> result[0] = jinjava.renderForResult(source, vars));
-        List<TemplateError> fatal = result[0].getErrors().stream()
+        RenderBudget budget = new RenderBudget(limits);
+        RenderResult result = runner.run(budget, () -> {
+            RenderResult[] r = new RenderResult[1];
+            TemplateFunctions.withClock(clock, () -> r[0] = jinjava.renderForResult(source, vars));
+            return r[0];
+        });
+        if (budget.violation() != null) {
+            throw new TemplateBudgetException(budget.violation());
+        }
+        for (TemplateError e : result.getErrors()) {
+            String exceeded = RenderBudget.budgetOf(e, limits);
+            if (exceeded != null) {
+                throw new TemplateBudgetException(exceeded);
+            }
+        }
+        List<TemplateError> fatal = result.getErrors().stream()
                 .filter(e -> e.getSeverity() == TemplateError.ErrorType.FATAL)
                 .collect(Collectors.toList());
         if (!fatal.isEmpty()) {
             throw new TemplateException(fatal.stream().map(ChatTemplate::describe).collect(Collectors.joining("; ")));
         }
-        return result[0].getOutput();
+        return result.getOutput();
     }
 
-    /** The error, with the template's own message where it raised one (raise_exception). */
+    /**
+     * The error, with the template's own message where it raised one (raise_exception); cut
+     * short, since engine messages quote the values involved (a rejects entry is one line).
+     */
     private static String describe(TemplateError e) {
+        String message = e.getMessage();
         for (Throwable t = e.getException(); t != null; t = t.getCause()) {
             if (t instanceof TemplateException raised) {
-                return raised.getMessage();
+                message = raised.getMessage();
+                break;
             }
         }
-        return e.getMessage();
+        return message.length() <= MAX_MESSAGE_CHARS ? message
+                : message.substring(0, MAX_MESSAGE_CHARS) + "... (" + message.length() + " chars)";
     }
 
     private static List<Map<String, Object>> toTemplateMessages(List<Message> messages) {

@@ -20,12 +20,16 @@ final class PythonResolver extends ELResolver {
             "rstrip", "lower", "upper", "title", "capitalize", "replace", "find", "rfind", "count", "join",
             "isdigit", "isspace", "isalpha", "isalnum", "islower", "isupper", "splitlines");
 
+    /** What Python's str.splitlines breaks at (besides "\r\n"). */
+    private static final String LINE_BREAKS = "\n\r\u000b\u000c\u001c\u001d\u001e\u0085\u2028\u2029";
+
     @Override
     public Object invoke(ELContext context, Object base, Object method, Class<?>[] paramTypes, Object[] params) {
         if (!(base instanceof String s) || method == null || !METHODS.contains(method.toString())) {
             return null;
         }
         Object[] p = params == null ? new Object[0] : params;
+        checkBudget(s, method.toString(), p);
         Object result = call(s, method.toString(), p);
         context.setPropertyResolved(true);
         return result;
@@ -55,9 +59,47 @@ final class PythonResolver extends ELResolver {
             case "isalnum": return !s.isEmpty() && s.chars().allMatch(Character::isLetterOrDigit);
             case "islower": return s.chars().anyMatch(Character::isLetter) && s.equals(s.toLowerCase(Locale.ROOT));
             case "isupper": return s.chars().anyMatch(Character::isLetter) && s.equals(s.toUpperCase(Locale.ROOT));
-            case "splitlines": return List.of(s.split("\r\n|[\n\r\u000b\u000c\u001c\u001d\u001e\u0085\u2028\u2029]", -1))
+            case "splitlines": return List.of(s.split("\r\n|[" + LINE_BREAKS + "]", -1))
                     .stream().limit(s.isEmpty() ? 0 : Long.MAX_VALUE).collect(Collectors.toList());
             default: throw new IllegalStateException(m);
+        }
+    }
+
+    /** The methods whose result can outgrow their string are sized first, against the render's budget. */
+    private static void checkBudget(String s, String m, Object[] p) {
+        RenderBudget budget = RenderBudget.current();
+        budget.checkTime();
+        switch (m) {
+            case "replace" -> {
+                String old = str(p, 0);
+                String neu = str(p, 1);
+                if (old != null && neu != null && neu.length() > old.length()) {
+                    long hits = old.isEmpty() ? s.length() + 1L : PyStrings.count(s, old);
+                    int max = intArg(p, 2, -1);
+                    hits = max >= 0 ? Math.min(hits, max) : hits;
+                    budget.checkChars(s.length() + hits * (neu.length() - old.length()));
+                }
+            }
+            case "join" -> {
+                Object items = arg(p, 0);
+                if (items instanceof java.util.Collection<?> c) {
+                    long chars = (long) s.length() * Math.max(0, c.size() - 1);
+                    for (Object o : c) {
+                        chars += String.valueOf(o).length();
+                    }
+                    budget.checkChars(chars);
+                }
+            }
+            case "split", "rsplit", "splitlines" -> {
+                // A piece per separator at most: counted only when it could matter.
+                if (s.length() > budget.limits().collectionSize()) {
+                    String sep = str(p, 0);
+                    long pieces = m.equals("splitlines") ? s.chars().filter(c -> LINE_BREAKS.indexOf(c) >= 0).count()
+                            : sep == null || sep.isEmpty() ? s.length() / 2 : PyStrings.count(s, sep);
+                    budget.checkSize(pieces + 1);
+                }
+            }
+            default -> { }
         }
     }
 
