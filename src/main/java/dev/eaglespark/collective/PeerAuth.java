@@ -1,7 +1,9 @@
 package dev.eaglespark.collective;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -58,41 +60,82 @@ final class PeerAuth {
     }
 
     /**
-     * Acceptor side. Returns normally only when the peer proved the secret and is
-     * {@code expectedRank}.
+     * One acceptor-side handshake on a non-blocking channel, advanced as far as the socket
+     * allows at each call, so that one thread can authenticate many connections at once and a
+     * silent or slow stranger holds nothing but its own socket.
      */
-    void accept(SocketChannel ch, int myRank, int expectedRank, long deadlineNanos)
-            throws IOException {
-        byte[] nonceA = nonce();
-        ByteBuffer hello = ByteBuffer.allocate(8 + NONCE_BYTES);
-        hello.putInt(MAGIC).putInt(VERSION).put(nonceA).flip();
-        TimedIo.writeFully(ch, hello, deadlineNanos);
+    final class Acceptance {
+        private final SocketChannel ch;
+        private final int myRank;
+        private final int expectedRank;
+        private final byte[] nonceA = nonce();
+        private ByteBuffer out;
+        private ByteBuffer in;
+        private int phase; // 0 hello out, 1 reply in, 2 proof out, 3 OK in, 4 done
 
-        ByteBuffer reply = ByteBuffer.allocate(8 + NONCE_BYTES + MAC_BYTES);
-        TimedIo.readFully(ch, reply, deadlineNanos);
-        reply.flip();
-        int peerRank = reply.getInt();
-        int peerWorld = reply.getInt();
-        byte[] nonceC = new byte[NONCE_BYTES];
-        reply.get(nonceC);
-        byte[] macC = new byte[MAC_BYTES];
-        reply.get(macC);
-        byte[] expected = mac("client", peerRank, myRank, peerWorld, nonceA, nonceC);
-        if (!MessageDigest.isEqual(expected, macC)) {
-            throw new AuthException("peer did not prove the job secret (claimed rank " + peerRank
-                    + ")");
+        Acceptance(SocketChannel ch, int myRank, int expectedRank) {
+            this.ch = ch;
+            this.myRank = myRank;
+            this.expectedRank = expectedRank;
+            out = ByteBuffer.allocate(8 + NONCE_BYTES);
+            out.putInt(MAGIC).putInt(VERSION).put(nonceA).flip();
         }
-        if (peerWorld != worldSize || peerRank != expectedRank) {
-            throw new AuthException("authenticated peer is rank " + peerRank + " of " + peerWorld
-                    + ", expected rank " + expectedRank + " of " + worldSize);
+
+        SocketChannel channel() {
+            return ch;
         }
-        ByteBuffer proof = ByteBuffer.wrap(mac("server", peerRank, myRank, worldSize, nonceA,
-                nonceC));
-        TimedIo.writeFully(ch, proof, deadlineNanos);
-        ByteBuffer ok = ByteBuffer.allocate(1);
-        TimedIo.readFully(ch, ok, deadlineNanos);
-        if (ok.get(0) != OK) {
-            throw new AuthException("peer did not confirm the connection");
+
+        /** What to wait for before the next {@link #advance}. */
+        int interestOps() {
+            return phase == 0 || phase == 2 ? SelectionKey.OP_WRITE : SelectionKey.OP_READ;
+        }
+
+        /** Moves the handshake on; true once the peer is authenticated. Throws if it is not the peer. */
+        boolean advance() throws IOException {
+            while (phase < 4) {
+                if (phase == 0 || phase == 2) {
+                    ch.write(out);
+                    if (out.hasRemaining()) {
+                        return false;
+                    }
+                    in = ByteBuffer.allocate(phase == 0 ? 8 + NONCE_BYTES + MAC_BYTES : 1);
+                } else {
+                    if (ch.read(in) < 0) {
+                        throw new EOFException("connection closed by the other side");
+                    }
+                    if (in.hasRemaining()) {
+                        return false;
+                    }
+                    in.flip();
+                    if (phase == 1) {
+                        out = ByteBuffer.wrap(checkReply(in));
+                    } else if (in.get(0) != OK) {
+                        throw new AuthException("peer did not confirm the connection");
+                    }
+                }
+                phase++;
+            }
+            return true;
+        }
+
+        /** Checks the connector's proof; returns ours. */
+        private byte[] checkReply(ByteBuffer reply) throws AuthException {
+            int peerRank = reply.getInt();
+            int peerWorld = reply.getInt();
+            byte[] nonceC = new byte[NONCE_BYTES];
+            reply.get(nonceC);
+            byte[] macC = new byte[MAC_BYTES];
+            reply.get(macC);
+            byte[] expected = mac("client", peerRank, myRank, peerWorld, nonceA, nonceC);
+            if (!MessageDigest.isEqual(expected, macC)) {
+                throw new AuthException("peer did not prove the job secret (claimed rank " + peerRank
+                        + ")");
+            }
+            if (peerWorld != worldSize || peerRank != expectedRank) {
+                throw new AuthException("authenticated peer is rank " + peerRank + " of " + peerWorld
+                        + ", expected rank " + expectedRank + " of " + worldSize);
+            }
+            return mac("server", peerRank, myRank, worldSize, nonceA, nonceC);
         }
     }
 

@@ -7,8 +7,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import dev.eaglespark.tensors.Fp16;
 import java.util.List;
@@ -113,7 +111,7 @@ public final class RingCollective implements Collective {
         CompletableFuture<SocketChannel> accepted = new CompletableFuture<>();
         Thread acceptor = new Thread(() -> {
             try {
-                accepted.complete(acceptLeft(listener, auth, rank, leftRank, deadline, options));
+                accepted.complete(RingAcceptor.acceptLeft(listener, auth, rank, leftRank, deadline));
             } catch (Throwable t) {
                 accepted.completeExceptionally(t);
             }
@@ -164,39 +162,6 @@ public final class RingCollective implements Collective {
         }
     }
 
-    private static SocketChannel acceptLeft(RingListener listener, PeerAuth auth, int rank,
-            int leftRank, long deadline, CollectiveOptions options) throws IOException {
-        try (Selector sel = Selector.open()) {
-            listener.channel().register(sel, SelectionKey.OP_ACCEPT);
-            while (true) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new CollectiveException("rank " + rank + ": left peer rank " + leftRank
-                            + " did not connect and authenticate within "
-                            + options.connectTimeout());
-                }
-                sel.select(Math.max(1, Math.min(left / 1_000_000, 1000)));
-                sel.selectedKeys().clear();
-                SocketChannel ch = listener.channel().accept();
-                if (ch == null) {
-                    continue;
-                }
-                String from = String.valueOf(ch.getRemoteAddress());
-                try {
-                    ch.configureBlocking(false);
-                    configure(ch, options);
-                    long hsDeadline = Math.min(deadline,
-                            System.nanoTime() + options.handshakeTimeout().toNanos());
-                    auth.accept(ch, rank, leftRank, hsDeadline);
-                    return ch;
-                } catch (IOException | RuntimeException e) {
-                    LOG.warn("rank {}: refused connection from {}: {}", rank, from, e.toString());
-                    closeAll(ch);
-                }
-            }
-        }
-    }
-
     private static SocketChannel connectRight(PeerAuth auth, int rank, int rightRank,
             InetSocketAddress addr, long deadline, CollectiveOptions options) {
         IOException last = null;
@@ -209,8 +174,6 @@ public final class RingCollective implements Collective {
                 long left = Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
                 ch.socket().connect(addr, (int) Math.min(left, Integer.MAX_VALUE));
                 ch.configureBlocking(false);
-                // Up to the connect deadline: the right peer's acceptor may first be busy
-                // refusing strangers (each bounded by its handshake timeout).
                 auth.connect(ch, rank, rightRank, deadline);
                 return ch;
             } catch (IOException e) {
@@ -236,7 +199,7 @@ public final class RingCollective implements Collective {
                 + options.connectTimeout() + (last == null ? "" : ": last error: " + last), last);
     }
 
-    private static void configure(SocketChannel ch, CollectiveOptions options) throws IOException {
+    static void configure(SocketChannel ch, CollectiveOptions options) throws IOException {
         ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
         ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
         if (options.socketBufferBytes() > 0) {

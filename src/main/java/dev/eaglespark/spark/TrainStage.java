@@ -125,8 +125,9 @@ public final class TrainStage {
             int rank = ctx.partitionId();
             int world = ctx.getTaskInfos().length;
             String host = ctx.getTaskInfos()[rank].address().replaceFirst(":\\d+$", "");
+            // Listen on the address Spark gave the task only, not on every interface.
             CollectiveOptions options = CollectiveOptions.defaults().withWireType(workers.wire())
-                    .withIoTimeout(workers.ioTimeout()).withAdvertiseHost(host);
+                    .withIoTimeout(workers.ioTimeout()).withBindHost(host).withAdvertiseHost(host);
             RingListener listener = RingListener.open(options);
             InetSocketAddress me = listener.address();
             // The one rendezvous of the run (allGather costs about a second: never per step).
