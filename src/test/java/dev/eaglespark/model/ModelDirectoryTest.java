@@ -83,7 +83,7 @@ class ModelDirectoryTest {
         expect(copy(src, "noheads", c -> {
             c.remove("hidden_size");
             return c;
-        }), "missing or invalid hidden_size");
+        }), "missing hidden_size");
         expect(copy(src, "gelu", c -> c.put("hidden_act", "gelu")), "unsupported hidden_act");
 
         Path pickle = copy(src, "pickle", c -> c);
