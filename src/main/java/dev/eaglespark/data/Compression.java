@@ -5,9 +5,11 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Locale;
-import java.util.zip.GZIPInputStream;
 
-/** Decompresses by file name: {@code .gz}, {@code .zst}/{@code .zstd}, else plain. */
+/**
+ * Decompresses by file name: {@code .gz} (strictly: trailing garbage is an error naming the
+ * file), {@code .zst}/{@code .zstd}, else plain.
+ */
 public final class Compression {
     private Compression() {}
 
@@ -15,7 +17,7 @@ public final class Compression {
         String name = sourceName.toLowerCase(Locale.ROOT);
         InputStream in = new BufferedInputStream(raw, 1 << 16);
         if (name.endsWith(".gz")) {
-            return new BufferedInputStream(new GZIPInputStream(in, 1 << 16), 1 << 16);
+            return new BufferedInputStream(new StrictGzipInputStream(raw, sourceName), 1 << 16);
         }
         if (name.endsWith(".zst") || name.endsWith(".zstd")) {
             return new BufferedInputStream(new ZstdInputStream(in), 1 << 16);

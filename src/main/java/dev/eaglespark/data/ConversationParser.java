@@ -42,7 +42,29 @@ final class ConversationParser {
         } else {
             throw new RejectedException(RejectReason.WRONG_TYPE, "no conversations, messages, data or turns field");
         }
+        checkUnicode(id, "the id");
+        for (int i = 0; i < messages.size(); i++) {
+            checkUnicode(messages.get(i).content(), "turn " + i);
+        }
         return new Conversation(id, messages, source, line, layout);
+    }
+
+    /**
+     * JSON's {@code \\uD800} escapes can spell half of a surrogate pair, which is no Unicode
+     * character: no UTF-8 output (regenerate's, the rejects') and no tokenizer can hold it, so the
+     * record is refused here, as Python would fail to encode it, instead of turning into "?".
+     */
+    private static void checkUnicode(String s, String where) throws RejectedException {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new RejectedException(RejectReason.INVALID_UTF8, String.format(
+                        "%s has a lone surrogate \\u%04X at char %d (a \\u escape that is not a Unicode character)",
+                        where, (int) c, i));
+            }
+        }
     }
 
     /** The record's own id if it has one, else {@code file:line}: stable across runs. */

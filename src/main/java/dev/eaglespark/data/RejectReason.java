@@ -6,7 +6,7 @@ import java.util.Locale;
 public enum RejectReason {
     /** The line is not valid JSON. */
     MALFORMED_JSON,
-    /** The line is not valid UTF-8. */
+    /** The line is not valid UTF-8, or a JSON escape spells a lone surrogate (no Unicode character). */
     INVALID_UTF8,
     /** The line is longer than the configured byte limit (not even parsed). */
     RECORD_TOO_LARGE,

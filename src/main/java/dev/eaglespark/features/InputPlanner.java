@@ -11,6 +11,8 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * Cuts conversation files into splits of whole lines with near-equal line counts. Every file
@@ -19,11 +21,38 @@ import org.apache.hadoop.fs.Path;
  * the same however the input is split).
  */
 public final class InputPlanner {
+    private static final Logger LOG = LogManager.getLogger(InputPlanner.class);
+
     private InputPlanner() {}
 
-    /** Expands globs (any Hadoop file system) to the matching files, sorted; fails on none. */
+    /**
+     * Expands globs (any Hadoop file system) to the matching files, sorted; fails on none. In a
+     * directory, files named {@code _*} or {@code .*} (markers, checksums, hidden files) and
+     * subdirectories (not read recursively) are skipped, with a log line that counts them.
+     */
     public static List<Path> files(List<String> globs, Configuration conf) throws IOException {
+        Listing l = list(globs, conf);
+        if (!l.skipped().isEmpty()) {
+            boolean dirs = l.skipped().stream().anyMatch(s -> s.endsWith("/"));
+            String message = "input: skipped " + l.skipped().size() + " entries of input directories "
+                    + "(names starting with _ or ., and subdirectories, which are not read): "
+                    + String.join(", ", l.skipped().subList(0, Math.min(10, l.skipped().size())))
+                    + (l.skipped().size() > 10 ? ", ..." : "");
+            if (dirs) {
+                LOG.warn(message);
+            } else {
+                LOG.info(message);
+            }
+        }
+        return l.files();
+    }
+
+    /** The files to read, and the directory entries skipped (subdirectories end in '/'). */
+    public record Listing(List<Path> files, List<String> skipped) {}
+
+    public static Listing list(List<String> globs, Configuration conf) throws IOException {
         List<Path> out = new ArrayList<>();
+        List<String> skipped = new ArrayList<>();
         for (String g : globs) {
             Path p = new Path(g);
             FileStatus[] matches = p.getFileSystem(conf).globStatus(p);
@@ -34,8 +63,11 @@ public final class InputPlanner {
             for (FileStatus s : matches) {
                 if (s.isDirectory()) {
                     for (FileStatus c : s.getPath().getFileSystem(conf).listStatus(s.getPath())) {
-                        if (c.isFile() && !c.getPath().getName().startsWith("_") && !c.getPath().getName().startsWith(".")) {
+                        String name = c.getPath().getName();
+                        if (c.isFile() && !name.startsWith("_") && !name.startsWith(".")) {
                             files.add(c.getPath());
+                        } else {
+                            skipped.add(c.getPath() + (c.isDirectory() ? "/" : ""));
                         }
                     }
                 } else {
@@ -45,7 +77,8 @@ public final class InputPlanner {
             files.sort(null);
             out.addAll(files);
         }
-        return out;
+        skipped.sort(null);
+        return new Listing(out, skipped);
     }
 
     /** About {@code targetSplits} splits over all files, each file cut by line count. */
@@ -78,7 +111,7 @@ public final class InputPlanner {
         long pos = 0;
         boolean atLineStart = true;
         byte[] buf = new byte[1 << 16];
-        try (InputStream in = Compression.decompress(fs.open(file), file.getName())) {
+        try (InputStream in = Compression.decompress(fs.open(file), file.toString())) {
             int r;
             while ((r = in.read(buf)) > 0) {
                 for (int i = 0; i < r; i++) {
@@ -110,9 +143,9 @@ public final class InputPlanner {
         var raw = p.getFileSystem(conf).open(p);
         if (!split.compressed()) {
             raw.seek(split.byteOffset());
-            return Compression.decompress(raw, p.getName());
+            return Compression.decompress(raw, split.path());
         }
-        InputStream in = Compression.decompress(raw, p.getName());
+        InputStream in = Compression.decompress(raw, split.path());
         in.skipNBytes(split.byteOffset());
         return in;
     }

@@ -25,6 +25,8 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * Training checkpoints on any Hadoop file system: {@code <dir>/step-00000100/} holds
@@ -34,6 +36,7 @@ import org.apache.hadoop.fs.Path;
  * so a crash mid-write leaves a directory without a marker, which loading ignores.
  */
 public final class Checkpoints {
+    private static final Logger LOG = LogManager.getLogger(Checkpoints.class);
     public static final String MARKER = "_COMMITTED";
     private static final Pattern STEP_DIR = Pattern.compile("step-(\\d{8})");
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -111,7 +114,23 @@ public final class Checkpoints {
             throw new IOException(dir + " already holds checkpoints (newest " + latest.getName()
                     + "): pass --resume to continue that run, or give an empty directory");
         }
+        if (latest == null && resume) {
+            // Resuming from nothing starts afresh (as a stage retry before the first checkpoint
+            // must, and so that a scheduled job can always pass --resume), but never silently:
+            // a mistyped directory shows here.
+            LOG.warn("--resume: no committed checkpoint under {} ({}): starting a fresh run", dir, contents());
+        }
         return latest;
+    }
+
+    /** What the checkpoint directory holds, for the message above. */
+    private String contents() throws IOException {
+        FileSystem fs = dir.getFileSystem(conf);
+        if (!fs.exists(dir)) {
+            return "the directory does not exist";
+        }
+        int n = fs.listStatus(dir).length;
+        return n == 0 ? "the directory is empty" : n + " entries, none a committed step directory";
     }
 
     /** Loads weights into {@code into} (by name) and the optimizer's moments; returns the state. */
