@@ -106,6 +106,15 @@ public final class Args {
         return path == null ? null : java.nio.file.Files.readString(java.nio.file.Paths.get(path));
     }
 
+    /** {@code --template-limits}: the chat template sandbox's budgets, the defaults changed by KEY=VALUE,... */
+    public dev.eaglespark.data.TemplateLimits templateLimits() {
+        try {
+            return dev.eaglespark.data.TemplateLimits.parse(get("template-limits", null));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--template-limits: " + e.getMessage());
+        }
+    }
+
     public int getInt(String name, int fallback) {
         String v = get(name, null);
         if (v == null) {

@@ -11,7 +11,7 @@ public final class FeaturesCommand implements ConversationInputs {
             Map.entry("model", true), Map.entry("input", true), Map.entry("output", true),
             Map.entry("aux-layers", true), Map.entry("max-length", true), Map.entry("truncation", true),
             Map.entry("template", true), Map.entry("tokens-per-batch", true), Map.entry("window", true),
-            Map.entry("partitions", true), Map.entry("row-group-mb", true));
+            Map.entry("partitions", true), Map.entry("row-group-mb", true), Map.entry("template-limits", true));
 
     @Override
     public Map<String, Boolean> options() {
@@ -53,6 +53,9 @@ public final class FeaturesCommand implements ConversationInputs {
                   --max-length N        tokens per sample (default 2048)
                   --truncation P        truncate (default) or drop samples over --max-length
                   --template FILE       a chat template file instead of the model's own
+                  --template-limits L   budgets of one template render, KEY=VALUE,... of
+                                        time=10s,output=64m,list=1m,loops=1m,depth=64 (the
+                                        defaults); past one the record is a template_error
                   --tokens-per-batch N  padded tokens per forward pass (default 8192)
                   --window N            samples sorted by length together before batching (default 64)
                   --partitions N        input splits (default: Spark's default parallelism)
@@ -69,7 +72,7 @@ public final class FeaturesCommand implements ConversationInputs {
         TruncationPolicy truncation = parseTruncation(args.get("truncation", "truncate"));
         String template = args.fileText("template");
         FeatureSettings s = new FeatureSettings(model, aux, args.getInt("max-length", 2048), truncation, template,
-                args.getInt("tokens-per-batch", 8192), args.getInt("window", 64));
+                args.getInt("tokens-per-batch", 8192), args.getInt("window", 64), args.templateLimits());
         return SparkStages.features(s, args.requiredAll("input"), output, args.getInt("partitions", 0),
                 (long) args.getInt("row-group-mb", 256) << 20);
     }

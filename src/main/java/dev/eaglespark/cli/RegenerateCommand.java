@@ -9,7 +9,7 @@ public final class RegenerateCommand implements ConversationInputs {
             Map.entry("model", true), Map.entry("input", true), Map.entry("output", true),
             Map.entry("template", true), Map.entry("max-new-tokens", true), Map.entry("max-prompt-tokens", true),
             Map.entry("temperature", true), Map.entry("top-p", true), Map.entry("seed", true),
-            Map.entry("batch-size", true), Map.entry("partitions", true));
+            Map.entry("batch-size", true), Map.entry("partitions", true), Map.entry("template-limits", true));
 
     @Override
     public Map<String, Boolean> options() {
@@ -44,6 +44,9 @@ public final class RegenerateCommand implements ConversationInputs {
                   --input GLOB           conversation JSONL files (.gz, .zst too); repeatable
                   --output DIR           output directory (replaced as a whole)
                   --template FILE        a chat template file instead of the model's own
+                  --template-limits L    budgets of one template render, KEY=VALUE,... of
+                                         time=10s,output=64m,list=1m,loops=1m,depth=64 (the
+                                         defaults); past one the record is a template_error
                   --max-new-tokens N     longest answer (default 1024)
                   --max-prompt-tokens N  longest conversation-so-far (default 3072)
                   --temperature T        0 for greedy decoding (default 0)
@@ -63,7 +66,7 @@ public final class RegenerateCommand implements ConversationInputs {
         try {
             s = new RegenerateSettings(args.getInt("max-new-tokens", 1024), args.getInt("max-prompt-tokens", 3072),
                     Double.parseDouble(args.get("temperature", "0")), Double.parseDouble(args.get("top-p", "1.0")),
-                    Long.parseLong(args.get("seed", "0")), args.getInt("batch-size", 16));
+                    Long.parseLong(args.get("seed", "0")), args.getInt("batch-size", 16), args.templateLimits());
             s.sampling();
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());

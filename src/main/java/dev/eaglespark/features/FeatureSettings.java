@@ -1,5 +1,6 @@
 package dev.eaglespark.features;
 
+import dev.eaglespark.data.TemplateLimits;
 import dev.eaglespark.data.TruncationPolicy;
 import java.io.Serializable;
 
@@ -12,9 +13,18 @@ import java.io.Serializable;
  * @param templateText chat template source overriding the model's; null to use the model's own
  * @param tokensPerBatch padded tokens per forward pass (rows x longest row)
  * @param window samples read ahead and sorted by length before batching
+ * @param templateLimits what one render of the (untrusted) chat template may spend
  */
 public record FeatureSettings(String modelDir, int[] auxLayers, int maxLength, TruncationPolicy truncation,
-                              String templateText, int tokensPerBatch, int window) implements Serializable {
+                              String templateText, int tokensPerBatch, int window, TemplateLimits templateLimits)
+        implements Serializable {
+
+    /** With the default template limits. */
+    public FeatureSettings(String modelDir, int[] auxLayers, int maxLength, TruncationPolicy truncation,
+                           String templateText, int tokensPerBatch, int window) {
+        this(modelDir, auxLayers, maxLength, truncation, templateText, tokensPerBatch, window,
+                TemplateLimits.defaults());
+    }
 
     /** The aux layers to use for a target of {@code numLayers} layers, checked. */
     public int[] auxFor(int numLayers) {

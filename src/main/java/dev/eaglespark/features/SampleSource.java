@@ -5,6 +5,7 @@ import dev.eaglespark.data.ChatTokenizer;
 import dev.eaglespark.data.ConversationReader;
 import dev.eaglespark.data.RejectSink;
 import dev.eaglespark.data.SampleEncoder;
+import dev.eaglespark.data.TemplateLimits;
 import dev.eaglespark.data.TokenizedSample;
 import dev.eaglespark.data.TokenizerConfig;
 import dev.eaglespark.data.TrainingSamples;
@@ -25,11 +26,16 @@ public final class SampleSource implements AutoCloseable {
     private final SampleEncoder encoder;
 
     public SampleSource(Path modelDir, FeatureSettings s) throws IOException {
-        this(modelDir, s.templateText(), s.maxLength(), s.truncation());
+        this(modelDir, s.templateText(), s.maxLength(), s.truncation(), s.templateLimits());
     }
 
     public SampleSource(Path modelDir, String templateText, int maxLength, TruncationPolicy truncation)
             throws IOException {
+        this(modelDir, templateText, maxLength, truncation, TemplateLimits.defaults());
+    }
+
+    public SampleSource(Path modelDir, String templateText, int maxLength, TruncationPolicy truncation,
+                        TemplateLimits templateLimits) throws IOException {
         Path tokenizerJson = modelDir.resolve("tokenizer.json");
         Path configJson = modelDir.resolve("tokenizer_config.json");
         if (!Files.isRegularFile(tokenizerJson)) {
@@ -43,7 +49,7 @@ public final class SampleSource implements AutoCloseable {
                 : new java.io.ByteArrayInputStream("{}".getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
             config = TokenizerConfig.read(in);
         }
-        ChatTemplate template = ChatTemplate.forModel(config, templateText, Clock.systemUTC());
+        ChatTemplate template = ChatTemplate.forModel(config, templateText, Clock.systemUTC(), templateLimits);
         encoder = new SampleEncoder(template, tokenizer, maxLength, truncation);
     }
 

@@ -110,7 +110,7 @@ public final class RegenerateJob {
             java.nio.file.Path dir = LocalDirs.localize(modelDir, hadoop);
             TargetModel model = ExecutorModels.target(dir, TaskDevice.current());
             try (SampleSource source = new SampleSource(dir, templateText, settings.maxPromptTokens(),
-                         TruncationPolicy.DROP);
+                         TruncationPolicy.DROP, settings.templateLimits());
                  PartitionRejects sink = new PartitionRejects(rejectsDir, hadoop, TaskContext.get().partitionId());
                  InputStream in = InputPlanner.open(split, hadoop)) {
                 java.util.Set<Long> stops = StopTokens.of(dir, source.tokenizer());
