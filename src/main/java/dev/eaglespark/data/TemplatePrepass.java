@@ -36,7 +36,6 @@ final class TemplatePrepass {
     /** Bracket depth inside {@code {{ }}} and {@code {% %}}, string literals skipped; text between tags is free. */
     static void checkNesting(CharSequence s) {
         int depth = 0;
-        char quote = 0;
         boolean inTag = false;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -47,14 +46,8 @@ final class TemplatePrepass {
                     depth = 0;
                     i++;
                 }
-            } else if (quote != 0) {
-                if (c == '\\') {
-                    i++;
-                } else if (c == quote) {
-                    quote = 0;
-                }
             } else if (c == '\'' || c == '"') {
-                quote = c;
+                i = stringEnd(s, i);
             } else if (c == '(' || c == '[' || c == '{') {
                 if (++depth > MAX_NESTING) {
                     throw new TemplateException("chat template nests brackets more than " + MAX_NESTING
@@ -254,20 +247,27 @@ final class TemplatePrepass {
     }
 
     private static void scan(String s, int from, CharVisitor visitor) {
-        char quote = 0;
         for (int i = from; i < s.length(); i++) {
             char c = s.charAt(i);
-            if (quote != 0) {
-                if (c == '\\') {
-                    i++;
-                } else if (c == quote) {
-                    quote = 0;
-                }
-            } else if (c == '\'' || c == '"') {
-                quote = c;
+            if (c == '\'' || c == '"') {
+                i = stringEnd(s, i);
             } else if (!visitor.visit(i, c)) {
                 return;
             }
         }
+    }
+
+    /** Index of the quote closing the string literal that opens at {@code open} (the end if none). */
+    private static int stringEnd(CharSequence s, int open) {
+        char quote = s.charAt(open);
+        for (int i = open + 1; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\') {
+                i++;
+            } else if (c == quote) {
+                return i;
+            }
+        }
+        return s.length();
     }
 }
