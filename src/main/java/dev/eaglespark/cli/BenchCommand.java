@@ -5,6 +5,7 @@ import dev.eaglespark.bench.DecodeBench;
 import dev.eaglespark.bench.FeaturesBench;
 import dev.eaglespark.bench.ForwardOpProfile;
 import dev.eaglespark.bench.TrainScalingBench;
+import dev.eaglespark.collective.CollectiveKind;
 import dev.eaglespark.collective.WireType;
 import dev.eaglespark.bench.TrainBench;
 import dev.eaglespark.draft.DraftConfig;
@@ -22,7 +23,8 @@ public final class BenchCommand implements Command {
             Map.entry("shapes", true), Map.entry("batch", true), Map.entry("seq", true), Map.entry("warmup", true),
             Map.entry("iters", true), Map.entry("device", true), Map.entry("aux", true), Map.entry("profile", true),
             Map.entry("precision", true), Map.entry("draft-vocab", true), Map.entry("ttt", true),
-            Map.entry("workers", true), Map.entry("wire", true), Map.entry("op-profile", false), Map.entry("accumulate", true),
+            Map.entry("workers", true), Map.entry("wire", true), Map.entry("collective", true), Map.entry("op-profile", false),
+            Map.entry("accumulate", true),
             Map.entry("prompt-len", true), Map.entry("new-tokens", true));
 
     @Override
@@ -86,10 +88,14 @@ public final class BenchCommand implements Command {
                   --precision P    train: auto (default: fp16 on a GPU, fp32 on the CPU), fp16 or fp32
                   --draft-vocab N  train: draft vocabulary size (default 32000)
                   --ttt N          train: train-time-test length (default 7)
-                  --accumulate N   train: micro-batches per update (gradient accumulation, default 1);
-                                   times are then per micro-batch
+                  --accumulate LIST  train: micro-batches per update (gradient accumulation, default 1;
+                                   with --workers or --collective a comma-separated list, run in
+                                   turn on the same ranks); times are then per micro-batch
                   --workers N      train: N ranks in this JVM (rank r on GPU r mod count), gradients
-                                   averaged by the ring over loopback every update (default 1)
+                                   averaged every update as the train stage does (default 1)
+                  --collective C   train with workers: auto (default: NCCL when every rank has a
+                                   GPU), nccl (also for one rank: a one-rank communicator) or ring
+                                   (over loopback)
                   --wire W         train with workers: fp32 (default) or fp16 on the wire
                   --profile DIR    also profile one iteration per batch size with PyTorch's profiler
                                    and write DIR/<stage>-b<B>.json (chrome trace)
@@ -160,15 +166,18 @@ public final class BenchCommand implements Command {
         DraftConfig draft = DraftConfig.forTarget(cfg, args.getInt("draft-vocab", 32000), 3);
         int ttt = args.getInt("ttt", 7);
         int workers = args.getInt("workers", 1);
-        if (workers > 1) {
+        if (workers > 1 || args.has("collective")) {
             if (args.has("profile")) {
-                throw new UsageException("--profile traces one rank: give it without --workers");
+                throw new UsageException("--profile traces one rank: give it without --workers and --collective");
             }
             WireType wire = args.get("wire", "fp32", WireType::parse);
+            CollectiveKind collective = args.get("collective", "auto", CollectiveKind::parse);
             for (int batch : args.getInts("batch", "1")) {
-                System.out.println(TrainScalingBench.run(draft, workers, wire, precision, ttt, batch,
-                        args.getInt("seq", 2048), args.getInt("accumulate", 1), args.getInt("warmup", 3),
-                        args.getInt("iters", 10)).format());
+                for (TrainScalingBench.Result r : TrainScalingBench.run(draft, workers, collective, wire, precision,
+                        ttt, batch, args.getInt("seq", 2048), args.getInts("accumulate", "1"), args.getInt("warmup", 3),
+                        args.getInt("iters", 10))) {
+                    System.out.println(r.format());
+                }
             }
             return 0;
         }

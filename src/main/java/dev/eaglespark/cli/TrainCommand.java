@@ -1,5 +1,6 @@
 package dev.eaglespark.cli;
 
+import dev.eaglespark.collective.CollectiveKind;
 import dev.eaglespark.collective.WireType;
 import dev.eaglespark.draft.LossType;
 import dev.eaglespark.draft.Precision;
@@ -21,7 +22,7 @@ public final class TrainCommand implements Command {
             Map.entry("loss", true), Map.entry("lr", true), Map.entry("min-lr", true), Map.entry("warmup", true),
             Map.entry("weight-decay", true), Map.entry("clip", true), Map.entry("micro-batch", true),
             Map.entry("accumulation", true), Map.entry("seed", true), Map.entry("device", true),
-            Map.entry("workers", true), Map.entry("wire", true), Map.entry("io-timeout", true),
+            Map.entry("workers", true), Map.entry("wire", true), Map.entry("io-timeout", true), Map.entry("collective", true),
             Map.entry("precision", true), Map.entry("loss-scale", true), Map.entry("loss-scale-interval", true));
 
     @Override
@@ -46,8 +47,9 @@ public final class TrainCommand implements Command {
                                         --checkpoints DIR [options]
 
                 A barrier stage of --workers tasks (one per GPU), started together; each trains on
-                its share of the features and the gradients are averaged by a ring all-reduce over
-                TCP every update, so N workers with micro-batch B equal one worker with N x B rows.
+                its share of the features and the gradients are averaged every update, by NCCL on
+                the GPUs or by a ring all-reduce over TCP (--collective), so N workers with
+                micro-batch B equal one worker with N x B rows.
                 A failed task fails the stage; Spark retries it and every rank resumes from the
                 newest checkpoint. Dynamic allocation must be off.
 
@@ -93,6 +95,9 @@ public final class TrainCommand implements Command {
                   --workers N            barrier tasks, one per GPU (default 1)
                   --device D             auto (default: the GPU Spark assigns the task, else the
                                          CPU), gpu (also in local mode: rank mod visible GPUs), cpu
+                  --collective C         auto (default: NCCL when every worker has a GPU and loads
+                                         the same NCCL, else the ring), nccl (fails on a worker
+                                         that cannot) or ring (TCP through host memory)
                   --wire W               all-reduce wire format: fp32 (default) or fp16
                   --io-timeout S         seconds a rank waits for a silent peer before failing
                                          (default 600; covers rank 0 writing a checkpoint)
@@ -130,7 +135,11 @@ public final class TrainCommand implements Command {
         if (workers < 1) {
             throw new UsageException("--workers must be at least 1");
         }
+        CollectiveKind collective = a.get("collective", "auto", CollectiveKind::parse);
+        if (collective == CollectiveKind.NCCL && device.equals("cpu")) {
+            throw new UsageException("--collective nccl all-reduces on GPUs: it cannot run with --device cpu");
+        }
         return SparkStages.train(job, new TrainStage.Workers(workers, device, a.get("wire", "fp32", WireType::parse),
-                Duration.ofSeconds(a.getInt("io-timeout", 600))));
+                Duration.ofSeconds(a.getInt("io-timeout", 600)), collective));
     }
 }

@@ -3,6 +3,8 @@ package dev.eaglespark.spark;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import dev.eaglespark.collective.Collective;
+import dev.eaglespark.collective.CollectiveChoice;
+import dev.eaglespark.collective.CollectiveKind;
 import dev.eaglespark.collective.CollectiveOptions;
 import dev.eaglespark.collective.RingCollective;
 import dev.eaglespark.collective.RingListener;
@@ -34,11 +36,13 @@ import scala.reflect.ClassTag$;
 import scala.runtime.AbstractFunction1;
 
 /**
- * The {@code train} stage: one barrier task per worker (GPU), all started together. Each task
- * opens a ring listener, publishes its address once through {@code allGather}, joins the ring
- * with the job's secret and runs its rank of {@link DraftTraining}, gradients averaged by ring
- * all-reduce. A failed task fails the stage; Spark retries it as a whole and every rank of the
- * retry resumes from the newest committed checkpoint.
+ * The {@code train} stage: one barrier task per worker (GPU), all started together. The tasks
+ * agree on their collective through {@code allGather} ({@link CollectiveChoice}): NCCL, whose
+ * unique id the next allGather carries, or the ring, for which each task opens a listener,
+ * publishes its address once through {@code allGather} and joins with the job's secret. Each runs
+ * its rank of {@link DraftTraining}, gradients averaged by the collective's all-reduce. A failed
+ * task fails the stage; Spark retries it as a whole and every rank of the retry resumes from the
+ * newest committed checkpoint.
  */
 public final class TrainStage {
     private static final Logger LOG = LogManager.getLogger(TrainStage.class);
@@ -47,10 +51,15 @@ public final class TrainStage {
 
     /**
      * How the workers run: their number, the device ("auto": the GPU Spark assigns, else the CPU;
-     * "gpu": also in local mode, rank mod the visible GPUs; "cpu"), the all-reduce's wire format
-     * and how long a rank waits for a silent peer.
+     * "gpu": also in local mode, rank mod the visible GPUs; "cpu"), the all-reduce's wire format,
+     * how long a rank waits for a silent peer and the collective (auto: NCCL when every rank can).
      */
-    public record Workers(int count, String device, WireType wire, Duration ioTimeout) implements Serializable {}
+    public record Workers(int count, String device, WireType wire, Duration ioTimeout, CollectiveKind collective)
+            implements Serializable {
+        public Workers(int count, String device, WireType wire, Duration ioTimeout) {
+            this(count, device, wire, ioTimeout, CollectiveKind.AUTO);
+        }
+    }
 
     /** What rank 0 reports at the end. */
     public record Summary(long steps, String lastCheckpoint, double lastLoss, float[] lastAcc)
@@ -128,15 +137,6 @@ public final class TrainStage {
             // Listen on the address Spark gave the task only, not on every interface.
             CollectiveOptions options = CollectiveOptions.defaults().withWireType(workers.wire())
                     .withIoTimeout(workers.ioTimeout()).withBindHost(host).withAdvertiseHost(host);
-            RingListener listener = RingListener.open(options);
-            InetSocketAddress me = listener.address();
-            // The one rendezvous of the run (allGather costs about a second: never per step).
-            String[] published = ctx.allGather(me.getHostString() + ":" + me.getPort());
-            List<InetSocketAddress> peers = new ArrayList<>();
-            for (String p : published) {
-                int colon = p.lastIndexOf(':');
-                peers.add(new InetSocketAddress(p.substring(0, colon), Integer.parseInt(p.substring(colon + 1))));
-            }
             boolean retry = ctx.stageAttemptNumber() > 0;
             TrainJob j = retry ? job.resuming() : job;
             if (retry) {
@@ -144,8 +144,9 @@ public final class TrainStage {
                         ctx.stageAttemptNumber());
             }
             Device device = device(rank);
-            try (Collective group = RingCollective.connect(listener, rank, world, peers,
-                    HexFormat.of().parseHex(secret))) {
+            // The rendezvous of the run (allGather costs about a second: never per step).
+            try (Collective group = CollectiveChoice.connect(workers.collective(), rank, world, device, options,
+                    ctx::allGather, ctx::isInterrupted, () -> ring(ctx, rank, world, options))) {
                 DraftTraining.Summary s = DraftTraining.run(j, group, device, conf.get(), m -> {
                     if (rank == 0) { // the counts are already summed over the ranks
                         steps.add(1);
@@ -166,6 +167,19 @@ public final class TrainStage {
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException("rank " + rank + " of " + world + ": " + e.getMessage(), e);
             }
+        }
+
+        /** The ring: a listener whose address allGather publishes, joined with the job's secret. */
+        private Collective ring(BarrierTaskContext ctx, int rank, int world, CollectiveOptions options) {
+            RingListener listener = RingListener.open(options);
+            InetSocketAddress me = listener.address();
+            String[] published = ctx.allGather(me.getHostString() + ":" + me.getPort());
+            List<InetSocketAddress> peers = new ArrayList<>();
+            for (String p : published) {
+                int colon = p.lastIndexOf(':');
+                peers.add(new InetSocketAddress(p.substring(0, colon), Integer.parseInt(p.substring(colon + 1))));
+            }
+            return RingCollective.connect(listener, rank, world, peers, HexFormat.of().parseHex(secret));
         }
 
         private Device device(int rank) {

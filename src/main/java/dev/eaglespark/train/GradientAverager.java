@@ -9,6 +9,9 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import dev.eaglespark.collective.Collective;
 import dev.eaglespark.collective.CollectiveException;
+import dev.eaglespark.collective.DeviceCollective;
+import dev.eaglespark.collective.LocalCollective;
+import dev.eaglespark.collective.TensorAddress;
 import dev.eaglespark.collective.WireType;
 import dev.eaglespark.model.HostStaging;
 import java.nio.ByteBuffer;
@@ -35,6 +38,10 @@ import java.util.concurrent.Future;
  * bucket i on its own thread, bucket i + 1 is copied off the device and finished buckets go
  * back. Each bucket's host copy (in reused buffers, pinned on a GPU) is reduced in place through a
  * direct buffer over its memory, so the only Java-side copies are the ring's own.
+ *
+ * <p>With a {@link DeviceCollective} (NCCL) on a GPU the flat tensor never leaves the device: its
+ * buckets are reduced in place, all in one NCCL group. A one-rank device collective runs this
+ * path too (it checks NCCL on one GPU); a {@link LocalCollective} has nothing to do.
  */
 public final class GradientAverager implements DraftTrainer.GradientReducer, AutoCloseable {
     /** Bytes of wire-type elements per bucket: enough to keep the copies efficient. */
@@ -51,6 +58,8 @@ public final class GradientAverager implements DraftTrainer.GradientReducer, Aut
     private long nanos;
     private long toHostNanos;
     private long ringWaitNanos;
+    /** Device path: from the first bucket's address to the reductions' completion. */
+    private long deviceNanos;
     private long calls;
 
     public GradientAverager(Collective group) {
@@ -67,14 +76,14 @@ public final class GradientAverager implements DraftTrainer.GradientReducer, Aut
 
     @Override
     public void reduce(Map<String, NDArray> grads, double[] means, long[] sums) {
-        if (group.worldSize() == 1 || grads.isEmpty()) {
+        if (group instanceof LocalCollective || grads.isEmpty()) {
             return;
         }
         long start = System.nanoTime();
         NDArray first = grads.values().iterator().next();
         NDManager owner = first.getManager();
         Device device = first.getDevice();
-        if (ring == null) {
+        if (ring == null && !onDevice(device)) {
             ring = Executors.newSingleThreadExecutor(r -> {
                 Thread t = new Thread(r, "gradient-ring-rank" + group.rank());
                 t.setDaemon(true);
@@ -128,6 +137,35 @@ public final class GradientAverager implements DraftTrainer.GradientReducer, Aut
             flat.close();
             flat = half;
         }
+        NDArray sum = onDevice(device) ? reduceOnDevice((DeviceCollective) group, flat)
+                : reduceThroughHost(flat, scope, device, ring);
+        return wire == WireType.FP16 ? sum.toType(DataType.FLOAT32, false) : sum.div(n);
+    }
+
+    private boolean onDevice(Device device) {
+        return group instanceof DeviceCollective && device.isGpu();
+    }
+
+    /** The flat tensor itself, summed over the ranks in place, bucket by bucket in one NCCL group. */
+    private NDArray reduceOnDevice(DeviceCollective nccl, NDArray flat) {
+        long t0 = System.nanoTime();
+        long total = flat.size();
+        long bucket = Math.max(1, bucketBytes / nccl.wireType().bytesPerElement());
+        List<DeviceCollective.Span> spans = new ArrayList<>();
+        for (long from = 0; from < total; from += bucket) {
+            long to = Math.min(total, from + bucket);
+            try (NDArray view = flat.get(new NDIndex("{}:{}", from, to))) {
+                spans.add(DeviceCollective.Span.inPlace(TensorAddress.of(view), to - from));
+            }
+        }
+        nccl.allReduceSum(spans);
+        deviceNanos += System.nanoTime() - t0;
+        return flat;
+    }
+
+    /** The sum over the ranks of the flat tensor, each bucket through the host and the ring. */
+    private NDArray reduceThroughHost(NDArray flat, NDManager scope, Device device, ExecutorService ring) {
+        WireType wire = group.wireType();
         long total = flat.size();
         long bucket = Math.max(1, bucketBytes / wire.bytesPerElement());
         List<NDArray> reduced = new ArrayList<>();
@@ -155,8 +193,7 @@ public final class GradientAverager implements DraftTrainer.GradientReducer, Aut
             reduced.add(inFlight.poll().backTo(device));
         }
         flat.close();
-        NDArray sum = reduced.size() == 1 ? reduced.get(0) : NDArrays.concat(new NDList(reduced));
-        return wire == WireType.FP16 ? sum.toType(DataType.FLOAT32, false) : sum.div(n);
+        return reduced.size() == 1 ? reduced.get(0) : NDArrays.concat(new NDList(reduced));
     }
 
     /** One bucket's host copy, being reduced in place on the ring thread. */
@@ -205,6 +242,15 @@ public final class GradientAverager implements DraftTrainer.GradientReducer, Aut
         }
     }
 
+    /** Forgets the times measured so far (a benchmark's next setting). */
+    public void resetTimes() {
+        nanos = 0;
+        toHostNanos = 0;
+        ringWaitNanos = 0;
+        deviceNanos = 0;
+        calls = 0;
+    }
+
     /** Mean wall time of one reduce so far (device to host, ring, host to device), in seconds. */
     public double meanSeconds() {
         return calls == 0 ? 0 : nanos / 1e9 / calls;
@@ -213,6 +259,10 @@ public final class GradientAverager implements DraftTrainer.GradientReducer, Aut
     /** Where a reduce's time goes, as the training thread sees it: the ring overlaps the copies. */
     public String breakdown() {
         double n = Math.max(1, calls) * 1e6;
+        if (deviceNanos > 0) {
+            return String.format("NCCL on the device %.1f ms (flattening included: the reductions wait for it),"
+                    + " the rest (scaling back, statistics) %.1f ms", deviceNanos / n, (nanos - deviceNanos) / n);
+        }
         return String.format("to the host %.0f ms (with waiting for the backward pass), waiting for the ring %.0f ms,"
                 + " the rest (back to the device, flattening) %.0f ms", toHostNanos / n, ringWaitNanos / n,
                 (nanos - toHostNanos - ringWaitNanos) / n);

@@ -1,0 +1,125 @@
+package dev.eaglespark.collective;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import dev.eaglespark.collective.CollectiveChoice.Report;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * {@code --collective} on CPU ranks, as CI runs them: what each rank reports about NCCL, the
+ * choice all ranks make from the same reports, and the groups two ranks build with it.
+ */
+@Timeout(60)
+class CollectiveChoiceTest {
+    private static final Report NCCL_2_21 = new Report(22105, "2.21.5 from /opt/djl/lib/libtorch_cuda.so");
+
+    @Test
+    void autoTakesNcclOnlyWhenEveryRankHasTheSameOne() {
+        Report cpu = new Report(0, "runs on the CPU");
+        assertEquals(CollectiveKind.NCCL, CollectiveChoice.decide(CollectiveKind.AUTO, List.of(NCCL_2_21, NCCL_2_21)));
+        assertEquals(CollectiveKind.RING, CollectiveChoice.decide(CollectiveKind.AUTO, List.of(NCCL_2_21, cpu)));
+        assertEquals(CollectiveKind.RING, CollectiveChoice.decide(CollectiveKind.AUTO,
+                List.of(NCCL_2_21, new Report(22704, "2.27.4 from /usr/lib/libnccl.so.2"))));
+        assertEquals(CollectiveKind.RING, CollectiveChoice.decide(CollectiveKind.RING, List.of(NCCL_2_21, NCCL_2_21)));
+        assertEquals(CollectiveKind.NCCL, CollectiveChoice.decide(CollectiveKind.NCCL, List.of(NCCL_2_21)));
+    }
+
+    @Test
+    void ncclNamesEveryRankThatCannot() {
+        CollectiveException e = assertThrows(CollectiveException.class, () -> CollectiveChoice.decide(
+                CollectiveKind.NCCL, List.of(NCCL_2_21, new Report(0, "runs on the CPU"), new Report(0, "no NCCL"))));
+        assertTrue(e.getMessage().contains("rank 1 runs on the CPU; rank 2 no NCCL"), e.getMessage());
+        e = assertThrows(CollectiveException.class, () -> CollectiveChoice.decide(CollectiveKind.NCCL,
+                List.of(NCCL_2_21, new Report(22704, "2.27.4"))));
+        assertTrue(e.getMessage().contains("different NCCL versions"), e.getMessage());
+    }
+
+    @Test
+    void reportsTravelAsOneLine() {
+        assertEquals(NCCL_2_21, Report.decode(NCCL_2_21.encode()));
+        assertThrows(CollectiveException.class, () -> Report.decode("10.0.0.7:4242"));
+        assertThrows(IllegalArgumentException.class, () -> new Report(0, "two\nlines"));
+    }
+
+    @Test
+    void aCpuRankAndACpuBuildOfLibtorchHaveNoNccl() {
+        Report cpu = Report.of(Device.cpu());
+        assertFalse(cpu.usable());
+        assertEquals("runs on the CPU", cpu.detail());
+        // Asked for a GPU, this machine's libtorch (the CPU build) has no libtorch_cuda.so to take NCCL from.
+        Report gpu = Report.of(Device.gpu(0));
+        assertFalse(gpu.usable());
+        assertTrue(gpu.detail().contains("libtorch_cuda.so is not loaded"), gpu.detail());
+    }
+
+    @Test
+    void aLibraryNamedInPlaceOfNcclMustBeNccl() {
+        String before = System.getProperty(NcclLibrary.PROPERTY);
+        try {
+            System.setProperty(NcclLibrary.PROPERTY, "/nonexistent/libnccl.so.2");
+            CollectiveException missing = assertThrows(CollectiveException.class, NcclLibrary::load);
+            assertTrue(missing.getMessage().contains("no usable NCCL in /nonexistent/libnccl.so.2"),
+                    missing.getMessage());
+            String libc = LoadedLibraries.find(java.util.regex.Pattern.compile("libc\\.so\\.6")).orElseThrow();
+            System.setProperty(NcclLibrary.PROPERTY, libc);
+            CollectiveException notNccl = assertThrows(CollectiveException.class, NcclLibrary::load);
+            assertTrue(notNccl.getMessage().contains("ncclGetVersion"), notNccl.getMessage());
+        } finally {
+            if (before == null) {
+                System.clearProperty(NcclLibrary.PROPERTY);
+            } else {
+                System.setProperty(NcclLibrary.PROPERTY, before);
+            }
+        }
+    }
+
+    @Test
+    void autoOnCpuRanksBuildsTheRing() throws Exception {
+        List<Collective> groups = connect(CollectiveKind.AUTO);
+        try {
+            List<float[]> sums = TestRing.runAll(2, r -> {
+                float[] x = {r + 1, 10 * (r + 1)};
+                groups.get(r).allReduceSum(x);
+                return x;
+            });
+            for (int r = 0; r < 2; r++) {
+                assertInstanceOf(RingCollective.class, groups.get(r));
+                assertArrayEquals(new float[] {3, 30}, sums.get(r));
+            }
+        } finally {
+            TestRing.closeAll(groups);
+        }
+    }
+
+    @Test
+    void ncclOnCpuRanksFailsOnEveryRankWithTheReason() {
+        ExecutionException e = assertThrows(ExecutionException.class, () -> connect(CollectiveKind.NCCL));
+        assertInstanceOf(CollectiveException.class, e.getCause());
+        assertTrue(e.getCause().getMessage().contains("--collective nccl needs every rank on a GPU")
+                && e.getCause().getMessage().contains("rank 0 runs on the CPU; rank 1 runs on the CPU"),
+                e.getCause().getMessage());
+    }
+
+    /** Two CPU ranks as threads, choosing through a shared rendezvous; the ring over loopback. */
+    private static List<Collective> connect(CollectiveKind kind) throws Exception {
+        CollectiveOptions options = TestRing.loopback();
+        List<RingListener> listeners = TestRing.listeners(2, options);
+        ThreadAllGather rendezvous = new ThreadAllGather(2, 30);
+        try {
+            return TestRing.runAll(2, r -> CollectiveChoice.connect(kind, r, 2, Device.cpu(), options,
+                    rendezvous.forRank(r), () -> false, () -> RingCollective.connect(listeners.get(r), r, 2,
+                            TestRing.addresses(listeners), TestRing.SECRET)));
+        } finally {
+            listeners.forEach(RingListener::close);
+        }
+    }
+}
