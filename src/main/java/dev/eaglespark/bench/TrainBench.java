@@ -79,6 +79,13 @@ public final class TrainBench implements AutoCloseable {
         frozen.close(); // everything above holds its own copies
     }
 
+    /** The trainable weights now, by name (checks compare runs with them). */
+    public Map<String, float[]> trainableWeights() {
+        Map<String, float[]> out = new java.util.LinkedHashMap<>();
+        params.trainableArrays().forEach((name, w) -> out.put(name, w.toFloatArray()));
+        return out;
+    }
+
     /** Runs one more update under PyTorch's profiler and writes its chrome trace to {@code file}. */
     public void profile(int batch, int seqLen, String file) {
         JniUtils.startProfile(device.isGpu(), false, false);

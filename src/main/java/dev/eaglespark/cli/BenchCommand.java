@@ -88,9 +88,9 @@ public final class BenchCommand implements Command {
                   --precision P    train: auto (default: fp16 on a GPU, fp32 on the CPU), fp16 or fp32
                   --draft-vocab N  train: draft vocabulary size (default 32000)
                   --ttt N          train: train-time-test length (default 7)
-                  --accumulate LIST  train: micro-batches per update (gradient accumulation, default 1;
-                                   with --workers or --collective a comma-separated list, run in
-                                   turn on the same ranks); times are then per micro-batch
+                  --accumulate L   train: micro-batches per update (gradient accumulation, default 1;
+                                   a comma-separated list runs each in turn on the same weights);
+                                   times are then per micro-batch
                   --workers N      train: N ranks in this JVM (rank r on GPU r mod count), gradients
                                    averaged every update as the train stage does (default 1)
                   --collective C   train with workers: auto (default: NCCL when every rank has a
@@ -186,8 +186,10 @@ public final class BenchCommand implements Command {
                     + ttt + ", forward KL, " + precision + " on " + device);
             for (int batch : args.getInts("batch", "1")) {
                 int seq = args.getInt("seq", 2048);
-                System.out.println(bench.run(batch, seq, args.getInt("accumulate", 1), args.getInt("warmup", 3),
-                        args.getInt("iters", 10)).format());
+                for (int accumulate : args.getInts("accumulate", "1")) {
+                    System.out.println(bench.run(batch, seq, accumulate, args.getInt("warmup", 3),
+                            args.getInt("iters", 10)).format());
+                }
                 if (args.has("profile")) {
                     bench.profile(batch, seq, profileFile(args, "train", batch));
                 }

@@ -4,12 +4,16 @@ import com.sun.jna.Library;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.IntByReference;
 import com.sun.jna.ptr.PointerByReference;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
  * The few CUDA runtime functions {@link NcclCollective} needs (its stream, events, a scratch
  * buffer), from the runtime libtorch already loaded ({@code libcudart-<hash>.so.12} beside
- * libtorch_cuda.so), through JNA.
+ * libtorch_cuda.so), through JNA. Another runtime may be loaded too (DJL looks for a system one
+ * to count GPUs): the one beside libtorch_cuda.so wins.
  */
 final class CudaRuntime {
     static final int SUCCESS = 0;
@@ -67,8 +71,13 @@ final class CudaRuntime {
 
     static synchronized CudaRuntime load() {
         if (loaded == null) {
-            String path = LoadedLibraries.find(CUDART).orElseThrow(() -> new CollectiveException(
-                    "no CUDA runtime is loaded: libtorch runs without CUDA in this process"));
+            List<String> runtimes = LoadedLibraries.findAll(CUDART);
+            if (runtimes.isEmpty()) {
+                throw new CollectiveException("no CUDA runtime is loaded: libtorch runs without CUDA in this process");
+            }
+            Optional<Path> torch = LoadedLibraries.find(NcclLibrary.LIBTORCH_CUDA).map(p -> Path.of(p).getParent());
+            String path = runtimes.stream().filter(p -> torch.isPresent() && Path.of(p).getParent().equals(torch.get()))
+                    .findFirst().orElse(runtimes.get(0));
             try {
                 loaded = new CudaRuntime(LoadedLibraries.bind(path, true, Api.class, SYMBOLS), path);
             } catch (UnsatisfiedLinkError e) {

@@ -34,7 +34,8 @@ public final class CurrentStream {
         try (NDManager m = NDManager.newBaseManager(gpu)) {
             return Optional.of(IS_DEFAULT.call(m.zeros(new Shape(1))).toLongArray()[0] == 1);
         } catch (RuntimeException e) {
-            LOG.warn("cannot tell libtorch's current CUDA stream on {} through TorchScript: {}", gpu, e.toString());
+            LOG.warn("cannot tell libtorch's current CUDA stream on {} through TorchScript: {}", gpu,
+                    e.toString().lines().findFirst().orElse(""));
             return Optional.empty();
         }
     }

@@ -6,6 +6,7 @@ import com.sun.jna.NativeLibrary;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -24,14 +25,19 @@ final class LoadedLibraries {
 
     private LoadedLibraries() {}
 
-    /** The path of the loaded library whose file name matches {@code name}, if any. */
+    /** The path of a loaded library whose file name matches {@code name}, if any. */
     static Optional<String> find(Pattern name) {
+        return findAll(name).stream().findFirst();
+    }
+
+    /** The paths of the loaded libraries whose file names match {@code name}. */
+    static List<String> findAll(Pattern name) {
         try (Stream<String> lines = Files.lines(Path.of("/proc/self/maps"))) {
             return lines.map(LoadedLibraries::mappedFile)
                     .filter(p -> p != null && p.getFileName() != null && name.matcher(p.getFileName().toString()).matches())
-                    .map(Path::toString).findFirst();
+                    .map(Path::toString).distinct().toList();
         } catch (IOException e) {
-            return Optional.empty();
+            return List.of();
         }
     }
 

@@ -172,7 +172,7 @@ public final class NcclCollective implements DeviceCollective {
             checkOpen();
             return;
         }
-        String what = "all-reduce of " + spans.size() + " buckets";
+        String what = "all-reduce of " + spans.size() + (spans.size() == 1 ? " bucket" : " buckets");
         onDevice(() -> {
             if (afterDefaultStream) {
                 cuda.check(cuda.api.cudaEventRecord(ready, null), "cudaEventRecord");
@@ -458,7 +458,7 @@ public final class NcclCollective implements DeviceCollective {
             throw fail(what + ": interrupted");
         }
         if (System.nanoTime() - deadline > 0) {
-            throw fail(what + ": not done within " + limit + " (a peer is gone or stuck; --io-timeout)");
+            throw fail(what + ": not done within " + limit.toSeconds() + " s: a peer is gone or stuck");
         }
         if (poll < SPIN_POLLS) {
             Thread.onSpinWait();

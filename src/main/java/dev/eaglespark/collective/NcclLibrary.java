@@ -31,7 +31,7 @@ final class NcclLibrary {
     static final int SUM = 0;
     static final int UNIQUE_ID_BYTES = 128;
 
-    private static final Pattern LIBTORCH_CUDA = Pattern.compile("libtorch_cuda\\.so");
+    static final Pattern LIBTORCH_CUDA = Pattern.compile("libtorch_cuda\\.so");
     private static final String[] SYMBOLS = {"ncclGetVersion", "ncclGetUniqueId", "ncclCommInitRankConfig",
         "ncclCommGetAsyncError", "ncclCommAbort", "ncclGroupStart", "ncclGroupEnd", "ncclAllReduce", "ncclAllGather",
         "ncclBroadcast", "ncclGetErrorString", "ncclGetLastError"};
