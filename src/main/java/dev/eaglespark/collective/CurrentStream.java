@@ -9,18 +9,20 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * Whether libtorch's current CUDA stream on a GPU is its default stream, the one DJL's ops run on
- * (DJL sets no stream; a TorchScript caller could). {@code torch.cuda.current_stream} is not
- * scriptable in libtorch 2.5, but the operators behind it are: {@code cuda::current_stream} and
- * {@code cuda::default_stream}, registered by libtorch_cuda.so, return stream objects whose ids
- * compare. Only the answer "yes" lets {@link NcclCollective} order its work after libtorch's by an
- * event on the default stream; otherwise it synchronises the device first.
+ * Whether libtorch's current CUDA stream on a GPU is, for the calling thread, its default stream.
+ * DJL sets no stream, but stage 1 switches its threads to streams of their own
+ * ({@link dev.eaglespark.model.CudaStreams}), and a Spark executor reuses its task threads.
+ * {@code torch.cuda.current_stream} is not scriptable in libtorch 2.5, but the operators behind it
+ * are: {@code cuda::current_stream} and {@code cuda::default_stream}, registered by
+ * libtorch_cuda.so, return stream objects whose ids compare. Only the answer "yes" lets
+ * {@link NcclCollective} order its work after libtorch's by an event on the default stream;
+ * otherwise it synchronises the device first.
  */
 public final class CurrentStream {
     private static final Logger LOG = LogManager.getLogger(CurrentStream.class);
     private static final ScriptModule IS_DEFAULT = ScriptModule.of("CurrentStreamIsDefault", """
               def forward(self: __torch__.CurrentStreamIsDefault, like: Tensor) -> Tensor:
-                device = ops.prim.device(like)
+                device = torch.get_device(like)
                 same = 0
                 if ops.cuda.current_stream(device).id() == ops.cuda.default_stream(device).id():
                   same = 1

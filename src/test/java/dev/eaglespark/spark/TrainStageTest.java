@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.eaglespark.collective.CollectiveKind;
 import dev.eaglespark.collective.WireType;
 import dev.eaglespark.data.TruncationPolicy;
 import dev.eaglespark.draft.LossType;
@@ -80,8 +81,9 @@ class TrainStageTest {
     }
 
     private static TrainStage.Summary train(TrainJob job, int workers) throws Exception {
+        // --collective auto, as the command line's default: on CPU ranks every rank must choose the ring.
         return TrainStage.run(spark, job, new TrainStage.Workers(workers, "cpu", WireType.FP32,
-                Duration.ofMinutes(2)));
+                Duration.ofMinutes(2), CollectiveKind.AUTO));
     }
 
     @Test
