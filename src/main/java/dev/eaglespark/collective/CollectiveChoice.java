@@ -2,6 +2,8 @@ package dev.eaglespark.collective;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import java.io.IOException;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -12,20 +14,27 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * The choice of {@code --collective} made the same way on every rank: each rank says through the
- * rendezvous whether it can use NCCL (its device is a GPU, NCCL and the CUDA runtime load) and
- * which version, and every rank decides from the same list. {@code auto} takes NCCL when all can
- * with one version, the ring otherwise; {@code nccl} fails with every rank's reason instead of
+ * rendezvous whether it can use NCCL (its device is a GPU, NCCL and the CUDA runtime load), which
+ * version and which GPU, and every rank decides from the same list. {@code auto} takes NCCL when
+ * all can with one version and no two share a GPU, the ring otherwise; {@code nccl} fails with every rank's reason instead of
  * falling back; {@code ring} asks nobody.
  */
 public final class CollectiveChoice {
     private static final Logger LOG = LogManager.getLogger(CollectiveChoice.class);
 
-    /** What one rank tells the others: its NCCL version (NCCL_VERSION_CODE), 0 for none, and a detail or reason. */
-    record Report(int version, String detail) {
+    /**
+     * What one rank tells the others: its NCCL version (NCCL_VERSION_CODE, 0 for none), its GPU
+     * (host and PCI bus id: NCCL allows one rank per GPU) and a detail, or the reason it has none.
+     */
+    record Report(int version, String gpu, String detail) {
         Report {
-            if (detail.isEmpty() || detail.contains("\n")) {
-                throw new IllegalArgumentException("a report's detail is one non-empty line: '" + detail + "'");
+            if (gpu.isEmpty() || gpu.contains(" ") || detail.isEmpty() || detail.contains("\n")) {
+                throw new IllegalArgumentException("a report is one line: '" + gpu + "', '" + detail + "'");
             }
+        }
+
+        static Report none(String reason) {
+            return new Report(0, "-", reason);
         }
 
         boolean usable() {
@@ -35,26 +44,27 @@ public final class CollectiveChoice {
         /** NCCL on {@code device}, or why not. */
         static Report of(Device device) {
             if (!device.isGpu()) {
-                return new Report(0, "runs on the CPU");
+                return none("runs on the CPU");
             }
             Engine.getInstance(); // libtorch loaded, with its NCCL and CUDA runtime
             try {
                 NcclLibrary nccl = NcclLibrary.load();
-                CudaRuntime.load();
-                return new Report(nccl.version, NcclLibrary.versionName(nccl.version) + " from " + nccl.source);
-            } catch (CollectiveException e) {
-                return new Report(0, e.getMessage().replace('\n', ' '));
+                String bus = CudaRuntime.load().pciBusId(device.getDeviceId());
+                return new Report(nccl.version, InetAddress.getLocalHost().getHostName() + "/" + bus,
+                        NcclLibrary.versionName(nccl.version) + " from " + nccl.source);
+            } catch (CollectiveException | IOException e) {
+                return none(e.getMessage().replace('\n', ' '));
             }
         }
 
         String encode() {
-            return version + " " + detail;
+            return version + " " + gpu + " " + detail;
         }
 
         static Report decode(String message) {
-            int space = message.indexOf(' ');
+            String[] parts = message.split(" ", 3);
             try {
-                return new Report(Integer.parseInt(message.substring(0, space)), message.substring(space + 1));
+                return new Report(Integer.parseInt(parts[0]), parts[1], parts[2]);
             } catch (RuntimeException e) {
                 throw new CollectiveException("not a collective report: '" + message + "'", e);
             }
@@ -106,6 +116,13 @@ public final class CollectiveChoice {
         if (problems.isEmpty() && reports.stream().mapToInt(Report::version).distinct().count() > 1) {
             problems.add("the ranks load different NCCL versions (" + describe(reports) + ")");
         }
+        for (int r = 0; r < reports.size() && problems.isEmpty(); r++) {
+            for (int q = 0; q < r; q++) {
+                if (reports.get(q).gpu().equals(reports.get(r).gpu())) {
+                    problems.add("ranks " + q + " and " + r + " share the GPU " + reports.get(r).gpu());
+                }
+            }
+        }
         if (problems.isEmpty()) {
             return CollectiveKind.NCCL;
         }
@@ -119,7 +136,8 @@ public final class CollectiveChoice {
     private static String describe(List<Report> reports) {
         List<String> out = new ArrayList<>();
         for (int r = 0; r < reports.size(); r++) {
-            out.add("rank " + r + ": " + reports.get(r).detail());
+            out.add("rank " + r + ": " + (reports.get(r).usable() ? reports.get(r).gpu() + ", NCCL " : "")
+                    + reports.get(r).detail());
         }
         return String.join("; ", out);
     }

@@ -26,7 +26,7 @@ final class CudaRuntime {
     private static final String[] SYMBOLS = {"cudaGetDevice", "cudaSetDevice", "cudaMalloc", "cudaFree",
         "cudaMemcpyAsync", "cudaStreamCreateWithFlags", "cudaStreamDestroy", "cudaStreamWaitEvent",
         "cudaEventCreateWithFlags", "cudaEventRecord", "cudaEventQuery", "cudaEventDestroy", "cudaDeviceSynchronize",
-        "cudaGetErrorString"};
+        "cudaGetErrorString", "cudaDeviceGetPCIBusId"};
 
     /** The functions, by their C names; each returns a {@code cudaError_t} unless it says otherwise. */
     interface Api extends Library {
@@ -57,6 +57,8 @@ final class CudaRuntime {
         int cudaDeviceSynchronize();
 
         String cudaGetErrorString(int error);
+
+        int cudaDeviceGetPCIBusId(byte[] busId, int length, int device);
     }
 
     private static CudaRuntime loaded;
@@ -112,6 +114,13 @@ final class CudaRuntime {
         PointerByReference e = new PointerByReference();
         check(api.cudaEventCreateWithFlags(e, EVENT_DISABLE_TIMING), "cudaEventCreateWithFlags");
         return e.getValue();
+    }
+
+    /** The GPU's PCI bus id ("0000:3b:00.0"): which physical GPU a CUDA device index is. */
+    String pciBusId(int device) {
+        byte[] id = new byte[32];
+        check(api.cudaDeviceGetPCIBusId(id, id.length, device), "cudaDeviceGetPCIBusId(" + device + ")");
+        return com.sun.jna.Native.toString(id);
     }
 
     Pointer malloc(long bytes) {

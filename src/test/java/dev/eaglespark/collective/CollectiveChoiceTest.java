@@ -20,34 +20,44 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(60)
 class CollectiveChoiceTest {
-    private static final Report NCCL_2_21 = new Report(22105, "2.21.5 from /opt/djl/lib/libtorch_cuda.so");
+    private static final Report NCCL_2_21 = gpu(0, 22105);
+
+    /** A rank on GPU {@code bus} of host a with NCCL {@code version}. */
+    private static Report gpu(int bus, int version) {
+        return new Report(version, "a/0000:" + (bus + 10) + ":00.0", NcclLibrary.versionName(version)
+                + " from /opt/djl/lib/libtorch_cuda.so");
+    }
 
     @Test
-    void autoTakesNcclOnlyWhenEveryRankHasTheSameOne() {
-        Report cpu = new Report(0, "runs on the CPU");
-        assertEquals(CollectiveKind.NCCL, CollectiveChoice.decide(CollectiveKind.AUTO, List.of(NCCL_2_21, NCCL_2_21)));
+    void autoTakesNcclOnlyWhenEveryRankHasItsOwnGpuAndTheSameNccl() {
+        Report cpu = Report.none("runs on the CPU");
+        assertEquals(CollectiveKind.NCCL, CollectiveChoice.decide(CollectiveKind.AUTO, List.of(NCCL_2_21, gpu(1, 22105))));
         assertEquals(CollectiveKind.RING, CollectiveChoice.decide(CollectiveKind.AUTO, List.of(NCCL_2_21, cpu)));
-        assertEquals(CollectiveKind.RING, CollectiveChoice.decide(CollectiveKind.AUTO,
-                List.of(NCCL_2_21, new Report(22704, "2.27.4 from /usr/lib/libnccl.so.2"))));
-        assertEquals(CollectiveKind.RING, CollectiveChoice.decide(CollectiveKind.RING, List.of(NCCL_2_21, NCCL_2_21)));
+        assertEquals(CollectiveKind.RING, CollectiveChoice.decide(CollectiveKind.AUTO, List.of(NCCL_2_21, gpu(1, 22704))));
+        assertEquals(CollectiveKind.RING, CollectiveChoice.decide(CollectiveKind.AUTO, List.of(NCCL_2_21, NCCL_2_21)));
+        assertEquals(CollectiveKind.RING, CollectiveChoice.decide(CollectiveKind.RING, List.of(NCCL_2_21, gpu(1, 22105))));
         assertEquals(CollectiveKind.NCCL, CollectiveChoice.decide(CollectiveKind.NCCL, List.of(NCCL_2_21)));
     }
 
     @Test
     void ncclNamesEveryRankThatCannot() {
         CollectiveException e = assertThrows(CollectiveException.class, () -> CollectiveChoice.decide(
-                CollectiveKind.NCCL, List.of(NCCL_2_21, new Report(0, "runs on the CPU"), new Report(0, "no NCCL"))));
+                CollectiveKind.NCCL, List.of(NCCL_2_21, Report.none("runs on the CPU"), Report.none("no NCCL"))));
         assertTrue(e.getMessage().contains("rank 1 runs on the CPU; rank 2 no NCCL"), e.getMessage());
         e = assertThrows(CollectiveException.class, () -> CollectiveChoice.decide(CollectiveKind.NCCL,
-                List.of(NCCL_2_21, new Report(22704, "2.27.4"))));
+                List.of(NCCL_2_21, gpu(1, 22704))));
         assertTrue(e.getMessage().contains("different NCCL versions"), e.getMessage());
+        e = assertThrows(CollectiveException.class, () -> CollectiveChoice.decide(CollectiveKind.NCCL,
+                List.of(gpu(1, 22105), NCCL_2_21, gpu(1, 22105))));
+        assertTrue(e.getMessage().contains("ranks 0 and 2 share the GPU a/0000:11:00.0"), e.getMessage());
     }
 
     @Test
     void reportsTravelAsOneLine() {
         assertEquals(NCCL_2_21, Report.decode(NCCL_2_21.encode()));
+        assertEquals(Report.none("no NCCL in /x y"), Report.decode(Report.none("no NCCL in /x y").encode()));
         assertThrows(CollectiveException.class, () -> Report.decode("10.0.0.7:4242"));
-        assertThrows(IllegalArgumentException.class, () -> new Report(0, "two\nlines"));
+        assertThrows(IllegalArgumentException.class, () -> Report.none("two\nlines"));
     }
 
     @Test
