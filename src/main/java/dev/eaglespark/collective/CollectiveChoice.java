@@ -3,7 +3,8 @@ package dev.eaglespark.collective;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import java.io.IOException;
-import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -50,10 +51,19 @@ public final class CollectiveChoice {
             try {
                 NcclLibrary nccl = NcclLibrary.load();
                 String bus = CudaRuntime.load().pciBusId(device.getDeviceId());
-                return new Report(nccl.version, InetAddress.getLocalHost().getHostName() + "/" + bus,
+                return new Report(nccl.version, hostName() + "/" + bus,
                         NcclLibrary.versionName(nccl.version) + " from " + nccl.source);
-            } catch (CollectiveException | IOException e) {
+            } catch (CollectiveException e) {
                 return none(e.getMessage().replace('\n', ' '));
+            }
+        }
+
+        /** This machine's name, without asking DNS (GPU machines may have none). */
+        private static String hostName() {
+            try {
+                return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip().replace(' ', '_');
+            } catch (IOException e) {
+                return "unknown-host";
             }
         }
 

@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -197,9 +198,7 @@ public final class NcclCollective implements DeviceCollective {
 
     @Override
     public void allReduceSum(float[] data, int offset, int length) {
-        if (offset < 0 || length < 0 || offset + length > data.length) {
-            throw new IndexOutOfBoundsException("offset " + offset + ", length " + length + ", array " + data.length);
-        }
+        Objects.checkFromIndexSize(offset, length, data.length);
         if (length == 0) {
             checkOpen();
             return;
