@@ -6,7 +6,7 @@
 # STEPS_PER_NIGHT more updates, with the draft vocabulary pinned at $NIGHTLY_ROOT/vocab when the
 # checkpoints began (a resumed lm_head only means something with the vocabulary it was trained on).
 # $NIGHTLY_ROOT/latest is a one-line text file holding the last good run directory (a file, not
-# a symlink, so it works on HDFS and S3 too; local paths are replaced atomically by rename). It
+# a symlink, so it works on HDFS and S3 too; never absent or half-written: see fs_write). It
 # moves only when every stage succeeded and tau (evaluation.json, trained.tau) is at most
 # MAX_TAU_DROP below the tau of the run it pointed to. Exit 1: a stage failed (named);
 # exit 3: tau regressed. Either way latest is left as it was.
@@ -29,19 +29,39 @@ run=$root/runs/$date
 ckpt=$root/checkpoints
 
 remote() { [[ "$1" =~ ^[a-z0-9]+:// && "$1" != file://* ]]; }
+object_store() { [[ "$1" =~ ^(s3a|s3|s3n|gs):// ]]; }
 local_path() { echo "${1#file://}"; }
 fs_cat() { if remote "$1"; then hadoop fs -cat "$1"; else cat "$(local_path "$1")"; fi; }
+# A one-line file replaced so that a reader sees the old text or the new, never none:
+# locally and on object stores one step (rename; a single PUT with -d, no temporary copy);
+# on HDFS, whose shell cannot rename over a file, PATH.new is written first and read by
+# fs_cat_pointer while PATH is briefly absent (or after a crash right then).
 fs_write() { # PATH TEXT
-  if remote "$1"; then
-    printf '%s\n' "$2" | hadoop fs -put -f - "$1"
+  if object_store "$1"; then
+    printf '%s\n' "$2" | hadoop fs -put -f -d - "$1"
+  elif remote "$1"; then
+    printf '%s\n' "$2" | hadoop fs -put -f - "$1.new" && hadoop fs -rm -f "$1" && hadoop fs -mv "$1.new" "$1"
   else
     local p; p=$(local_path "$1")
     printf '%s\n' "$2" > "$p.tmp.$$" && mv -f "$p.tmp.$$" "$p"
   fi
 }
+fs_cat_pointer() { fs_cat "$1" 2>/dev/null || fs_cat "$1.new" 2>/dev/null; }
+# Replaces DST by a copy of SRC, DST staying whole until the copy is complete.
 fs_replace_dir() { # SRC DST
-  if remote "$2"; then hadoop fs -rm -r -f -skipTrash "$2" && hadoop fs -cp "$1" "$2"
-  else rm -rf "$(local_path "$2")" && cp -r "$(local_path "$1")" "$(local_path "$2")"; fi
+  if remote "$2"; then
+    hadoop fs -rm -r -f -skipTrash "$2.new" && hadoop fs -cp "$1" "$2.new" \
+      && hadoop fs -rm -r -f -skipTrash "$2" && hadoop fs -mv "$2.new" "$2"
+  else
+    local d; d=$(local_path "$2")
+    rm -rf "$d.new" && cp -r "$(local_path "$1")" "$d.new" && rm -rf "$d" && mv "$d.new" "$d"
+  fi
+}
+# The directory holding a stage's output files: on object stores outputs are versioned and
+# DIR/_CURRENT names the complete version (see README, "What a failure never costs").
+current_dir() {
+  if object_store "$1" && hadoop fs -test -e "$1/_CURRENT"; then echo "$1/$(hadoop fs -cat "$1/_CURRENT")"
+  else echo "$1"; fi
 }
 # The step of the newest committed checkpoint, 0 when there is none.
 last_step() {
@@ -83,7 +103,7 @@ stage train --features "$run/features" --vocab "$root/vocab/vocab.safetensors" -
 # evaluate reads and writes local files: a remote run is evaluated on a local copy.
 if remote "$run"; then
   local_eval=$(mktemp -d)
-  hadoop fs -get "$run/draft" "$local_eval/draft" || fail "fetching the draft failed"
+  hadoop fs -get "$(current_dir "$run/draft")" "$local_eval/draft" || fail "fetching the draft failed"
 else
   local_eval=$(local_path "$run")
 fi
@@ -92,7 +112,7 @@ remote "$run" && { hadoop fs -put -f "$local_eval/evaluation.json" "$run/evaluat
 
 tau=$(tau_of < "$local_eval/evaluation.json")
 [[ -n "$tau" ]] || fail "no tau in $run/evaluation.json"
-previous=$(fs_cat "$root/latest" 2>/dev/null || true)
+previous=$(fs_cat_pointer "$root/latest" || true)
 if [[ -n "$previous" ]]; then
   prev_tau=$(fs_cat "$previous/evaluation.json" | tau_of || true)
   if [[ -z "$prev_tau" ]]; then

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 
@@ -51,10 +52,20 @@ public final class ConversationReader implements Iterator<Conversation> {
 
     @Override
     public boolean hasNext() {
-        while (next == null && lines.hasNext()) {
+        while (next == null && moreLines()) {
             next = parse(lines.next());
         }
         return next != null;
+    }
+
+    /** A stream that breaks (a corrupt archive) fails naming the user's file and where. */
+    private boolean moreLines() {
+        try {
+            return lines.hasNext();
+        } catch (UncheckedIOException e) {
+            throw new UncheckedIOException("input " + source + " cannot be read past line " + lines.lastNumber()
+                    + ": " + e.getCause().getMessage(), e.getCause());
+        }
     }
 
     @Override

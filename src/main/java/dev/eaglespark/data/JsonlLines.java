@@ -52,6 +52,11 @@ final class JsonlLines implements Iterator<JsonlLines.Line> {
         return next != null;
     }
 
+    /** The number of the last line read (before the first: one less than the first's). */
+    long lastNumber() {
+        return number;
+    }
+
     @Override
     public Line next() {
         if (!hasNext()) {

@@ -1,6 +1,7 @@
 package dev.eaglespark.features;
 
 import dev.eaglespark.data.Compression;
+import dev.eaglespark.io.OutputPublisher;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -62,7 +63,9 @@ public final class InputPlanner {
             List<Path> files = new ArrayList<>();
             for (FileStatus s : matches) {
                 if (s.isDirectory()) {
-                    for (FileStatus c : s.getPath().getFileSystem(conf).listStatus(s.getPath())) {
+                    // A stage's output on an object store keeps its files in the version its pointer names.
+                    Path dir = new Path(OutputPublisher.current(s.getPath().toString(), conf));
+                    for (FileStatus c : dir.getFileSystem(conf).listStatus(dir)) {
                         String name = c.getPath().getName();
                         if (c.isFile() && !name.startsWith("_") && !name.startsWith(".")) {
                             files.add(c.getPath());
@@ -128,6 +131,10 @@ public final class InputPlanner {
                 }
                 pos += r;
             }
+        } catch (IOException e) {
+            // A corrupt or truncated archive: name the user's file and where reading stopped.
+            throw new IOException("input " + file + " cannot be read past line " + n + " (byte " + pos
+                    + " of its decompressed text): " + e.getMessage(), e);
         }
         return Arrays.copyOf(starts, n);
     }

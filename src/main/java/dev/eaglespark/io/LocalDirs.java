@@ -32,6 +32,7 @@ public final class LocalDirs {
         FileTrees.delete(local);
         Files.createDirectories(local.getParent());
         FileSystem fs = p.getFileSystem(conf);
+        p = new org.apache.hadoop.fs.Path(OutputPublisher.current(uri, conf)); // an export on an object store
         Path tmp = Files.createTempDirectory(local.getParent(), key);
         for (var status : fs.listStatus(p)) {
             if (status.isFile()) {

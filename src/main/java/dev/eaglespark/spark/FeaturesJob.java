@@ -10,6 +10,7 @@ import dev.eaglespark.features.InputPlanner;
 import dev.eaglespark.features.InputSplit;
 import dev.eaglespark.features.SampleSource;
 import dev.eaglespark.io.LocalDirs;
+import dev.eaglespark.io.OutputPublisher;
 import dev.eaglespark.model.TargetConfig;
 import dev.eaglespark.model.TargetModel;
 import java.io.IOException;
@@ -43,7 +44,8 @@ import org.apache.spark.util.LongAccumulator;
  * plans line splits; each task tokenizes its split, runs the target (loaded once per executor,
  * on the task's GPU) and yields rows lazily; Spark's commit protocol makes the output whole
  * and free of duplicates even when tasks are retried. Rejects go to {@code _rejects/}, the
- * run's facts to {@code _manifest.json}.
+ * run's facts to {@code _manifest.json}; all of it into a staging place that
+ * {@link OutputPublisher} makes the output only when the run succeeded.
  */
 public final class FeaturesJob {
     private static final Logger LOG = LogManager.getLogger(FeaturesJob.class);
@@ -76,13 +78,26 @@ public final class FeaturesJob {
         long start = System.nanoTime();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration conf = jsc.hadoopConfiguration();
+        List<String> reads = new java.util.ArrayList<>(inputs);
+        reads.add(settings.modelDir());
+        try (OutputPublisher publisher = OutputPublisher.prepare("features", "--output", output, reads, conf)) {
+            Summary summary = write(spark, jsc, conf, settings, inputs, publisher.staging(), partitions,
+                    rowGroupBytes, start);
+            publisher.publish();
+            return summary;
+        }
+    }
+
+    private static Summary write(SparkSession spark, JavaSparkContext jsc, Configuration conf, FeatureSettings settings,
+                                 List<String> inputs, Path out, int partitions, long rowGroupBytes, long start)
+            throws IOException {
+        String output = out.toString();
         Map<String, byte[]> modelFiles = ModelFiles.read(settings.modelDir(), conf);
         TargetConfig cfg = TargetConfig.parse(new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(modelFiles.get("config.json")), settings.modelDir());
         int[] aux = settings.auxFor(cfg.numLayers());
         List<InputSplit> splits = InputPlanner.plan(InputPlanner.files(inputs, conf), conf,
                 partitions > 0 ? partitions : jsc.defaultParallelism());
-        Path out = new Path(output);
         Path rejectsDir = new Path(out, "_rejects");
 
         LongAccumulator rows = jsc.sc().longAccumulator("features.rows");
@@ -98,7 +113,7 @@ public final class FeaturesJob {
                 rejectsDir.toString(), counters, failOnce));
         Dataset<Row> df = spark.createDataFrame(rowRdd, SCHEMA);
         jsc.setJobDescription("eaglespark features: " + splits.size() + " splits -> " + output);
-        df.write().mode(SaveMode.Overwrite).option("compression", "zstd")
+        df.write().mode(SaveMode.ErrorIfExists).option("compression", "zstd")
                 .option("parquet.block.size", Long.toString(Math.max(1, rowGroupBytes)))
                 // Rows are large (an 8B target's 2048-token row is 64 MB): check the row group's
                 // size after every row, not after Parquet's default first 100.

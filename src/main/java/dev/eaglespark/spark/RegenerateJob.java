@@ -8,6 +8,7 @@ import dev.eaglespark.features.InputPlanner;
 import dev.eaglespark.features.InputSplit;
 import dev.eaglespark.features.SampleSource;
 import dev.eaglespark.io.LocalDirs;
+import dev.eaglespark.io.OutputPublisher;
 import dev.eaglespark.model.Generator;
 import dev.eaglespark.model.TargetModel;
 import dev.eaglespark.regen.RegenerateSettings;
@@ -36,8 +37,8 @@ import org.apache.spark.util.LongAccumulator;
 /**
  * The nightly first stage: the target answers every user turn of the input conversations
  * again (EAGLE-3 drafts learn the target's own answers). Output: JSON lines in each record's
- * layout with the same ids, replacing the output directory as a whole; rejects in
- * {@code _rejects/}.
+ * layout with the same ids, replacing the output directory as a whole once the run succeeded
+ * ({@link OutputPublisher}); rejects in {@code _rejects/}.
  */
 public final class RegenerateJob {
     private static final Logger LOG = LogManager.getLogger(RegenerateJob.class);
@@ -57,6 +58,20 @@ public final class RegenerateJob {
         long start = System.nanoTime();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration conf = jsc.hadoopConfiguration();
+        List<String> reads = new ArrayList<>(inputs);
+        reads.add(modelDir);
+        try (OutputPublisher publisher = OutputPublisher.prepare("regenerate", "--output", output, reads, conf)) {
+            Summary s = write(spark, jsc, conf, modelDir, templateText, settings, inputs,
+                    publisher.staging().toString(), partitions, start);
+            publisher.publish();
+            LOG.info(s.format());
+            return s;
+        }
+    }
+
+    private static Summary write(SparkSession spark, JavaSparkContext jsc, Configuration conf, String modelDir,
+                                 String templateText, RegenerateSettings settings, List<String> inputs, String output,
+                                 int partitions, long start) throws IOException {
         List<InputSplit> splits = InputPlanner.plan(InputPlanner.files(inputs, conf), conf,
                 partitions > 0 ? partitions : jsc.defaultParallelism());
         LongAccumulator conversations = jsc.sc().longAccumulator("regenerate.conversations");
@@ -66,12 +81,10 @@ public final class RegenerateJob {
                 new SplitAnswers(modelDir, templateText, settings, new HadoopConf(conf),
                         new Path(output, "_rejects").toString(), conversations, answers, rejects));
         jsc.setJobDescription("eaglespark regenerate: " + splits.size() + " splits -> " + output);
-        spark.createDataset(lines.rdd(), Encoders.STRING()).write().mode(SaveMode.Overwrite).text(output);
+        spark.createDataset(lines.rdd(), Encoders.STRING()).write().mode(SaveMode.ErrorIfExists).text(output);
         jsc.setJobDescription(null);
-        Summary s = new Summary(conversations.value(), answers.value(), PartitionRejects.merge(rejects.value()),
+        return new Summary(conversations.value(), answers.value(), PartitionRejects.merge(rejects.value()),
                 (System.nanoTime() - start) / 1e9);
-        LOG.info(s.format());
-        return s;
     }
 
     /** Executor side: one split of conversations in, regenerated JSON lines out. */

@@ -9,6 +9,7 @@ import dev.eaglespark.collective.CollectiveOptions;
 import dev.eaglespark.collective.RingCollective;
 import dev.eaglespark.collective.RingListener;
 import dev.eaglespark.collective.WireType;
+import dev.eaglespark.train.CheckpointLease;
 import dev.eaglespark.train.Checkpoints;
 import dev.eaglespark.train.DraftTraining;
 import dev.eaglespark.train.StepMetrics;
@@ -21,6 +22,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.IntStream;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
@@ -62,11 +64,12 @@ public final class TrainStage {
     }
 
     /** What rank 0 reports at the end. */
-    public record Summary(long steps, String lastCheckpoint, double lastLoss, float[] lastAcc)
+    public record Summary(long steps, String lastCheckpoint, double lastLoss, float[] lastAcc, long skipped)
             implements Serializable {
         public String format() {
-            return String.format("trained %d updates; final loss %.4f, step-0 accuracy %.3f; last checkpoint %s",
-                    steps, lastLoss, lastAcc.length == 0 ? Float.NaN : lastAcc[0], lastCheckpoint);
+            return String.format("trained %d updates (%d of this run's skipped: loss or gradients not finite);"
+                            + " final loss %.4f, step-0 accuracy %.3f; last checkpoint %s", steps, skipped, lastLoss,
+                    lastAcc.length == 0 ? Float.NaN : lastAcc[0], lastCheckpoint);
         }
     }
 
@@ -75,15 +78,32 @@ public final class TrainStage {
     public static Summary run(SparkSession spark, TrainJob job, Workers workers) throws java.io.IOException {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         requireStaticAllocation(jsc.getConf());
-        // Checked here, once: inside the stage a retry resumes by design.
-        new Checkpoints(job.checkpoints(), jsc.hadoopConfiguration()).startingPoint(job.resume());
+        // The driver holds the checkpoint directory for the whole job (its retried stages
+        // included); the tasks check the lease names this application before every checkpoint.
+        String app = jsc.sc().applicationId();
+        try (CheckpointLease lease = CheckpointLease.acquire(job.checkpoints(), app,
+                jsc.sc().applicationAttemptId().isDefined() ? jsc.sc().applicationAttemptId().get() : "1", jsc.hadoopConfiguration())) {
+            // Checked here, once: inside the stage a retry resumes by design.
+            new Checkpoints(job.checkpoints(), jsc.hadoopConfiguration()).startingPoint(job.resume());
+            // Refused here rather than by every attempt of rank 0 (which stages the export itself).
+            try (var export = DraftTraining.prepareExport(job, jsc.hadoopConfiguration())) {
+                LOG.info("the export goes to {}", export == null ? "nowhere (no --export)" : export.output());
+            }
+            Configuration tasks = new Configuration(jsc.hadoopConfiguration());
+            tasks.set(CheckpointLease.RUN_CONF, app);
+            return runStage(spark, jsc, job, workers, new HadoopConf(tasks));
+        }
+    }
+
+    private static Summary runStage(SparkSession spark, JavaSparkContext jsc, TrainJob job, Workers workers,
+                                    HadoopConf conf) {
         byte[] secret = new byte[32];
         new SecureRandom().nextBytes(secret);
         LongAccumulator steps = jsc.sc().longAccumulator("train: updates (rank 0)");
         LongAccumulator tokens = jsc.sc().longAccumulator("train: tokens (all ranks)");
         int failAfter = Integer.parseInt(spark.conf().get(FAIL_AT_STEP_CONF, "-1"));
         RankTask task = new RankTask(job, workers, HexFormat.of().formatHex(secret),
-                new HadoopConf(jsc.hadoopConfiguration()), steps, tokens, failAfter);
+                conf, steps, tokens, failAfter);
         List<Integer> ranks = IntStream.range(0, workers.count()).boxed().toList();
         RDD<Summary> barrier = jsc.parallelize(ranks, workers.count()).rdd().barrier()
                 .mapPartitions(task, false, ClassTag$.MODULE$.apply(Summary.class));
@@ -162,7 +182,7 @@ public final class TrainStage {
                 }
                 StepMetrics last = s.metrics().isEmpty() ? null : s.metrics().get(s.metrics().size() - 1);
                 Summary summary = new Summary(s.steps(), s.lastCheckpoint(), last == null ? Double.NaN : last.loss(),
-                        last == null ? new float[0] : last.stepAcc());
+                        last == null ? new float[0] : last.stepAcc(), s.skipped());
                 return JavaConverters.asScalaIteratorConverter(List.of(summary).iterator()).asScala();
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException("rank " + rank + " of " + world + ": " + e.getMessage(), e);

@@ -3,6 +3,7 @@ package dev.eaglespark.spark;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.eaglespark.features.FeatureManifest;
+import dev.eaglespark.io.OutputPublisher;
 import dev.eaglespark.vocab.DraftVocab;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,7 +22,8 @@ import org.apache.spark.sql.SparkSession;
 /**
  * The vocab stage: counts target tokens under the loss mask across all feature rows (each
  * partition into one dense array, summed in a tree) and keeps the top K as the draft
- * vocabulary. Writes {@code vocab.safetensors} (t2d, d2t, token_counts) and {@code vocab.json}.
+ * vocabulary. Writes {@code vocab.safetensors} (t2d, d2t, token_counts) and {@code vocab.json},
+ * published together once both are complete ({@link OutputPublisher}).
  */
 public final class VocabJob {
     private static final Logger LOG = LogManager.getLogger(VocabJob.class);
@@ -33,10 +35,22 @@ public final class VocabJob {
     public static DraftVocab run(SparkSession spark, String features, String output, int draftVocabSize)
             throws IOException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
-        int vocab = targetVocabSize(features, conf);
+        try (OutputPublisher publisher = OutputPublisher.prepare("vocab", "--output", output, List.of(features),
+                conf)) {
+            DraftVocab v = count(spark, conf, OutputPublisher.current(features, conf), features, publisher.staging(),
+                    draftVocabSize);
+            publisher.publish();
+            return v;
+        }
+    }
+
+    /** Counts over {@code featureFiles} (the features' current files) and writes into {@code out}. */
+    private static DraftVocab count(SparkSession spark, Configuration conf, String featureFiles, String features,
+                                    Path out, int draftVocabSize) throws IOException {
+        int vocab = targetVocabSize(featureFiles, conf);
         spark.sparkContext().setJobDescription("eaglespark vocab: top " + draftVocabSize + " of " + vocab
                 + " tokens from " + features);
-        JavaRDD<Row> rows = spark.read().parquet(features).select("input_ids", "loss_mask").javaRDD();
+        JavaRDD<Row> rows = spark.read().parquet(featureFiles).select("input_ids", "loss_mask").javaRDD();
         long[] counts = rows.mapPartitions((Iterator<Row> it) -> {
             long[] c = new long[vocab];
             while (it.hasNext()) {
@@ -52,8 +66,8 @@ public final class VocabJob {
             return List.of(c).iterator();
         }).treeReduce(VocabJob::add);
         DraftVocab v = DraftVocab.fromCounts(counts, draftVocabSize);
-        Path out = new Path(output);
         FileSystem fs = out.getFileSystem(conf);
+        fs.mkdirs(out);
         try (OutputStream os = fs.create(new Path(out, TENSORS), true)) {
             v.toSafeTensors().writeTo(os);
         }

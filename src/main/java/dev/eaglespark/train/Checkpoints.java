@@ -59,8 +59,11 @@ public final class Checkpoints {
     public Path save(State state, Map<String, NDArray> weights, AdamW optimizer) throws IOException {
         Path ck = new Path(dir, String.format("step-%08d", state.step()));
         FileSystem fs = ck.getFileSystem(conf);
+        if (fs.exists(new Path(ck, MARKER))) {
+            throw new IOException("refusing to overwrite the committed checkpoint " + ck);
+        }
         if (fs.exists(ck)) {
-            fs.delete(ck, true); // an uncommitted leftover of a crashed run, or a repeat of the same step
+            fs.delete(ck, true); // an uncommitted leftover of a crashed attempt: loading ignores it
         }
         fs.mkdirs(ck);
         write(fs, new Path(ck, "model.safetensors"), tensors(weights, null));
@@ -84,23 +87,37 @@ public final class Checkpoints {
 
     /** The newest committed checkpoint, or null. */
     public Path latest() throws IOException {
+        List<Path> all = committed();
+        return all.isEmpty() ? null : all.get(0);
+    }
+
+    /** The committed checkpoints, newest first. */
+    public List<Path> committed() throws IOException {
         FileSystem fs = dir.getFileSystem(conf);
+        List<Path> out = new ArrayList<>();
         if (!fs.exists(dir)) {
-            return null;
+            return out;
         }
-        Path best = null;
-        long bestStep = -1;
         for (FileStatus s : fs.listStatus(dir)) {
             Matcher m = STEP_DIR.matcher(s.getPath().getName());
             if (s.isDirectory() && m.matches() && fs.exists(new Path(s.getPath(), MARKER))) {
-                long step = Long.parseLong(m.group(1));
-                if (step > bestStep) {
-                    bestStep = step;
-                    best = s.getPath();
-                }
+                out.add(s.getPath());
             }
         }
-        return best;
+        out.sort(java.util.Comparator.comparing(Path::getName).reversed());
+        return out;
+    }
+
+    /**
+     * Moves an unreadable checkpoint out of the way (to {@code step-N.unreadable-TIME}): kept for
+     * inspection, never loaded again, and its step can be written anew.
+     */
+    public Path setAside(Path ck) throws IOException {
+        Path aside = new Path(ck.getParent(), ck.getName() + ".unreadable-" + System.currentTimeMillis());
+        if (!ck.getFileSystem(conf).rename(ck, aside)) {
+            throw new IOException("could not move the unreadable checkpoint " + ck + " aside");
+        }
+        return aside;
     }
 
     /**
@@ -135,29 +152,54 @@ public final class Checkpoints {
 
     /** Loads weights into {@code into} (by name) and the optimizer's moments; returns the state. */
     public State load(Path ck, Map<String, NDArray> into, AdamW optimizer, NDManager scratch) throws IOException {
+        return load(ck, into, optimizer, scratch, null);
+    }
+
+    /**
+     * As {@link #load(Path, Map, AdamW, NDManager)}, first refusing a checkpoint of another run's
+     * kind ({@code compatibility}, when given) or of other shapes, before any weight is touched.
+     * A file that cannot be read fails naming its path in the checkpoint directory.
+     */
+    public State load(Path ck, Map<String, NDArray> into, AdamW optimizer, NDManager scratch,
+                      CheckpointCompatibility compatibility) throws IOException {
         FileSystem fs = ck.getFileSystem(conf);
         if (!fs.exists(new Path(ck, MARKER))) {
             throw new IOException(ck + " is not a committed checkpoint (no " + MARKER + ")");
         }
-        Map<String, NDArray> weights = read(fs, new Path(ck, "model.safetensors"), scratch);
-        try (GradMode off = GradMode.off()) {
-            for (Map.Entry<String, NDArray> e : into.entrySet()) {
-                NDArray saved = weights.get(e.getKey());
-                if (saved == null) {
-                    throw new IOException(ck + " has no weight " + e.getKey());
-                }
-                e.getValue().set(saved.toByteBuffer());
-            }
+        Path statePath = new Path(ck, "state.json");
+        JsonNode s;
+        try (InputStream in = fs.open(statePath)) {
+            s = JSON.readTree(in);
+        } catch (IOException e) {
+            throw new IOException(statePath + " cannot be read: " + e.getMessage(), e);
         }
-        Map<String, NDArray> opt = read(fs, new Path(ck, "optimizer.safetensors"), scratch);
+        if (s == null || !s.path("step").isNumber() || !s.path("ranks").isArray()
+                || !s.path("optimizer_steps").isNumber()) {
+            throw new IOException(statePath + " cannot be read: no step, ranks or optimizer_steps");
+        }
+        if (compatibility != null) {
+            compatibility.require(ck, s.get("extra"));
+        }
+        Path modelPath = new Path(ck, "model.safetensors");
+        Map<String, NDArray> weights = read(fs, modelPath, scratch);
+        CheckpointCompatibility.requireShapes(modelPath, into, weights, "");
+        Path optPath = new Path(ck, "optimizer.safetensors");
+        Map<String, NDArray> opt = read(fs, optPath, scratch);
         Map<String, NDArray> m = new LinkedHashMap<>();
         Map<String, NDArray> v = new LinkedHashMap<>();
-        opt.forEach((k, a) -> (k.startsWith("m.") ? m : v).put(k.substring(2), a));
-        JsonNode s;
-        try (InputStream in = fs.open(new Path(ck, "state.json"))) {
-            s = JSON.readTree(in);
+        opt.forEach((k, a) -> (k.startsWith("m.") ? m : v).put(k, a));
+        CheckpointCompatibility.requireShapes(optPath, into, m, "m.");
+        CheckpointCompatibility.requireShapes(optPath, into, v, "v.");
+        try (GradMode off = GradMode.off()) {
+            for (Map.Entry<String, NDArray> e : into.entrySet()) {
+                e.getValue().set(weights.get(e.getKey()).toByteBuffer());
+            }
         }
-        optimizer.restore(m, v, s.get("optimizer_steps").asLong());
+        Map<String, NDArray> firstMoments = new LinkedHashMap<>();
+        Map<String, NDArray> secondMoments = new LinkedHashMap<>();
+        m.forEach((k, a) -> firstMoments.put(k.substring(2), a));
+        v.forEach((k, a) -> secondMoments.put(k.substring(2), a));
+        optimizer.restore(firstMoments, secondMoments, s.get("optimizer_steps").asLong());
         List<DataPosition> ranks = new ArrayList<>();
         s.get("ranks").forEach(r -> ranks.add(new DataPosition(r.get("epoch").asInt(), r.get("position").asLong())));
         return new State(s.get("step").asLong(), ranks, s.get("extra"));
@@ -184,12 +226,16 @@ public final class Checkpoints {
             try (SafeTensorsFile f = SafeTensorsFile.open(local)) {
                 f.tensors().forEach((name, info) -> {
                     if (info.dtype() != TensorDType.F32) {
-                        throw new IllegalStateException(p + ": " + name + " is " + info.dtype() + ", expected F32");
+                        throw new IllegalStateException(name + " is " + info.dtype() + ", expected F32");
                     }
                     out.put(name, m.create(f.readFloats(name), new Shape(info.shape())));
                 });
             }
             return out;
+        } catch (IOException | RuntimeException e) {
+            // Named by the user's path, not the local copy's.
+            String why = String.valueOf(e.getMessage()).replace(local.toString(), p.toString());
+            throw new IOException(p + " cannot be read: " + why, e);
         } finally {
             Files.deleteIfExists(local);
         }

@@ -15,6 +15,7 @@ import dev.eaglespark.export.DraftExport;
 import dev.eaglespark.features.FeatureManifest;
 import dev.eaglespark.features.FeatureRecord;
 import dev.eaglespark.io.LocalDirs;
+import dev.eaglespark.io.OutputPublisher;
 import dev.eaglespark.model.CheckpointFiles;
 import dev.eaglespark.model.TargetConfig;
 import dev.eaglespark.model.WeightLoader;
@@ -40,8 +41,19 @@ public final class DraftTraining {
     private static final Logger LOG = LogManager.getLogger(DraftTraining.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** What a run ended with. */
-    public record Summary(long steps, List<StepMetrics> metrics, String lastCheckpoint) {}
+    /**
+     * What a run ended with.
+     *
+     * @param skipped updates of this run skipped for a non-finite loss or gradient
+     */
+    public record Summary(long steps, List<StepMetrics> metrics, String lastCheckpoint, long skipped) {}
+
+    /**
+     * What keeps a run from losing data: the stop on SIGTERM, rank 0's lease on the checkpoint
+     * directory and staged export (null on other ranks), and what a checkpoint must match.
+     */
+    private record Safety(GracefulStop stop, CheckpointLease lease, OutputPublisher export,
+                          CheckpointCompatibility compatibility) {}
 
     private DraftTraining() {}
 
@@ -60,7 +72,8 @@ public final class DraftTraining {
 
     public static Summary run(TrainJob job, Collective group, Device device, Configuration conf,
                               UpdateListener listener) throws IOException {
-        JsonNode manifest = readJson(new Path(job.features(), FeatureManifest.FILE), conf);
+        String features = OutputPublisher.current(job.features(), conf);
+        JsonNode manifest = readJson(new Path(features, FeatureManifest.FILE), conf);
         int[] aux = JSON.convertValue(manifest.get("aux_layer_ids"), int[].class);
         java.nio.file.Path targetDir = LocalDirs.localize(job.target(), conf);
         TargetConfig tcfg = TargetConfig.load(targetDir.resolve("config.json"));
@@ -71,16 +84,33 @@ public final class DraftTraining {
         DraftVocab vocab = job.sharedHead() ? DraftVocab.identity(tcfg.vocabSize()) : readVocab(job.vocab(), conf);
         DraftConfig cfg = DraftConfig.forTarget(tcfg, vocab.size(), aux.length);
         TrainSettings s = job.settings();
-        FeatureDataset data = FeatureDataset.open(job.features(), conf);
+        FeatureDataset data = FeatureDataset.open(features, conf);
         long rowsPerUpdate = (long) s.microBatch() * s.accumulation() * group.worldSize();
         long perEpoch = Math.max(1, data.rows() / rowsPerUpdate);
         long total = job.maxSteps() > 0 ? job.maxSteps() : perEpoch * job.epochs();
         TrainSettings settings = s.forRun(total, s.precision().on(device));
 
-        try (NDManager frozen = NDManager.newBaseManager(device)) {
+        boolean rank0 = group.rank() == 0;
+        // Closed in reverse: the arrays first, the stop last (only then may a stopping JVM exit).
+        try (GracefulStop stop = GracefulStop.install("eaglespark train, rank " + group.rank());
+             CheckpointLease lease = rank0 ? CheckpointLease.forRank(job.checkpoints(), conf) : null;
+             OutputPublisher export = rank0 ? prepareExport(job, conf) : null;
+             NDManager frozen = NDManager.newBaseManager(device)) {
             TargetParts target = TargetParts.load(targetDir, tcfg, frozen);
-            return train(job, group, device, conf, cfg, tcfg, vocab, aux, data, settings, target, frozen, listener);
+            Safety safety = new Safety(stop, lease, export,
+                    CheckpointCompatibility.of(cfg, vocab, manifest, job.sharedHead(), settings.loss()));
+            return train(job, group, device, conf, cfg, tcfg, vocab, aux, data, settings, target, frozen, listener,
+                    safety);
         }
+    }
+
+    /**
+     * Checks {@code --export} (no overlap with what the run reads, nothing foreign in it) and
+     * stages it; null without an export. The driver calls it too, to refuse before any task starts.
+     */
+    public static OutputPublisher prepareExport(TrainJob job, Configuration conf) throws IOException {
+        return job.export() == null ? null : OutputPublisher.prepare("train", "--export", job.export(),
+                java.util.Arrays.asList(job.features(), job.target(), job.vocab(), job.checkpoints()), conf);
     }
 
     /** The target's frozen pieces the draft needs: embeddings, final norm, lm_head. */
@@ -99,8 +129,8 @@ public final class DraftTraining {
 
     private static Summary train(TrainJob job, Collective group, Device device, Configuration conf,
                                  DraftConfig cfg, TargetConfig tcfg, DraftVocab vocab, int[] aux, FeatureDataset data,
-                                 TrainSettings s, TargetParts target, NDManager frozen, UpdateListener listener)
-            throws IOException {
+                                 TrainSettings s, TargetParts target, NDManager frozen, UpdateListener listener,
+                                 Safety safety) throws IOException {
         int rank = group.rank();
         int world = group.worldSize();
         long total = s.totalSteps();
@@ -112,14 +142,13 @@ public final class DraftTraining {
                      new BatchBuilder(tcfg.hiddenSize(), aux.length, s.precision().dataType()), s,
                      averager)) {
             Checkpoints ckpts = new Checkpoints(job.checkpoints(), conf);
-            Path latest = resumePoint(job, ckpts, group);
+            CheckpointResume.Resumed resumed = CheckpointResume.load(job.resume(), ckpts, group,
+                    params.trainableArrays(), trainer.optimizer(), safety.compatibility(), frozen);
+            Path latest = resumed == null ? null : resumed.checkpoint();
             Checkpoints.DataPosition at = new Checkpoints.DataPosition(0, 0);
             TrainingCurves curves = new TrainingCurves(new Path(job.checkpoints()), conf); // kept by rank 0
             if (latest != null) {
-                Checkpoints.State st;
-                try (NDManager scratch = frozen.newSubManager()) { // the read arrays are copied in
-                    st = ckpts.load(latest, params.trainableArrays(), trainer.optimizer(), scratch);
-                }
+                Checkpoints.State st = resumed.state();
                 trainer.restoreState(st.extra());
                 at = positionOf(st, rank, world);
                 if (rank == 0) {
@@ -137,6 +166,11 @@ public final class DraftTraining {
             List<StepMetrics> metrics = new ArrayList<>();
             TrainingProgress progress = new TrainingProgress(trainer.optimizer().steps(), total);
             while (trainer.optimizer().steps() < total) {
+                if (safety.stop().requested()) {
+                    throw new GracefulStop.StoppedException("rank " + rank + ": stopped by JVM shutdown (SIGTERM)"
+                            + " before update " + (trainer.optimizer().steps() + 1) + "; newest committed checkpoint "
+                            + last + " (continue with --resume)");
+                }
                 List<List<FeatureRecord>> micro = new ArrayList<>();
                 for (int a = 0; a < s.accumulation(); a++) {
                     micro.add(shard.next(s.microBatch()));
@@ -156,33 +190,33 @@ public final class DraftTraining {
                                 .put("loss", s.loss().name()).put("features", job.features())
                                 .put("precision", s.precision().toString());
                         trainer.saveState(extra);
+                        safety.compatibility().record(extra);
+                        safety.lease().verify();
                         last = ckpts.save(new Checkpoints.State(m.step(), ranks, extra), params.trainableArrays(),
                                 trainer.optimizer()).toString();
                         curves.write();
                     }
                 }
             }
+            long skipped = trainer.skippedUpdates();
+            if (!metrics.isEmpty() && skipped == metrics.size()) {
+                throw new IOException("all " + skipped + " updates of this run were skipped: their loss or gradients"
+                        + " were not finite (features with inf or NaN?); nothing exported");
+            }
+            if (skipped > 0 && rank == 0) {
+                LOG.warn("{} of {} updates of this run were skipped (loss or gradients not finite)", skipped,
+                        metrics.size());
+            }
             if (rank == 0) {
                 curves.writePlot();
-                if (job.export() != null) {
-                    DraftExport.write(job.export(), conf, cfg, params.all(), vocab, aux, tcfg.numLayers(),
-                            job.engine());
+                if (safety.export() != null) {
+                    DraftExport.write(safety.export().staging().toString(), conf, cfg, params.all(), vocab, aux,
+                            tcfg.numLayers(), job.engine());
+                    safety.export().publish();
                 }
             }
-            return new Summary(trainer.optimizer().steps(), metrics, last);
+            return new Summary(trainer.optimizer().steps(), metrics, last, skipped);
         }
-    }
-
-    /** Rank 0 picks the checkpoint to resume from and tells the others, so all load the same one. */
-    private static Path resumePoint(TrainJob job, Checkpoints ckpts, Collective group) throws IOException {
-        String chosen = "";
-        if (group.rank() == 0) {
-            Path latest = ckpts.startingPoint(job.resume());
-            chosen = latest == null ? "" : latest.toString();
-        }
-        byte[] bytes = group.broadcast(chosen.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        String path = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
-        return path.isEmpty() ? null : new Path(path);
     }
 
     /**
@@ -227,7 +261,7 @@ public final class DraftTraining {
         if (file == null) {
             throw new IOException("a standard draft needs --vocab (the vocab stage's vocab.safetensors)");
         }
-        Path p = new Path(file);
+        Path p = new Path(OutputPublisher.currentFile(file, conf));
         java.nio.file.Path local = Files.createTempFile("eaglespark-vocab", ".safetensors");
         try {
             p.getFileSystem(conf).copyToLocalFile(false, p, new Path(local.toUri()), true);
