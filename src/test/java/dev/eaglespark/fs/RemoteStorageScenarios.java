@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -19,6 +20,7 @@ import dev.eaglespark.features.FeatureSettings;
 import dev.eaglespark.io.CacheDir;
 import dev.eaglespark.io.FileTrees;
 import dev.eaglespark.io.LocalDirs;
+import dev.eaglespark.io.OutputPublisher;
 import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.spark.FeaturesJob;
 import dev.eaglespark.spark.VocabJob;
@@ -130,7 +132,7 @@ abstract class RemoteStorageScenarios {
         assertEquals(expected.maskedTokens(), remoteSummary.maskedTokens());
         assertEquals(expected.rejects(), remoteSummary.rejects());
 
-        String out = root + "/features";
+        String out = OutputPublisher.current(root + "/features", conf); // on S3 the published version
         List<Row> rows = spark.read().parquet(out).select("id", "num_tokens").collectAsList();
         List<Row> localRows = spark.read().parquet(local.toString()).select("id", "num_tokens").collectAsList();
         assertEquals(idsAndLengths(localRows), idsAndLengths(rows), "the same rows read back");
@@ -190,6 +192,44 @@ abstract class RemoteStorageScenarios {
         assertNull(new Checkpoints(root + "/ck-none", conf).latest());
     }
 
+    /**
+     * Outputs on the store are replaced only by a complete run of their own stage: a rerun
+     * replaces (on S3 a new version, the old one deleted once the pointer moved), a rerun that
+     * fails mid-job leaves the previous output, a directory with foreign files is refused.
+     */
+    @Test
+    void anOutputIsReplacedOnlyByACompleteRunOfItsStage() throws Exception {
+        String vocab = root + "/vocab-rerun";
+        VocabJob.run(spark, root + "/features", vocab, 100);
+        String first = OutputPublisher.current(vocab, conf);
+        VocabJob.run(spark, root + "/features", vocab, 200);
+        String second = OutputPublisher.current(vocab, conf);
+        JsonNode summary = new ObjectMapper().readTree(HadoopFiles.read(second + "/" + VocabJob.SUMMARY, conf));
+        assertEquals(200, summary.get("draft_vocab_size").asInt());
+        if (!first.equals(second)) { // versioned: the previous version is gone, only the pointer and one version remain
+            assertEquals(2, HadoopFiles.list(vocab, conf).size(), HadoopFiles.list(vocab, conf).toString());
+        }
+
+        String features = root + "/features";
+        String published = OutputPublisher.current(features, conf);
+        List<String> before = HadoopFiles.list(published, conf);
+        spark.conf().set(FeaturesJob.FAIL_ONCE_CONF, "0");
+        try {
+            assertThrows(Exception.class, () -> FeaturesJob.run(spark, settings(model),
+                    List.of(root + "/data/*.jsonl"), features, 2, 64L << 20));
+        } finally {
+            spark.conf().unset(FeaturesJob.FAIL_ONCE_CONF);
+        }
+        assertEquals(published, OutputPublisher.current(features, conf));
+        assertEquals(before, HadoopFiles.list(published, conf), "the previous output is whole");
+        assertEquals(SAMPLES, spark.read().parquet(published).count());
+
+        HadoopFiles.write(root + "/mixed/notes.txt", "mine".getBytes(StandardCharsets.UTF_8), conf);
+        Exception e = assertThrows(Exception.class, () -> VocabJob.run(spark, features, root + "/mixed", 10));
+        assertTrue(e.getMessage().contains("notes.txt"), e.getMessage());
+        assertEquals("mine", new String(HadoopFiles.read(root + "/mixed/notes.txt", conf), StandardCharsets.UTF_8));
+    }
+
     /** Training with checkpoints and export on the store: a resumed run ends where a straight one does. */
     @Test
     void checkpointsResumeExactlyAndTheExportReadsBack() throws Exception {
@@ -198,8 +238,8 @@ abstract class RemoteStorageScenarios {
         // The straight run exports to the store, the resumed one locally: equal weights, equal files.
         runs.assertResumeIsExact(root + "/ck-straight", root + "/ck-crashed", 1, remote, local.toString());
         for (String name : List.of("config.json", "model.safetensors")) {
-            assertArrayEquals(Files.readAllBytes(local.resolve(name)), HadoopFiles.read(remote + "/" + name, conf),
-                    name);
+            assertArrayEquals(Files.readAllBytes(local.resolve(name)),
+                    HadoopFiles.read(OutputPublisher.currentFile(remote + "/" + name, conf), conf), name);
         }
         Path copy = LocalDirs.localize(remote, conf);
         // The embedding comes from the target at serving time, not from the export: any stands in.
