@@ -188,8 +188,10 @@ public final class Checkpoints {
         Map<String, NDArray> m = new LinkedHashMap<>();
         Map<String, NDArray> v = new LinkedHashMap<>();
         opt.forEach((k, a) -> (k.startsWith("m.") ? m : v).put(k, a));
-        CheckpointCompatibility.requireShapes(optPath, into, m, "m.");
-        CheckpointCompatibility.requireShapes(optPath, into, v, "v.");
+        if (!m.isEmpty() || !v.isEmpty()) { // none before the first update
+            CheckpointCompatibility.requireShapes(optPath, into, m, "m.");
+            CheckpointCompatibility.requireShapes(optPath, into, v, "v.");
+        }
         try (GradMode off = GradMode.off()) {
             for (Map.Entry<String, NDArray> e : into.entrySet()) {
                 e.getValue().set(weights.get(e.getKey()).toByteBuffer());

@@ -1,6 +1,7 @@
 package dev.eaglespark.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +14,7 @@ import dev.eaglespark.features.FeatureSettings;
 import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.testutil.TestData;
+import dev.eaglespark.train.CheckpointLease;
 import dev.eaglespark.train.FeatureDataset;
 import dev.eaglespark.train.TrainJob;
 import dev.eaglespark.train.TrainSettings;
@@ -138,6 +140,17 @@ class TrainStageTest {
         train(job(dir, 1), 1);
         Exception e = assertThrows(Exception.class, () -> train(job(dir, 1), 1));
         assertTrue(String.valueOf(rootMessage(e)).contains("--resume"), rootMessage(e));
+    }
+
+    @Test
+    void aDirectoryAnotherApplicationHoldsIsRefusedBeforeTheStage() throws Exception {
+        String dir = tmp.resolve("ck-held").toString();
+        try (CheckpointLease other = CheckpointLease.acquire(dir, "application_9_0001", "1", new Configuration())) {
+            Exception e = assertThrows(Exception.class, () -> train(job(dir, 1), 1));
+            assertTrue(rootMessage(e).contains("in use by run application_9_0001"), rootMessage(e));
+        }
+        assertTrue(train(job(dir, 1), 1).steps() > 0, "free once released");
+        assertFalse(Files.exists(Path.of(dir, CheckpointLease.FILE)), "the driver released its lease");
     }
 
     @Test
