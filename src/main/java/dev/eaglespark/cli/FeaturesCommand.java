@@ -36,8 +36,10 @@ public final class FeaturesCommand implements ConversationInputs {
                 Renders each conversation with the model's chat template, tokenizes it with an
                 assistant-only loss mask, runs the target and writes one Parquet row per sample:
                 id, input_ids, loss_mask, aux_hidden (fp16 [T, 3H]), last_hidden (fp16 [T, H]),
-                num_tokens, num_masked (zstd). The output directory is replaced as a whole (a rerun
-                after a failure starts clean; retried tasks never duplicate rows); _manifest.json
+                num_tokens, num_masked (zstd). The output is written beside --output and replaces it
+                only when the run succeeded (a failed rerun leaves the previous output; retried tasks
+                never duplicate rows); an --output that overlaps an input or holds files no previous
+                features run wrote is refused before any work. _manifest.json
                 records the target, tokenizer, template, aux layers and counts, _rejects/ every
                 record that was not written and why. Runs on the Spark master spark-submit gives,
                 else local mode on all cores; each task uses the GPU Spark assigns it, else the CPU.

@@ -42,7 +42,8 @@ public final class RegenerateCommand implements ConversationInputs {
                 options:
                   --model DIR            target model directory, or 'stories15M'
                   --input GLOB           conversation JSONL files (.gz, .zst too); repeatable
-                  --output DIR           output directory (replaced as a whole)
+                  --output DIR           output directory, replaced as a whole once the run succeeded;
+                                         refused when it overlaps an input or holds foreign files
                   --template FILE        a chat template file instead of the model's own
                   --template-limits L    budgets of one template render, KEY=VALUE,... of
                                          time=10s,output=64m,list=1m,loops=1m,depth=64 (the

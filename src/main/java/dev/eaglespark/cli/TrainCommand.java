@@ -60,7 +60,11 @@ public final class TrainCommand implements Command {
                 clipping, gradient accumulation. Checkpoints (weights, optimizer state, step, data
                 position) go to --checkpoints every --checkpoint-every updates and at the end; each is
                 committed by a _COMMITTED marker written last. --resume continues exactly where the
-                newest committed checkpoint left off. metrics.csv holds the training curves.
+                newest committed checkpoint left off, and refuses a checkpoint of another vocabulary,
+                draft config, target, loss or head (an unreadable newest one is reported and the one
+                before it used). One run at a time holds the directory (_LEASE); SIGTERM stops at an
+                update boundary. A run whose every update was skipped (non-finite) fails and exports
+                nothing. metrics.csv holds the training curves.
 
                 options:
                   --features DIR         output of 'eaglespark features'
@@ -68,7 +72,8 @@ public final class TrainCommand implements Command {
                   --vocab FILE           vocab.safetensors of 'eaglespark vocab' (standard draft)
                   --shared-head          full vocabulary, the target's lm_head frozen, no mapping
                   --checkpoints DIR      checkpoint directory (file://, hdfs://, s3a://)
-                  --export DIR           also write the serving draft there at the end
+                  --export DIR           also write the serving draft there at the end (replaced
+                                         only then; refused when it holds foreign files)
                   --engine E             sglang (default) or vllm: aux layer id convention of the export
                   --epochs N             passes over the data (default 1)
                   --steps N              optimizer updates (overrides --epochs)

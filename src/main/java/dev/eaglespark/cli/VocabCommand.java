@@ -34,7 +34,8 @@ public final class VocabCommand implements Command {
 
                 options:
                   --features DIR   the output of 'eaglespark features'
-                  --output DIR     where vocab.safetensors and vocab.json go
+                  --output DIR     where vocab.safetensors and vocab.json go (replaced once both are
+                                   written; refused when it holds foreign files)
                   --size K         draft vocabulary size (default 32000)
                 """;
     }
