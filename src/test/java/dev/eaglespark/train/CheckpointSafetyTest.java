@@ -12,16 +12,12 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.eaglespark.collective.LocalCollective;
-import dev.eaglespark.data.TruncationPolicy;
 import dev.eaglespark.draft.LossType;
 import dev.eaglespark.export.ServingEngine;
 import dev.eaglespark.features.FeatureManifest;
-import dev.eaglespark.features.FeatureSettings;
 import dev.eaglespark.model.Stories15M;
-import dev.eaglespark.spark.FeaturesJob;
 import dev.eaglespark.spark.VocabJob;
 import dev.eaglespark.testutil.HadoopFiles;
-import dev.eaglespark.testutil.TestData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,30 +56,20 @@ class CheckpointSafetyTest {
     @BeforeAll
     static void makeFeatures() throws Exception {
         model = Stories15M.ensure();
-        features = tmp.resolve("features").toString();
-        Path input = tmp.resolve("conversations.jsonl");
-        try (var lines = Files.lines(TestData.path("sharegpt_sample.jsonl"))) {
-            Files.write(input, lines.limit(8).toList());
-        }
-        SparkSession spark = SparkSession.builder().master("local[2]").appName("checkpoint-safety")
-                .config("spark.ui.enabled", "false").getOrCreate();
-        try {
-            FeaturesJob.run(spark, new FeatureSettings(model.toString(), null, 256, TruncationPolicy.TRUNCATE, null,
-                    2048, 32), List.of(input.toString()), features, 1, 1);
-            VocabJob.run(spark, features, tmp.resolve("vocab300").toString(), 300);
-            VocabJob.run(spark, features, tmp.resolve("vocab100").toString(), 100);
-            infinite = poisoned(spark, "infinite", "true");
-            String first = spark.read().parquet(features).select("id").orderBy("id").first().getString(0);
-            oneInfinite = poisoned(spark, "one-infinite", "id = '" + first + "'");
-        } finally {
-            spark.stop();
-        }
+        features = TrainingRuns.sampleFeatures(tmp, 8, 1, (spark, f) -> {
+            VocabJob.run(spark, f, tmp.resolve("vocab300").toString(), 300);
+            VocabJob.run(spark, f, tmp.resolve("vocab100").toString(), 100);
+            infinite = poisoned(spark, f, "infinite", "true");
+            String first = spark.read().parquet(f).select("id").orderBy("id").first().getString(0);
+            oneInfinite = poisoned(spark, f, "one-infinite", "id = '" + first + "'");
+        });
         vocab300 = tmp.resolve("vocab300/" + VocabJob.TENSORS).toString();
         vocab100 = tmp.resolve("vocab100/" + VocabJob.TENSORS).toString();
     }
 
     /** A copy of the features with the aux states of the rows matching {@code where} set to +inf (fp16). */
-    private static String poisoned(SparkSession spark, String name, String where) throws IOException {
+    private static String poisoned(SparkSession spark, String features, String name, String where)
+            throws IOException {
         spark.udf().register("inf_where", (UDF2<byte[], Boolean, byte[]>) (b, hit) -> {
             if (!hit) {
                 return b;

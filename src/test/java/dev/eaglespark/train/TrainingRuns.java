@@ -5,15 +5,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.djl.Device;
 import dev.eaglespark.collective.LocalCollective;
+import dev.eaglespark.data.TruncationPolicy;
 import dev.eaglespark.draft.LossType;
 import dev.eaglespark.export.ServingEngine;
+import dev.eaglespark.features.FeatureSettings;
+import dev.eaglespark.model.Stories15M;
+import dev.eaglespark.spark.FeaturesJob;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.testutil.HadoopFiles;
+import dev.eaglespark.testutil.TestData;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.SparkSession;
 
 /**
  * Small single-worker draft-training runs on stories15M features, with features, checkpoints
@@ -29,6 +36,35 @@ public record TrainingRuns(String features, String target, String vocab, Configu
 
     public DraftTraining.Summary run(TrainJob job) throws IOException {
         return DraftTraining.run(job, new LocalCollective(), Device.cpu(), conf);
+    }
+
+    /** Work done with the Spark session that made the features, before it stops. */
+    public interface WithSpark {
+        void accept(SparkSession spark, String features) throws Exception;
+    }
+
+    /**
+     * stories15M features (max length 256) of the first {@code samples} ShareGPT sample
+     * conversations, written to {@code dir/features} by a local Spark session that {@code then}
+     * uses before it stops; returns the features' path.
+     */
+    public static String sampleFeatures(Path dir, int samples, long rowGroupBytes, WithSpark then) throws Exception {
+        Path model = Stories15M.ensure();
+        String features = dir.resolve("features").toString();
+        Path input = dir.resolve("conversations.jsonl");
+        try (var lines = Files.lines(TestData.path("sharegpt_sample.jsonl"))) {
+            Files.write(input, lines.limit(samples).toList());
+        }
+        SparkSession spark = SparkSession.builder().master("local[2]").appName("training-runs")
+                .config("spark.ui.enabled", "false").getOrCreate();
+        try {
+            FeaturesJob.run(spark, new FeatureSettings(model.toString(), null, 256, TruncationPolicy.TRUNCATE, null,
+                    2048, 32), List.of(input.toString()), features, 1, rowGroupBytes);
+            then.accept(spark, features);
+        } finally {
+            spark.stop();
+        }
+        return features;
     }
 
     public static String stepDir(long step) {

@@ -10,12 +10,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.eaglespark.data.TruncationPolicy;
-import dev.eaglespark.features.FeatureSettings;
 import dev.eaglespark.model.Stories15M;
-import dev.eaglespark.spark.FeaturesJob;
 import dev.eaglespark.spark.VocabJob;
-import dev.eaglespark.testutil.TestData;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,20 +45,8 @@ class TrainingSigtermTest {
     @BeforeAll
     static void makeFeatures() throws Exception {
         model = Stories15M.ensure();
-        features = tmp.resolve("features").toString();
-        Path input = tmp.resolve("conversations.jsonl");
-        try (var lines = Files.lines(TestData.path("sharegpt_sample.jsonl"))) {
-            Files.write(input, lines.limit(12).toList());
-        }
-        SparkSession spark = SparkSession.builder().master("local[2]").appName("sigterm-test")
-                .config("spark.ui.enabled", "false").getOrCreate();
-        try {
-            FeaturesJob.run(spark, new FeatureSettings(model.toString(), null, 256, TruncationPolicy.TRUNCATE, null,
-                    2048, 32), List.of(input.toString()), features, 1, 64L << 20);
-            VocabJob.run(spark, features, tmp.resolve("vocab").toString(), 500);
-        } finally {
-            spark.stop();
-        }
+        features = TrainingRuns.sampleFeatures(tmp, 12, 64L << 20,
+                (spark, f) -> VocabJob.run(spark, f, tmp.resolve("vocab").toString(), 500));
     }
 
     @Test
