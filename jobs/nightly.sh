@@ -11,8 +11,8 @@
 # MAX_TAU_DROP below the tau of the run it pointed to. Exit 1: a stage failed (named);
 # exit 3: tau regressed. Either way latest is left as it was.
 # Settings come from the config (train options included); this script only adds paths.
-# Relative paths (the config, NIGHTLY_ROOT, paths inside the config) are the caller's: the demo
-# config is meant to run from the repository root.
+# Relative paths: NIGHTLY_ROOT and the config's own path are the caller's (the working directory),
+# paths inside the config are relative to the config file.
 # Environment, with defaults:
 #   NIGHTLY_ROOT     target/nightly        local path or Hadoop URI (hdfs://, s3a://; needs the hadoop CLI)
 #   NIGHTLY_DATE     today (UTC)           the run's name, YYYY-MM-DD
@@ -28,49 +28,8 @@ max_drop=${MAX_TAU_DROP:-0.05}
 run=$root/runs/$date
 ckpt=$root/checkpoints
 
-remote() { [[ "$1" =~ ^[a-z0-9]+:// && "$1" != file://* ]]; }
-object_store() { [[ "$1" =~ ^(s3a|s3|s3n|gs):// ]]; }
-local_path() { echo "${1#file://}"; }
-fs_cat() { if remote "$1"; then hadoop fs -cat "$1"; else cat "$(local_path "$1")"; fi; }
-# A one-line file replaced so that a reader sees the old text or the new, never none:
-# locally and on object stores one step (rename; a single PUT with -d, no temporary copy);
-# on HDFS, whose shell cannot rename over a file, PATH.new is written first and read by
-# fs_cat_pointer while PATH is briefly absent (or after a crash right then).
-fs_write() { # PATH TEXT
-  if object_store "$1"; then
-    printf '%s\n' "$2" | hadoop fs -put -f -d - "$1"
-  elif remote "$1"; then
-    printf '%s\n' "$2" | hadoop fs -put -f - "$1.new" && hadoop fs -rm -f "$1" && hadoop fs -mv "$1.new" "$1"
-  else
-    local p; p=$(local_path "$1")
-    printf '%s\n' "$2" > "$p.tmp.$$" && mv -f "$p.tmp.$$" "$p"
-  fi
-}
-fs_cat_pointer() { fs_cat "$1" 2>/dev/null || fs_cat "$1.new" 2>/dev/null; }
-# Replaces DST by a copy of SRC, DST staying whole until the copy is complete.
-fs_replace_dir() { # SRC DST
-  if remote "$2"; then
-    hadoop fs -rm -r -f -skipTrash "$2.new" && hadoop fs -cp "$1" "$2.new" \
-      && hadoop fs -rm -r -f -skipTrash "$2" && hadoop fs -mv "$2.new" "$2"
-  else
-    local d; d=$(local_path "$2")
-    rm -rf "$d.new" && cp -r "$(local_path "$1")" "$d.new" && rm -rf "$d" && mv "$d.new" "$d"
-  fi
-}
-# The directory holding a stage's output files: on object stores outputs are versioned and
-# DIR/_CURRENT names the complete version (see README, "What a failure never costs").
-current_dir() {
-  if object_store "$1" && hadoop fs -test -e "$1/_CURRENT"; then echo "$1/$(hadoop fs -cat "$1/_CURRENT")"
-  else echo "$1"; fi
-}
-# The step of the newest committed checkpoint, 0 when there is none.
-last_step() {
-  local steps
-  if remote "$ckpt"; then steps=$(hadoop fs -ls -d "$ckpt/step-*/_COMMITTED" 2>/dev/null || true)
-  else steps=$(ls -d "$(local_path "$ckpt")"/step-*/_COMMITTED 2>/dev/null || true); fi
-  steps=$(grep -o 'step-[0-9]*' <<<"$steps" | sort | tail -1 || true)
-  if [[ -n "$steps" ]]; then echo $((10#${steps#step-})); else echo 0; fi
-}
+# shellcheck source=jobs/lib/fs.sh
+source "$repo/jobs/lib/fs.sh"
 tau_of() { sed -n 's/.*"tau" *: *\([0-9.eE+-]*\).*/\1/p' | head -1; }
 conf_value() { # KEY...: the last value of the first key the config sets
   local k v
@@ -93,7 +52,7 @@ remote "$root" || mkdir -p "$(local_path "$run")"
 stage regenerate --output "$run/regenerated"
 stage features --input "$run/regenerated" --output "$run/features"
 stage vocab --features "$run/features" --output "$run/vocab"
-from=$(last_step)
+from=$(last_step "$ckpt")
 # A fresh start (no checkpoints yet) pins tonight's vocabulary for every later resumed night.
 if [[ "$from" == 0 ]]; then fs_replace_dir "$run/vocab" "$root/vocab" || fail "pinning the vocabulary failed"; fi
 echo "== nightly $date: training from step $from to $((from + per_night))"
@@ -103,12 +62,12 @@ stage train --features "$run/features" --vocab "$root/vocab/vocab.safetensors" -
 # evaluate reads and writes local files: a remote run is evaluated on a local copy.
 if remote "$run"; then
   local_eval=$(mktemp -d)
-  hadoop fs -get "$(current_dir "$run/draft")" "$local_eval/draft" || fail "fetching the draft failed"
+  fs_get "$run/draft" "$local_eval/draft" || fail "fetching the draft failed"
 else
   local_eval=$(local_path "$run")
 fi
 stage evaluate --draft "$local_eval/draft" --report "$local_eval/evaluation.json"
-remote "$run" && { hadoop fs -put -f "$local_eval/evaluation.json" "$run/evaluation.json" || fail "storing the report failed"; }
+remote "$run" && { fs_put "$local_eval/evaluation.json" "$run/evaluation.json" || fail "storing the report failed"; }
 
 tau=$(tau_of < "$local_eval/evaluation.json")
 [[ -n "$tau" ]] || fail "no tau in $run/evaluation.json"

@@ -6,11 +6,8 @@
 # TRAIN_STEPS sets the training length.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The deployable jar, plus what a cluster would supply: Spark (provided) and libtorch's CPU natives.
+# The deployable jar, plus what a cluster would supply (target/provided: Spark's jars, libtorch's CPU natives).
 mvn -q -B -DskipTests package
-rm -rf target/provided && mvn -q -B dependency:copy-dependencies -DincludeScope=compile \
-  -DincludeArtifactIds=pytorch-native-cpu -DoutputDirectory=target/provided/native
-mvn -q -B dependency:copy-dependencies -DincludeScope=provided -DoutputDirectory=target/provided/spark
 run() {
   SPARK_MASTER='local[*]' jobs/submit.sh "$1" --config conf/jobs/demo.conf "${@:2}"
 }

@@ -70,6 +70,19 @@ public final class Args {
         return merged;
     }
 
+    /** These values with every path option made absolute against {@code base} (see {@link PathKind}). */
+    Args withAbsolutePaths(Map<String, PathKind> paths, java.nio.file.Path base) {
+        Args resolved = new Args(options);
+        values.forEach((name, v) -> resolved.values.put(name, v.stream()
+                .map(x -> absolutePath(name, x, paths, base)).toList()));
+        return resolved;
+    }
+
+    static String absolutePath(String name, String value, Map<String, PathKind> paths, java.nio.file.Path base) {
+        PathKind kind = paths.get(name);
+        return kind == null || ModelArg.isDemo(name, value) ? value : kind.resolve(value, base);
+    }
+
     public boolean has(String name) {
         return values.containsKey(name);
     }

@@ -33,6 +33,11 @@ public final class BenchCommand implements Command {
     }
 
     @Override
+    public Map<String, PathKind> paths() {
+        return Map.of("profile", PathKind.LOCAL); // --shapes also takes a built-in name: used as given
+    }
+
+    @Override
     public String name() {
         return "bench";
     }

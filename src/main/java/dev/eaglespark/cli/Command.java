@@ -21,6 +21,14 @@ public interface Command {
         return Set.of();
     }
 
+    /**
+     * The options that name files or directories, and how they are made absolute before the
+     * command runs (the demo model's name, {@link ModelArg#DEMO}, stays as it is).
+     */
+    default Map<String, PathKind> paths() {
+        return Map.of();
+    }
+
     /** Runs the command on its parsed options (the command line and any config file); returns the exit code. */
     int run(Args args) throws Exception;
 }

@@ -16,7 +16,9 @@ import java.util.Optional;
  * {@code command.name} applies to that command only and beats an unprefixed {@code name}; an
  * unprefixed key applies to every command that declares it and is ignored by the others, so
  * one file serves every stage. A key no command declares is an error naming file and line.
- * Values on the command line win. Values are used as written (relative paths included).
+ * Values on the command line win. Relative paths in the file are relative to the file's
+ * directory (so a config runs the same from any working directory), those on the command line
+ * to the working directory: both are made absolute here (see {@link PathKind}).
  */
 final class ConfigFile {
     static final String OPTION = "config";
@@ -41,7 +43,7 @@ final class ConfigFile {
     static Args apply(String[] argv, Command cmd, List<Command> all) {
         Map<String, Boolean> declared = new HashMap<>(cmd.options());
         declared.put(OPTION, true);
-        Args cli = Args.parse(argv, declared);
+        Args cli = Args.parse(argv, declared).withAbsolutePaths(cmd.paths(), Paths.get("").toAbsolutePath());
         Map<String, List<String>> file = cli.has(OPTION) ? read(cli.get(OPTION, null)).valuesFor(cmd, all) : Map.of();
         return cli.withFallbacks(file, OPTION);
     }
@@ -123,7 +125,9 @@ final class ConfigFile {
         if (e.value().isEmpty()) {
             throw error(e, "needs a value");
         }
-        return cmd.listOptions().contains(e.option()) ? splitList(e.value()) : List.of(e.value());
+        List<String> items = cmd.listOptions().contains(e.option()) ? splitList(e.value()) : List.of(e.value());
+        java.nio.file.Path dir = Paths.get(file).toAbsolutePath().getParent();
+        return items.stream().map(v -> Args.absolutePath(e.option(), v, cmd.paths(), dir)).toList();
     }
 
     /** Commas separate items, except inside a Hadoop glob's {a,b} alternatives. */

@@ -30,6 +30,11 @@ public final class DumpCommand implements Command {
     }
 
     @Override
+    public Map<String, PathKind> paths() {
+        return Map.of("model", PathKind.LOCAL, "out", PathKind.LOCAL);
+    }
+
+    @Override
     public String name() {
         return "dump";
     }

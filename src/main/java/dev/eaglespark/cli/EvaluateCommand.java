@@ -38,6 +38,12 @@ public final class EvaluateCommand implements Command {
     }
 
     @Override
+    public Map<String, PathKind> paths() {
+        return Map.of("target", PathKind.LOCAL, "draft", PathKind.LOCAL, "prompts", PathKind.LOCAL,
+                "report", PathKind.LOCAL);
+    }
+
+    @Override
     public String name() {
         return "evaluate";
     }

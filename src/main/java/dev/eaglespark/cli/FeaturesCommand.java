@@ -68,7 +68,7 @@ public final class FeaturesCommand implements ConversationInputs {
 
     @Override
     public int run(Args args) throws Exception {
-        String model = ModelArg.resolve(args.required("model"));
+        String model = args.required("model"); // the demo is resolved by SparkStages
         String output = args.required("output");
         int[] aux = args.getInts("aux-layers", null);
         TruncationPolicy truncation = parseTruncation(args.get("truncation", "truncate"));

@@ -21,6 +21,11 @@ public final class PrecisionCommand implements Command {
     }
 
     @Override
+    public Map<String, PathKind> paths() {
+        return Map.of("model", PathKind.LOCAL);
+    }
+
+    @Override
     public String name() {
         return "precision";
     }

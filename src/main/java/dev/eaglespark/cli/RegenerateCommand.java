@@ -60,7 +60,7 @@ public final class RegenerateCommand implements ConversationInputs {
 
     @Override
     public int run(Args args) throws Exception {
-        String model = ModelArg.resolve(args.required("model"));
+        String model = args.required("model"); // the demo is resolved by SparkStages
         String output = args.required("output");
         String template = args.fileText("template");
         RegenerateSettings s;

@@ -31,6 +31,12 @@ public final class TrainCommand implements Command {
     }
 
     @Override
+    public Map<String, PathKind> paths() {
+        return Map.of("features", PathKind.URI, "target", PathKind.URI, "vocab", PathKind.URI,
+                "checkpoints", PathKind.URI, "export", PathKind.URI);
+    }
+
+    @Override
     public String name() {
         return "train";
     }
@@ -129,7 +135,7 @@ public final class TrainCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        TrainJob job = new TrainJob(a.required("features"), ModelArg.resolve(a.required("target")),
+        TrainJob job = new TrainJob(a.required("features"), a.required("target"),
                 a.get("vocab", null), shared, a.required("checkpoints"), a.getInt("epochs", 1), a.getInt("steps", 0),
                 a.getInt("checkpoint-every", 500), a.has("resume"), a.get("export", null), engine, s);
         String device = a.get("device", "auto");

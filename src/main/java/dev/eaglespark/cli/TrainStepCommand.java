@@ -24,6 +24,11 @@ public final class TrainStepCommand implements Command {
     }
 
     @Override
+    public Map<String, PathKind> paths() {
+        return Map.of("input", PathKind.LOCAL, "meta", PathKind.LOCAL, "output", PathKind.LOCAL);
+    }
+
+    @Override
     public String name() {
         return "train-step";
     }

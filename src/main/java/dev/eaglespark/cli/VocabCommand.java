@@ -12,6 +12,11 @@ public final class VocabCommand implements Command {
     }
 
     @Override
+    public Map<String, PathKind> paths() {
+        return Map.of("features", PathKind.URI, "output", PathKind.URI);
+    }
+
+    @Override
     public String name() {
         return "vocab";
     }

@@ -26,6 +26,11 @@ public record FeatureSettings(String modelDir, int[] auxLayers, int maxLength, T
                 TemplateLimits.defaults());
     }
 
+    /** The same settings for the model at {@code dir} (where the driver put it for the executors). */
+    public FeatureSettings withModelDir(String dir) {
+        return new FeatureSettings(dir, auxLayers, maxLength, truncation, templateText, tokensPerBatch, window);
+    }
+
     /** The aux layers to use for a target of {@code numLayers} layers, checked. */
     public int[] auxFor(int numLayers) {
         int[] aux = auxLayers != null ? auxLayers.clone() : defaultAux(numLayers);

@@ -169,7 +169,7 @@ public final class FeaturesJob {
             }
             InputSplit split = splits.next();
             Configuration hadoop = conf.get();
-            java.nio.file.Path modelDir = LocalDirs.localize(settings.modelDir(), hadoop);
+            java.nio.file.Path modelDir = LocalDirs.localize(ShippedModels.resolve(settings.modelDir()), hadoop);
             Device device = TaskDevice.current();
             TargetModel model = ExecutorModels.target(modelDir, device);
             TaskContext tc = TaskContext.get();

@@ -15,7 +15,7 @@ final class ModelFiles {
     private ModelFiles() {}
 
     static Map<String, byte[]> read(String modelDir, Configuration conf) throws IOException {
-        Path dir = new Path(modelDir);
+        Path dir = new Path(ShippedModels.resolve(modelDir));
         FileSystem fs = dir.getFileSystem(conf);
         Map<String, byte[]> out = new LinkedHashMap<>();
         for (String name : NAMES) {

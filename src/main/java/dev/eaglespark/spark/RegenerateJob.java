@@ -120,7 +120,7 @@ public final class RegenerateJob {
             }
             InputSplit split = splits.next();
             Configuration hadoop = conf.get();
-            java.nio.file.Path dir = LocalDirs.localize(modelDir, hadoop);
+            java.nio.file.Path dir = LocalDirs.localize(ShippedModels.resolve(modelDir), hadoop);
             TargetModel model = ExecutorModels.target(dir, TaskDevice.current());
             try (SampleSource source = new SampleSource(dir, templateText, settings.maxPromptTokens(),
                          TruncationPolicy.DROP, settings.templateLimits());

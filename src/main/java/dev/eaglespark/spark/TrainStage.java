@@ -10,10 +10,14 @@ import dev.eaglespark.collective.RingCollective;
 import dev.eaglespark.collective.RingListener;
 import dev.eaglespark.collective.WireType;
 import dev.eaglespark.train.CheckpointLease;
+import dev.eaglespark.features.FeatureManifest;
+import dev.eaglespark.io.OutputPublisher;
 import dev.eaglespark.train.Checkpoints;
 import dev.eaglespark.train.DraftTraining;
 import dev.eaglespark.train.StepMetrics;
 import dev.eaglespark.train.TrainJob;
+import java.io.FileNotFoundException;
+import java.io.IOException;
 import java.io.Serializable;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
@@ -23,6 +27,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
@@ -75,9 +80,10 @@ public final class TrainStage {
 
     private TrainStage() {}
 
-    public static Summary run(SparkSession spark, TrainJob job, Workers workers) throws java.io.IOException {
+    public static Summary run(SparkSession spark, TrainJob job, Workers workers) throws IOException {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         requireStaticAllocation(jsc.getConf());
+        requireInputs(job, jsc.hadoopConfiguration());
         // The driver holds the checkpoint directory for the whole job (its retried stages
         // included); the tasks check the lease names this application before every checkpoint.
         String app = jsc.sc().applicationId();
@@ -126,6 +132,26 @@ public final class TrainStage {
         }
     }
 
+    /**
+     * What every rank reads first, checked here: a wrong path then fails before any executor is
+     * held, naming the option (each rank would meet the same missing file).
+     */
+    static void requireInputs(TrainJob job, Configuration conf) throws IOException {
+        require(new Path(OutputPublisher.current(job.features(), conf), FeatureManifest.FILE), "--features " + job.features()
+                + " is not the output of a features run", conf);
+        require(new Path(ShippedModels.resolve(job.target()), "config.json"), "--target " + job.target()
+                + " is not a model directory", conf);
+        if (!job.sharedHead()) {
+            require(new Path(OutputPublisher.currentFile(job.vocab(), conf)), "--vocab " + job.vocab() + " does not exist", conf);
+        }
+    }
+
+    private static void require(Path file, String what, Configuration conf) throws IOException {
+        if (!file.getFileSystem(conf).exists(file)) {
+            throw new FileNotFoundException(what + " (no " + file + ")");
+        }
+    }
+
     /** The body of one barrier task: rendezvous, ring, training. */
     static final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<Summary>>
             implements Serializable {
@@ -158,7 +184,7 @@ public final class TrainStage {
             CollectiveOptions options = CollectiveOptions.defaults().withWireType(workers.wire())
                     .withIoTimeout(workers.ioTimeout()).withBindHost(host).withAdvertiseHost(host);
             boolean retry = ctx.stageAttemptNumber() > 0;
-            TrainJob j = retry ? job.resuming() : job;
+            TrainJob j = (retry ? job.resuming() : job).withTarget(ShippedModels.resolve(job.target()));
             if (retry) {
                 LOG.warn("rank {}: attempt {} of the train stage: resuming from the newest checkpoint", rank,
                         ctx.stageAttemptNumber());
@@ -184,7 +210,7 @@ public final class TrainStage {
                 Summary summary = new Summary(s.steps(), s.lastCheckpoint(), last == null ? Double.NaN : last.loss(),
                         last == null ? new float[0] : last.stepAcc(), s.skipped());
                 return JavaConverters.asScalaIteratorConverter(List.of(summary).iterator()).asScala();
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 throw new java.io.UncheckedIOException("rank " + rank + " of " + world + ": " + e.getMessage(), e);
             }
         }

@@ -21,6 +21,12 @@ public record TrainJob(String features, String target, String vocab, boolean sha
                        int epochs, long maxSteps, long checkpointEvery, boolean resume, String export,
                        ServingEngine engine, TrainSettings settings) implements Serializable {
 
+    /** The same job with the target at {@code dir} (where the driver or an executor finds it). */
+    public TrainJob withTarget(String dir) {
+        return new TrainJob(features, dir, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, resume,
+                export, engine, settings);
+    }
+
     /** The same job continuing from its newest checkpoint (what a retried stage runs). */
     public TrainJob resuming() {
         return new TrainJob(features, target, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, true,

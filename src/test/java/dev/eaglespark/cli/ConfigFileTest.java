@@ -22,7 +22,8 @@ class ConfigFileTest {
     Path tmp;
 
     /** A command that only declares options; run is never called. */
-    private record Fake(String name, Map<String, Boolean> options, Set<String> listOptions) implements Command {
+    private record Fake(String name, Map<String, Boolean> options, Set<String> listOptions,
+                        Map<String, PathKind> paths) implements Command {
         @Override
         public String summary() {
             return name;
@@ -40,9 +41,10 @@ class ConfigFileTest {
     }
 
     private static final Fake TRAIN = new Fake("train", Map.of("lr", true, "steps", true, "resume", false,
-            "features", true), Set.of());
+            "features", true, "target", true, "report", true), Set.of(),
+            Map.of("features", PathKind.URI, "target", PathKind.URI, "report", PathKind.LOCAL));
     private static final Fake FEATURES = new Fake("features", Map.of("input", true, "output", true,
-            "features", true), Set.of("input"));
+            "features", true), Set.of("input"), Map.of());
     private static final List<Command> ALL = List.of(TRAIN, FEATURES);
 
     private Args apply(String text, Command cmd, String... cli) throws Exception {
@@ -61,10 +63,26 @@ class ConfigFileTest {
         Args a = apply(conf, TRAIN, "--steps", "20");
         assertEquals("1e-4", a.get("lr", null));
         assertEquals("20", a.get("steps", null));
-        assertEquals("data/feat", a.get("features", null), "relative paths stay as written");
+        assertEquals("file:" + tmp.resolve("data/feat"), a.get("features", null), "relative to the file");
         assertTrue(a.has("resume"));
         assertEquals("3e-4", apply("lr = 1e-4\ntrain.lr = 3e-4\n", TRAIN).get("lr", null));
         assertEquals(0, apply("resume = false\n", TRAIN).all("resume").size());
+    }
+
+    @Test
+    void pathsBecomeAbsoluteRelativeToTheFileOrTheWorkingDirectory() throws Exception {
+        Path cwd = Path.of("").toAbsolutePath();
+        Args a = apply("features = ../feat\ntarget = stories15M\nreport = out/r.json\n", TRAIN);
+        assertEquals("file:" + tmp.getParent().resolve("feat"), a.get("features", null), "a Hadoop path: a file: URI");
+        assertEquals("stories15M", a.get("target", null), "the demo model keeps its name");
+        assertEquals(tmp.resolve("out/r.json").toString(), a.get("report", null), "a local path stays a path");
+        Args cli = apply("", TRAIN, "--features", "f/*.parquet", "--target", "hdfs:///models/m", "--report",
+                "file:///tmp/r.json");
+        assertEquals("file:" + cwd.resolve("f/*.parquet"), cli.get("features", null), "the command line's: cwd");
+        assertEquals("hdfs:///models/m", cli.get("target", null), "a URI is kept");
+        assertEquals("/tmp/r.json", cli.get("report", null));
+        assertEquals("file:/data/x", ConfigFile.apply(new String[] {"--features", "/data/x"}, TRAIN, ALL)
+                .get("features", null), "an absolute path is local, never the default file system's");
     }
 
     @Test
@@ -154,6 +172,16 @@ class ConfigFileTest {
                     f.valuesFor(c, Main.commands());
                 }
             }
+        }
+        // The demo's inputs, relative to the file, are found whatever the working directory.
+        ConfigFile demo = ConfigFile.read("conf/jobs/demo.conf");
+        Command regenerate = Main.commands().stream().filter(c -> c.name().equals("regenerate")).findFirst().orElseThrow();
+        Command evaluate = Main.commands().stream().filter(c -> c.name().equals("evaluate")).findFirst().orElseThrow();
+        List<String> inputs = new java.util.ArrayList<>(demo.valuesFor(regenerate, Main.commands()).get("input"));
+        inputs.addAll(demo.valuesFor(evaluate, Main.commands()).get("prompts"));
+        assertEquals(3, inputs.size(), inputs.toString());
+        for (String input : inputs) {
+            assertTrue(Files.isRegularFile(Path.of(input.replaceFirst("^file:", ""))), input);
         }
     }
 }

@@ -32,7 +32,7 @@ class NightlyScriptTest {
             train.micro-batch = 2
             train.lr = 2e-3
             train.warmup = 1
-            evaluate.prompts = src/test/resources/data/mt_bench_questions.jsonl
+            evaluate.prompts = %s
             evaluate.limit = 2
             evaluate.max-new-tokens = 12
             evaluate.k = 3
@@ -60,7 +60,8 @@ class NightlyScriptTest {
     }
 
     private Path config(String name, String input) throws Exception {
-        return Files.writeString(tmp.resolve(name), "regenerate.input = " + input + "\n" + SETTINGS);
+        return Files.writeString(tmp.resolve(name), "regenerate.input = " + input + "\n"
+                + SETTINGS.formatted(Path.of("src/test/resources/data/mt_bench_questions.jsonl").toAbsolutePath()));
     }
 
     private String latest() throws Exception {

@@ -27,6 +27,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.Success$;
 import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerStageSubmitted;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -47,19 +48,26 @@ class TrainStageTest {
     private static String vocab;
     private static Path model;
     private static final AtomicInteger FAILED_TASKS = new AtomicInteger();
+    /** The attempt number of every stage submitted, in order. */
+    private static final List<Integer> STAGE_ATTEMPTS = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @BeforeAll
     static void setUp() throws Exception {
         model = Stories15M.ensure();
         // local[2,3]: two slots for the two barrier tasks, and task failures retried (local[2] gives up at once).
         spark = SparkSession.builder().master("local[2,3]").appName("train-stage-test")
-                .config("spark.ui.enabled", "false").getOrCreate();
+                .config("spark.ui.enabled", "false").config("spark.plugins", JobPlugin.class.getName()).getOrCreate();
         spark.sparkContext().addSparkListener(new SparkListener() {
             @Override
             public void onTaskEnd(SparkListenerTaskEnd end) {
                 if (end.reason() != Success$.MODULE$) {
                     FAILED_TASKS.incrementAndGet();
                 }
+            }
+
+            @Override
+            public void onStageSubmitted(SparkListenerStageSubmitted submitted) {
+                STAGE_ATTEMPTS.add(submitted.stageInfo().attemptNumber());
             }
         });
         features = tmp.resolve("features").toString();
@@ -132,6 +140,37 @@ class TrainStageTest {
                 Path.of(failing, "step-00000004/model.safetensors")), "bit for bit; uninterrupted:\n"
                 + Files.readString(Path.of(straight, "metrics.csv")) + "\nretried:\n" + csv);
         assertTrue(Files.exists(Path.of(failing, "training-curves.html")));
+    }
+
+    @Test
+    void aFailureNoRetryCanFixEndsTheStageAtOnceWithItsCause() throws Exception {
+        Path corrupt = Files.createDirectories(tmp.resolve("corrupt-target"));
+        for (String f : List.of("config.json", "tokenizer.json", "tokenizer_config.json")) {
+            Files.copy(model.resolve(f), corrupt.resolve(f));
+        }
+        Files.writeString(corrupt.resolve("model.safetensors"), "not a safetensors file");
+        TrainJob job = job(tmp.resolve("ck-corrupt").toString(), 1).withTarget(corrupt.toString());
+        int submittedBefore = STAGE_ATTEMPTS.size();
+        Exception e = assertThrows(Exception.class, () -> train(job, 2));
+        assertTrue(rootMessage(e).contains("no retry can fix") && rootMessage(e).contains("model.safetensors"),
+                rootMessage(e));
+        // Without the cancellation Spark would run the stage 4 times. The cancellation travels through
+        // the listener bus while Spark resubmits the stage 200 ms after a failure: at most a second attempt starts.
+        List<Integer> attempts = STAGE_ATTEMPTS.subList(submittedBefore, STAGE_ATTEMPTS.size());
+        assertTrue(attempts.stream().allMatch(a -> a <= 1), "stage attempts " + attempts);
+    }
+
+    @Test
+    void missingInputsFailOnTheDriverNamingTheOption() throws Exception {
+        TrainJob job = job(tmp.resolve("ck-missing").toString(), 1);
+        Exception e = assertThrows(java.io.FileNotFoundException.class, () -> TrainStage.requireInputs(
+                new TrainJob(tmp.resolve("nothing").toString(), job.target(), job.vocab(), false, job.checkpoints(),
+                        1, 4, 2, false, null, ServingEngine.SGLANG, job.settings()), new Configuration()));
+        assertTrue(e.getMessage().startsWith("--features " + tmp.resolve("nothing") + " is not the output"),
+                e.getMessage());
+        e = assertThrows(java.io.FileNotFoundException.class, () -> TrainStage.requireInputs(
+                job.withTarget(tmp.resolve("no-model").toString()), new Configuration()));
+        assertTrue(e.getMessage().startsWith("--target"), e.getMessage());
     }
 
     @Test
