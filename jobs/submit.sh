@@ -64,6 +64,8 @@ if (( gpus > 0 )); then
     --conf spark.executor.resource.gpu.discoveryScript="${GPU_DISCOVERY_SCRIPT:-/opt/spark/scripts/getGpusResources.sh}"
     --conf spark.executor.memory="${EXECUTOR_MEMORY:-48g}"
     --conf spark.executor.memoryOverhead="${EXECUTOR_OVERHEAD:-16g}" --driver-memory "${DRIVER_MEMORY:-8g}")
+  # Kubernetes asks its device plugin for the GPUs by vendor.
+  $k8s && args+=(--conf spark.executor.resource.gpu.vendor=nvidia.com)
 else
   [[ -n "${NUM_EXECUTORS:-}" ]] && args+=(--conf spark.executor.instances="$NUM_EXECUTORS")
   [[ -n "${EXECUTOR_CORES:-}" ]] && args+=(--conf spark.executor.cores="$EXECUTOR_CORES")

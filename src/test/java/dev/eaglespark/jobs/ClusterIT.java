@@ -122,6 +122,36 @@ class ClusterIT {
         assertEquals(0, r.exit(), r.output());
     }
 
+    /**
+     * On a cluster Spark's jars come first; the build takes Spark's version of each library both use,
+     * so every such library on the tests' classpath must be the cluster's very jar. (jakarta.annotation-api
+     * differs on purpose: the tests use 2.0.0's jakarta packages for S3Proxy, Spark 1.3.5's javax ones.)
+     */
+    @Test
+    @Order(0)
+    void theTestsRunWithTheClustersLibraryVersions() throws Exception {
+        List<String> spark;
+        try (Stream<Path> jars = Files.list(REPO.resolve("target/provided/spark"))) {
+            spark = jars.map(p -> p.getFileName().toString()).toList();
+        }
+        int shared = 0;
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path jar = Path.of(entry);
+            if (!entry.endsWith(".jar") || jar.getParent() == null || jar.getParent().getParent() == null) {
+                continue;
+            }
+            String artifact = jar.getParent().getParent().getFileName().toString();
+            Pattern sameArtifact = Pattern.compile(Pattern.quote(artifact) + "-\\d.*\\.jar");
+            if (spark.stream().anyMatch(n -> sameArtifact.matcher(n).matches())
+                    && !artifact.equals("jakarta.annotation-api")) {
+                shared++;
+                assertTrue(spark.contains(jar.getFileName().toString()), "the tests load " + jar.getFileName()
+                        + ", a cluster " + spark.stream().filter(n -> sameArtifact.matcher(n).matches()).toList());
+            }
+        }
+        assertTrue(shared > 100, "only " + shared + " of Spark's jars found on the test classpath");
+    }
+
     @Test
     @Order(1)
     void featuresRejectAndCountAsInLocalMode() throws Exception {
