@@ -27,6 +27,11 @@ with DAG(
             "NIGHTLY_ROOT": "hdfs:///eagle/llama3.1-8b-nightly",
             "SPARK_MASTER": "yarn",
             "NUM_EXECUTORS": "8",
+            "GPUS_PER_EXECUTOR": "1",
+            # libtorch installed on the GPU nodes (see README, "libtorch on the executors").
+            "PYTORCH_LIBRARY_PATH": "/opt/djl/lib",
+            "PYTORCH_FLAVOR": "cu124",
+            "PYTORCH_VERSION": "2.5.1",
             "MAX_TAU_DROP": "0.05",
         },
         append_env=True,

@@ -23,7 +23,9 @@ import java.util.Optional;
 final class ConfigFile {
     static final String OPTION = "config";
     static final String HELP = "  --config FILE          options from a job config file (name = value, or command.name = value\n"
-            + "                         for one command only); options on the command line win\n";
+            + "                         for one command only); options on the command line win. Relative\n"
+            + "                         paths in the file are relative to the file, on the command line\n"
+            + "                         to the working directory\n";
 
     private record Entry(int line, String command, String option, String value) {
         String key() {

@@ -46,7 +46,8 @@ public final class FeaturesCommand implements ConversationInputs {
 
                 options:
                   --model DIR           target model directory (local, hdfs:// or s3a://), or
-                                        'stories15M' for the demo model
+                                        'stories15M' for the demo model (the driver fetches it
+                                        and ships it to the executors)
                   --input GLOB          conversation JSONL files (.gz, .zst too); repeatable
                   --output DIR          where the Parquet files go (file://, hdfs://, s3a://)
                   --aux-layers LIST     hidden-state indices to fuse, transformers' numbering

@@ -40,7 +40,8 @@ public final class RegenerateCommand implements ConversationInputs {
                 error, no user turn) go to DIR/_rejects/ with the reason.
 
                 options:
-                  --model DIR            target model directory, or 'stories15M'
+                  --model DIR            target model directory, or 'stories15M' (shipped to the
+                                         executors by the driver)
                   --input GLOB           conversation JSONL files (.gz, .zst too); repeatable
                   --output DIR           output directory, replaced as a whole once the run succeeded;
                                          refused when it overlaps an input or holds foreign files

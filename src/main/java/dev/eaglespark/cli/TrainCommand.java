@@ -74,7 +74,8 @@ public final class TrainCommand implements Command {
 
                 options:
                   --features DIR         output of 'eaglespark features'
-                  --target DIR           the target model directory (or 'stories15M')
+                  --target DIR           the target model directory (or 'stories15M', shipped to
+                                         the executors by the driver)
                   --vocab FILE           vocab.safetensors of 'eaglespark vocab' (standard draft)
                   --shared-head          full vocabulary, the target's lm_head frozen, no mapping
                   --checkpoints DIR      checkpoint directory (file://, hdfs://, s3a://)
