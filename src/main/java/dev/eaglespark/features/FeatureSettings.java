@@ -28,7 +28,8 @@ public record FeatureSettings(String modelDir, int[] auxLayers, int maxLength, T
 
     /** The same settings for the model at {@code dir} (where the driver put it for the executors). */
     public FeatureSettings withModelDir(String dir) {
-        return new FeatureSettings(dir, auxLayers, maxLength, truncation, templateText, tokensPerBatch, window);
+        return new FeatureSettings(dir, auxLayers, maxLength, truncation, templateText, tokensPerBatch, window,
+                templateLimits);
     }
 
     /** The aux layers to use for a target of {@code numLayers} layers, checked. */
