@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.luben.zstd.ZstdOutputStream;
 import dev.eaglespark.testutil.StandaloneCluster;
+import dev.eaglespark.testutil.TorchNodeInstall;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -25,8 +25,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipInputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -82,17 +80,6 @@ class ClusterIT {
         }
     }
 
-    /** Settings of every application: small executors, both of them registered before a job starts. */
-    private static Map<String, String> env() {
-        Map<String, String> env = new HashMap<>();
-        env.put("EXECUTOR_MEMORY", "1g");
-        env.put("DRIVER_MEMORY", "1g");
-        env.put("EAGLESPARK_CACHE", System.getProperty("eaglespark.cache"));
-        env.put("SPARK_SUBMIT_OPTS_EXTRA", "--conf spark.cores.max=2 --conf spark.scheduler.minRegisteredResourcesRatio=1"
-                + " --conf spark.ui.enabled=false");
-        return env;
-    }
-
     private static StandaloneCluster.Run onCluster(String name, Map<String, String> env, String... args)
             throws Exception {
         return cluster.run(REPO, cwd, tmp.resolve(name + ".log"), env, STAGE_LIMIT, withDemoConfig(args));
@@ -100,7 +87,7 @@ class ClusterIT {
 
     /** The same through submit.sh's local mode (plain java with target/provided on the classpath). */
     private static StandaloneCluster.Run locally(String name, String... args) throws Exception {
-        Map<String, String> env = env();
+        Map<String, String> env = cluster.appEnv();
         env.put("SPARK_MASTER", "local[2]");
         env.put("JAVA_OPTS", "-Xmx2g -Dai.djl.offline=true");
         ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(List.of("bash", REPO.resolve("jobs/submit.sh")
@@ -181,7 +168,7 @@ class ClusterIT {
         }
         // Relative paths: the driver makes them absolute; executors run in their own directories.
         String[] args = {"features", "--input", "in/*.jsonl.*", "--max-length", "128", "--row-group-mb", "0"};
-        StandaloneCluster.Run run = onCluster("features", env(), concat(args, "--output", "features"));
+        StandaloneCluster.Run run = onCluster("features", cluster.appEnv(), concat(args, "--output", "features"));
         assertOk(run);
         assertOk(locally("features-local", concat(args, "--output", "features-local")));
 
@@ -216,7 +203,7 @@ class ClusterIT {
     @Test
     @Order(2)
     void vocabReadsTheFeatures() throws Exception {
-        assertOk(onCluster("vocab", env(), "vocab", "--features", "features", "--output", "vocab", "--size", "500"));
+        assertOk(onCluster("vocab", cluster.appEnv(), "vocab", "--features", "features", "--output", "vocab", "--size", "500"));
         JsonNode v = JSON.readTree(cwd.resolve("vocab/vocab.json").toFile());
         assertEquals(500, v.get("draft_vocab_size").asInt());
         assertEquals(manifest("features").get("counts").get("masked_tokens").asLong(), v.get("masked_tokens").asLong());
@@ -225,7 +212,7 @@ class ClusterIT {
     @Test
     @Order(3)
     void twoWorkersExportWhatOneWorkerWithTwoMicroBatchesExports() throws Exception {
-        assertOk(onCluster("train-two", env(), concat(concat(new String[] {"train"}, TRAINING), "--features",
+        assertOk(onCluster("train-two", cluster.appEnv(), concat(concat(new String[] {"train"}, TRAINING), "--features",
                 "features", "--vocab", "vocab/vocab.safetensors", "--checkpoints", "ck-two", "--export", "draft-two",
                 "--workers", "2")));
         assertOk(locally("train-one", concat(concat(new String[] {"train"}, TRAINING), "--features", "features",
@@ -239,10 +226,8 @@ class ClusterIT {
     @Order(4)
     void aKilledExecutorCostsOnlyTheUpdatesSinceTheLastCheckpoint() throws Exception {
         // This run takes libtorch from a node install (as the GPU image does) instead of the natives jar.
-        Map<String, String> env = env();
-        env.put("PYTORCH_LIBRARY_PATH", unpackNatives(tmp.resolve("libtorch")).toString());
-        env.put("PYTORCH_FLAVOR", "cpu");
-        env.put("PYTORCH_VERSION", "2.5.1");
+        Map<String, String> env = cluster.appEnv();
+        env.putAll(TorchNodeInstall.create(REPO, tmp.resolve("libtorch")));
         Path ckpt = cwd.resolve("ck-kill");
         Path log = tmp.resolve("train-kill.log");
         Process app = cluster.submit(REPO, cwd, log, env, withDemoConfig(concat(concat(new String[] {"train"},
@@ -275,12 +260,12 @@ class ClusterIT {
     @Order(5)
     void aCorruptModelFailsTheStageAtOnceWithItsCause() throws Exception {
         Path model = Files.createDirectories(cwd.resolve("corrupt-model"));
-        Path demo = Path.of(System.getProperty("eaglespark.cache"), "models", "stories15M");
+        Path demo = dev.eaglespark.io.CacheDir.root().resolve("models/stories15M");
         for (String f : List.of("config.json", "tokenizer.json", "tokenizer_config.json")) {
             Files.copy(demo.resolve(f), model.resolve(f));
         }
         Files.writeString(model.resolve("model.safetensors"), "not a safetensors file");
-        StandaloneCluster.Run run = onCluster("features-corrupt", env(), "features", "--model", "corrupt-model",
+        StandaloneCluster.Run run = onCluster("features-corrupt", cluster.appEnv(), "features", "--model", "corrupt-model",
                 "--input", "in/share.jsonl.gz", "--output", "features-corrupt");
         assertEquals(1, run.exit(), run.output());
         assertTrue(run.output().contains("failed with an error no retry can fix"), run.output());
@@ -292,23 +277,6 @@ class ClusterIT {
             return dirs.filter(d -> Files.exists(d.resolve("_COMMITTED"))).map(d -> d.getFileName().toString())
                     .max(String::compareTo).orElseThrow();
         }
-    }
-
-    /** libtorch as a node install: the natives jar's libraries in one directory (what docker/Dockerfile does). */
-    private static Path unpackNatives(Path dir) throws IOException {
-        Files.createDirectories(dir);
-        Path jar;
-        try (Stream<Path> jars = Files.list(REPO.resolve("target/provided/native"))) {
-            jar = jars.filter(p -> p.getFileName().toString().startsWith("pytorch-native-cpu")).findFirst().orElseThrow();
-        }
-        try (ZipInputStream zip = new ZipInputStream(Files.newInputStream(jar))) {
-            for (ZipEntry e = zip.getNextEntry(); e != null; e = zip.getNextEntry()) {
-                if (!e.isDirectory() && e.getName().startsWith("pytorch/cpu/linux-x86_64/")) {
-                    Files.copy(zip, dir.resolve(Path.of(e.getName()).getFileName()));
-                }
-            }
-        }
-        return dir;
     }
 
     private static JsonNode manifest(String features) throws IOException {

@@ -47,6 +47,7 @@ public final class StandaloneCluster implements AutoCloseable {
     private final Path sparkHome;
     private final List<Process> processes = new ArrayList<>();
     private final List<Process> workers = new ArrayList<>();
+    private int cores;
     private String masterUrl;
 
     private StandaloneCluster(Path dir, Path sparkHome) {
@@ -69,6 +70,7 @@ public final class StandaloneCluster implements AutoCloseable {
         Path submit = Files.writeString(home.resolve("spark-submit"), SPARK_SUBMIT);
         Files.setPosixFilePermissions(submit, PosixFilePermissions.fromString("rwxr-xr-x"));
         StandaloneCluster c = new StandaloneCluster(dir, home.getParent());
+        c.cores = workers * cores;
         try {
             Path masterLog = dir.resolve("master.log");
             c.daemon(masterLog, Map.of(), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", "0",
@@ -95,6 +97,21 @@ public final class StandaloneCluster implements AutoCloseable {
 
     public String masterUrl() {
         return masterUrl;
+    }
+
+    /**
+     * jobs/submit.sh's settings for an application here: small executors (one per worker) and
+     * the driver, jobs held until every executor registered, no web UI, the demo model from this
+     * JVM's cache (the driver's; executors get it from the driver).
+     */
+    public Map<String, String> appEnv() {
+        Map<String, String> env = new java.util.HashMap<>();
+        env.put("EXECUTOR_MEMORY", "1g");
+        env.put("DRIVER_MEMORY", "1g");
+        env.put("EAGLESPARK_CACHE", dev.eaglespark.io.CacheDir.root().toString());
+        env.put("SPARK_SUBMIT_OPTS_EXTRA", "--conf spark.cores.max=" + cores
+                + " --conf spark.scheduler.minRegisteredResourcesRatio=1 --conf spark.ui.enabled=false");
+        return env;
     }
 
     /** The environment every process of the cluster runs with: loopback only, Spark's jars as its home. */
