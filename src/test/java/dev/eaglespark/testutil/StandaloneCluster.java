@@ -47,12 +47,14 @@ public final class StandaloneCluster implements AutoCloseable {
     private final Path sparkHome;
     private final List<Process> processes = new ArrayList<>();
     private final List<Process> workers = new ArrayList<>();
-    private int cores;
+    /** All workers' cores together. */
+    private final int cores;
     private String masterUrl;
 
-    private StandaloneCluster(Path dir, Path sparkHome) {
+    private StandaloneCluster(Path dir, Path sparkHome, int cores) {
         this.dir = dir;
         this.sparkHome = sparkHome;
+        this.cores = cores;
     }
 
     /**
@@ -69,8 +71,7 @@ public final class StandaloneCluster implements AutoCloseable {
         Files.writeString(home.getParent().resolve("RELEASE"), "Spark's jars from Maven Central\n");
         Path submit = Files.writeString(home.resolve("spark-submit"), SPARK_SUBMIT);
         Files.setPosixFilePermissions(submit, PosixFilePermissions.fromString("rwxr-xr-x"));
-        StandaloneCluster c = new StandaloneCluster(dir, home.getParent());
-        c.cores = workers * cores;
+        StandaloneCluster c = new StandaloneCluster(dir, home.getParent(), workers * cores);
         try {
             Path masterLog = dir.resolve("master.log");
             c.daemon(masterLog, Map.of(), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", "0",
