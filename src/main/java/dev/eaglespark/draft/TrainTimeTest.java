@@ -21,15 +21,19 @@ public final class TrainTimeTest {
     private final Eagle3Draft draft;
     private final int steps;
     private final RotaryEmbedding rope;
+    private final double decay;
+    private final LossType loss;
     private final TrainTimeTestScript script;
     private RopeCache ropeCache;
 
     public TrainTimeTest(Eagle3Draft draft, int steps, double decay, LossType loss) {
         this.draft = draft;
         this.steps = steps;
+        this.decay = decay;
+        this.loss = loss;
         DraftConfig c = draft.config();
         this.rope = new RotaryEmbedding(c.rope(), c.headDim(), RopePrecision.FP32);
-        this.script = new TrainTimeTestScript(c, steps, decay, loss);
+        this.script = new TrainTimeTestScript(c, steps, decay, loss, false);
     }
 
     /**
@@ -62,7 +66,7 @@ public final class TrainTimeTest {
      */
     public static final class Output {
         private final NDArray total;
-        private final NDArray perStep; // [2, steps]: losses, accuracies
+        private final NDArray perStep; // [4, steps]: losses, accuracies, correct predictions, denominators
         private float[] values;
 
         Output(NDArray total, NDArray perStep) {
@@ -76,15 +80,32 @@ public final class TrainTimeTest {
 
         /** [1 + 2 * steps] on the device, detached: the total, the per-step losses, the accuracies. */
         public NDArray statistics() {
-            return total.stopGradient().reshape(1).concat(perStep.reshape(-1));
+            return total.stopGradient().reshape(1).concat(perStep.get("0:2").reshape(-1));
         }
 
+        /** Per step: the mean over all B x T positions of the position's loss. */
         public float[] stepLoss() {
-            return java.util.Arrays.copyOfRange(values(), 0, values().length / 2);
+            return row(TrainTimeTestScript.LOSS);
         }
 
+        /** Per step: correct predictions over the positions the loss mask counts. */
         public float[] stepAcc() {
-            return java.util.Arrays.copyOfRange(values(), values().length / 2, values().length);
+            return row(TrainTimeTestScript.ACC);
+        }
+
+        /** Per step: the positions whose draft argmax equals the target's and which the position mask counts. */
+        public float[] stepCorrect() {
+            return row(TrainTimeTestScript.CORRECT);
+        }
+
+        /** Per step: the accuracy's denominator, the positions the (shifted) loss mask counts. */
+        public float[] stepCounted() {
+            return row(TrainTimeTestScript.COUNTED);
+        }
+
+        private float[] row(int r) {
+            int steps = values().length / 4;
+            return java.util.Arrays.copyOfRange(values(), r * steps, (r + 1) * steps);
         }
 
         private float[] values() {
@@ -96,13 +117,29 @@ public final class TrainTimeTest {
     }
 
     public Output run(Batch batch, SoftLabels.Labels labels) {
+        NDList out = run(script, batch, labels);
+        return new Output(out.get(0), out.get(1));
+    }
+
+    /**
+     * The logits of every step [steps, B, T, draft vocab] for the batch, as the training forward
+     * computes them (the same script with its logits kept, no gradients): what inference must
+     * reproduce.
+     */
+    public NDArray stepLogits(Batch batch, SoftLabels.Labels labels) {
+        TrainTimeTestScript withLogits = new TrainTimeTestScript(draft.config(), steps, decay, loss, true);
+        try (GradMode off = GradMode.off()) {
+            return run(withLogits, batch, labels).get(2);
+        }
+    }
+
+    private NDList run(TrainTimeTestScript s, Batch batch, SoftLabels.Labels labels) {
         NDArray ids = batch.inputIds();
         int t = (int) ids.getShape().get(1);
         // Step k reads rows k..k+t-1 of positions 0..t+steps-2 (positions t + k).
         NDList table = ropeCache().fromZero(ids.getManager(), t + steps - 1, batch.aux().getDataType());
-        NDList out = script.run(ids, batch.lossMask(), labels.targetP(), labels.positionMask(), batch.aux(),
-                batch.bias(), table.get(0), table.get(1), draft);
-        return new Output(out.get(0), out.get(1));
+        return s.run(ids, batch.lossMask(), labels.targetP(), labels.positionMask(), batch.aux(), batch.bias(),
+                table.get(0), table.get(1), draft);
     }
 
     /** The rope table on the device, kept with the draft's weights (made on first use). */

@@ -6,10 +6,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /**
- * Scaled dot-product attention with grouped KV heads. Queries are viewed as
- * [B, kvHeads, groups*T, d] so each KV head serves its whole group in one GEMM without copying
- * keys or values (no repeat_kv). In fp16 the scores stay fp16: PyTorch's softmax accumulates in
- * fp32 inside the kernel, so an fp32 copy of the [B, H, T, T] scores would only cost memory traffic.
+ * The additive attention biases that the layer and draft scripts take: causal with key padding
+ * for full sequences, causal after a KV cache for steps that extend one.
  */
 public final class Attention {
     /** Additive bias for masked keys in fp32: large but finite, so a fully masked row never makes NaN. */
@@ -18,27 +16,6 @@ public final class Attention {
     public static final float MASKED_FP16 = -65504f;
 
     private Attention() {}
-
-    /**
-     * @param q [B, heads, Tq, d], already rotated
-     * @param k [B, kvHeads, Tk, d]
-     * @param v [B, kvHeads, Tk, d]
-     * @param bias additive bias broadcastable to [B, 1, 1, Tq, Tk], in q's dtype
-     * @return [B, Tq, heads*d]
-     */
-    public static NDArray attend(NDArray q, NDArray k, NDArray v, NDArray bias) {
-        long[] qs = q.getShape().getShape();
-        long b = qs[0], heads = qs[1], tq = qs[2], d = qs[3];
-        long kvHeads = k.getShape().get(1);
-        long tk = k.getShape().get(2);
-        long groups = heads / kvHeads;
-        // A KV head's query group is folded into the row axis: plain batched GEMMs, K and V never copied.
-        NDArray q4 = Ops.scale(q, (float) (1.0 / Math.sqrt(d))).reshape(b, kvHeads, groups * tq, d);
-        NDArray scores = q4.matMul(k.transpose(0, 1, 3, 2)).reshape(b, kvHeads, groups, tq, tk);
-        NDArray probs = scores.add(bias).softmax(-1).reshape(b, kvHeads, groups * tq, tk);
-        NDArray out = probs.matMul(v); // [B, kv, g*Tq, d]
-        return out.reshape(b, heads, tq, d).transpose(0, 2, 1, 3).reshape(b, tq, heads * d);
-    }
 
     /**
      * Causal bias with key padding: [B, 1, 1, T, T] in {@code dtype}, 0 where query t may see key s,
