@@ -2,6 +2,7 @@ package dev.eaglespark.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.eaglespark.draft.LossMaskAlignment;
 import dev.eaglespark.draft.Precision;
 import dev.eaglespark.draft.ReferenceStep;
 import dev.eaglespark.tensors.SafeTensorsFile;
@@ -16,7 +17,7 @@ import java.util.Map;
 /** {@code eaglespark train-step}: one training step from a reference-format file, for cross-checks. */
 public final class TrainStepCommand implements Command {
     private static final Map<String, Boolean> OPTIONS = Map.of("input", true, "meta", true, "output", true,
-            "precision", true, "device", true);
+            "precision", true, "device", true, "loss-mask", true);
 
     @Override
     public Map<String, Boolean> options() {
@@ -43,6 +44,7 @@ public final class TrainStepCommand implements Command {
         return """
                 usage: eaglespark train-step --input FILE.safetensors [--meta FILE.json] --output OUT.safetensors
                                            [--precision fp32|fp16] [--device cpu|gpu]
+                                           [--loss-mask reference|shifted]
 
                 Runs one train-time-test step of the draft on a batch stored the way the reference
                 EAGLE-3 trainer's dumps are (input_ids, attention_mask, loss_mask, aux_hidden, h_last,
@@ -59,6 +61,9 @@ public final class TrainStepCommand implements Command {
                                  (fp16 weights and features, loss scale 1024, fp32 loss)
                   --device D     cpu (default) or gpu: on a GPU the step runs the kernels GPU
                                  training runs (fused attention in fp16)
+                  --loss-mask A  reference (default: the loss mask where the batch has it, as the
+                                 reference trainer leaves it) or shifted (moved left by one with
+                                 the targets, as 'train' does by default; see 'train --help')
                 """;
     }
 
@@ -73,8 +78,9 @@ public final class TrainStepCommand implements Command {
         Path out = Paths.get(a.required("output"));
         ai.djl.Device device = DumpCommand.parseDevice(a.get("device", "cpu"));
         Precision precision = a.get("precision", "fp32", Precision::parse).on(device);
+        LossMaskAlignment alignment = a.get("loss-mask", "reference", LossMaskAlignment::parse);
         try (SafeTensorsFile f = SafeTensorsFile.open(input)) {
-            ReferenceStep.Result r = ReferenceStep.run(f, m, precision, device);
+            ReferenceStep.Result r = ReferenceStep.run(f, m, precision, device, alignment);
             try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(out))) {
                 r.toSafeTensors().writeTo(os);
             }

@@ -54,6 +54,15 @@ public final class ReferenceStep {
 
     /** The step on {@code device}: on a GPU the kernels a GPU trains with (fused attention in fp16). */
     public static Result run(SafeTensorsFile f, JsonNode meta, Precision precision, Device device) {
+        return run(f, meta, precision, device, LossMaskAlignment.REFERENCE);
+    }
+
+    /**
+     * The step with the loss mask aligned as {@code alignment} says: the reference's dumps were
+     * computed with it unshifted ({@link LossMaskAlignment#REFERENCE}).
+     */
+    public static Result run(SafeTensorsFile f, JsonNode meta, Precision precision, Device device,
+                             LossMaskAlignment alignment) {
         ReferenceBatch ref = ReferenceBatch.of(f, meta);
         DataType dtype = precision.dataType();
         float scale = precision == Precision.FP16 ? FP16_LOSS_SCALE : 1;
@@ -68,7 +77,8 @@ public final class ReferenceStep {
                 TrainTimeTest.Output out;
                 try (GradMode gc = GradMode.recording()) {
                     TrainTimeTest.Inputs in = ref.inputs(m, dtype);
-                    out = ttt.run(in.batch(), soft.labels(in.lastHidden(), in.batch().lossMask()));
+                    TrainTimeTest.Batch batch = alignment.align(in.batch());
+                    out = ttt.run(batch, soft.labels(in.lastHidden(), batch.lossMask()));
                     gc.backward(Ops.scale(out.total(), scale));
                 }
                 weights.afterBackward((float) (1 / scale));

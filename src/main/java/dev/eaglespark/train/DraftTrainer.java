@@ -166,7 +166,7 @@ public final class DraftTrainer implements AutoCloseable {
                 tokens[0] += b.tokens();
                 TrainTimeTest.Output out;
                 try (GradMode gc = GradMode.recording()) {
-                    out = ttt.run(b.batch(), labels.labels(b.lastHidden(), b.batch().lossMask()));
+                    out = forward(b);
                 }
                 // The next micro-batch goes to the device before this backward is queued: its
                 // upload waits for the GPU to finish the forward, which costs nothing here.
@@ -196,6 +196,12 @@ public final class DraftTrainer implements AutoCloseable {
                 nextScope.close();
             }
         }
+    }
+
+    /** The train-time-test forward of one micro-batch, its loss mask aligned as the settings say. */
+    private TrainTimeTest.Output forward(TrainTimeTest.Inputs in) {
+        TrainTimeTest.Batch batch = settings.lossMask().align(in.batch());
+        return ttt.run(batch, labels.labels(in.lastHidden(), batch.lossMask()));
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.eaglespark.train;
 
+import dev.eaglespark.draft.LossMaskAlignment;
 import dev.eaglespark.draft.LossType;
 import dev.eaglespark.draft.Precision;
 import java.io.Serializable;
@@ -12,10 +13,13 @@ import java.io.Serializable;
  * @param precision compute dtype (AUTO: fp16 on a GPU, fp32 on the CPU)
  * @param initialLossScale fp16 only: the loss scale of the first update
  * @param lossScaleGrowthInterval fp16 only: finite updates in a row after which the scale doubles
+ * @param lossMask where the loss mask stands relative to the shifted targets (SHIFTED unless a
+ *     reference trainer's numbers are to be reproduced)
  */
 public record TrainSettings(int tttLength, double stepDecay, LossType loss, double lr, double minLr, long warmupSteps,
                             long totalSteps, double weightDecay, double clipNorm, int microBatch, int accumulation,
-                            long seed, Precision precision, double initialLossScale, int lossScaleGrowthInterval)
+                            long seed, Precision precision, double initialLossScale, int lossScaleGrowthInterval,
+                            LossMaskAlignment lossMask)
         implements Serializable {
     /** torch.cuda.amp.GradScaler's defaults. */
     public static final double DEFAULT_LOSS_SCALE = 65536;
@@ -29,7 +33,15 @@ public record TrainSettings(int tttLength, double stepDecay, LossType loss, doub
         }
     }
 
-    /** Precision AUTO with GradScaler's defaults. */
+    /** The loss mask shifted with the targets. */
+    public TrainSettings(int tttLength, double stepDecay, LossType loss, double lr, double minLr, long warmupSteps,
+                         long totalSteps, double weightDecay, double clipNorm, int microBatch, int accumulation,
+                         long seed, Precision precision, double initialLossScale, int lossScaleGrowthInterval) {
+        this(tttLength, stepDecay, loss, lr, minLr, warmupSteps, totalSteps, weightDecay, clipNorm, microBatch,
+                accumulation, seed, precision, initialLossScale, lossScaleGrowthInterval, LossMaskAlignment.SHIFTED);
+    }
+
+    /** Precision AUTO with GradScaler's defaults, the loss mask shifted with the targets. */
     public TrainSettings(int tttLength, double stepDecay, LossType loss, double lr, double minLr, long warmupSteps,
                          long totalSteps, double weightDecay, double clipNorm, int microBatch, int accumulation,
                          long seed) {
@@ -40,7 +52,14 @@ public record TrainSettings(int tttLength, double stepDecay, LossType loss, doub
     /** The same settings for a run of {@code steps} updates computing in {@code p}. */
     public TrainSettings forRun(long steps, Precision p) {
         return new TrainSettings(tttLength, stepDecay, loss, lr, minLr, warmupSteps, steps, weightDecay, clipNorm,
-                microBatch, accumulation, seed, p, initialLossScale, lossScaleGrowthInterval);
+                microBatch, accumulation, seed, p, initialLossScale, lossScaleGrowthInterval, lossMask);
+    }
+
+    /** The same settings with the loss mask aligned as {@code alignment} says. */
+    public TrainSettings withLossMask(LossMaskAlignment alignment) {
+        return new TrainSettings(tttLength, stepDecay, loss, lr, minLr, warmupSteps, totalSteps, weightDecay,
+                clipNorm, microBatch, accumulation, seed, precision, initialLossScale, lossScaleGrowthInterval,
+                alignment);
     }
 
     public LrSchedule schedule() {
