@@ -2,6 +2,7 @@ package dev.eaglespark.cli;
 
 import dev.eaglespark.collective.CollectiveKind;
 import dev.eaglespark.collective.WireType;
+import dev.eaglespark.draft.LossMaskAlignment;
 import dev.eaglespark.draft.LossType;
 import dev.eaglespark.draft.Precision;
 import dev.eaglespark.export.ServingEngine;
@@ -23,7 +24,9 @@ public final class TrainCommand implements Command {
             Map.entry("weight-decay", true), Map.entry("clip", true), Map.entry("micro-batch", true),
             Map.entry("accumulation", true), Map.entry("seed", true), Map.entry("device", true),
             Map.entry("workers", true), Map.entry("wire", true), Map.entry("io-timeout", true), Map.entry("collective", true),
-            Map.entry("precision", true), Map.entry("loss-scale", true), Map.entry("loss-scale-interval", true));
+            Map.entry("precision", true), Map.entry("loss-scale", true), Map.entry("loss-scale-interval", true),
+            Map.entry("loss-mask", true), Map.entry("validation", true), Map.entry("validate-every", true),
+            Map.entry("validation-rows", true), Map.entry("export-last", false));
 
     @Override
     public Map<String, Boolean> options() {
@@ -72,6 +75,15 @@ public final class TrainCommand implements Command {
                 update boundary. A run whose every update was skipped (non-finite) fails and exports
                 nothing. metrics.csv holds the training curves.
 
+                With --validation, held-out features (the features stage's output on conversations
+                training never sees) are scored after every --validate-every updates and at the end,
+                teacher-forced by the training forward itself (no gradients): per-step loss and
+                accuracy, and the acceptance length they imply, 1 + sum_k acc_0 x ... x acc_k. They go
+                to the log and to metrics.csv (val_* columns); each validated update also writes a
+                checkpoint, the best by that length is recorded in state.json and named by the file
+                'best' in --checkpoints, and the export is the best checkpoint (--export-last: the
+                last weights).
+
                 options:
                   --features DIR         output of 'eaglespark features'
                   --target DIR           the target model directory (or 'stories15M', shipped to
@@ -104,6 +116,17 @@ public final class TrainCommand implements Command {
                                          gradients overflow is skipped and halves the scale
                   --loss-scale-interval N  fp16: finite updates in a row that double the scale
                                          (default 2000)
+                  --loss-mask A          shifted (default): the loss mask moves left by one with the
+                                         targets, so position t counts when token t+1 is an
+                                         assistant token (the last prompt position, which proposes
+                                         the first draft token, is trained; a sample's last
+                                         position, whose target is padding, is not). reference:
+                                         unshifted, as the reference trainers do
+                  --validation DIR       held-out features ('eaglespark features' output of
+                                         conversations not in --features; same target and aux layers)
+                  --validate-every N     updates between validations (default: --checkpoint-every)
+                  --validation-rows N    score the first N rows of --validation (default: all)
+                  --export-last          export the last weights, not the best checkpoint by validation
                   --workers N            barrier tasks, one per GPU (default 1)
                   --device D             auto (default: the GPU Spark assigns the task, else the
                                          CPU), gpu (also in local mode: rank mod visible GPUs), cpu
@@ -131,14 +154,16 @@ public final class TrainCommand implements Command {
                     Double.parseDouble(a.get("clip", "0.5")), a.getInt("micro-batch", 1), a.getInt("accumulation", 1),
                     Long.parseLong(a.get("seed", "0")), Precision.parse(a.get("precision", "auto")),
                     Double.parseDouble(a.get("loss-scale", String.valueOf(TrainSettings.DEFAULT_LOSS_SCALE))),
-                    a.getInt("loss-scale-interval", TrainSettings.DEFAULT_GROWTH_INTERVAL));
+                    a.getInt("loss-scale-interval", TrainSettings.DEFAULT_GROWTH_INTERVAL),
+                    LossMaskAlignment.parse(a.get("loss-mask", "shifted")));
             engine = ServingEngine.parse(a.get("engine", "sglang"));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
         TrainJob job = new TrainJob(a.required("features"), a.required("target"),
                 a.get("vocab", null), shared, a.required("checkpoints"), a.getInt("epochs", 1), a.getInt("steps", 0),
-                a.getInt("checkpoint-every", 500), a.has("resume"), a.get("export", null), engine, s);
+                a.getInt("checkpoint-every", 500), a.has("resume"), a.get("export", null), engine, s,
+                validation(a));
         String device = a.get("device", "auto");
         if (!List.of("auto", "gpu", "cpu").contains(device)) {
             throw new UsageException("--device must be auto, gpu or cpu, got '" + device + "'");
@@ -153,5 +178,23 @@ public final class TrainCommand implements Command {
         }
         return SparkStages.train(job, new TrainStage.Workers(workers, device, a.get("wire", "fp32", WireType::parse),
                 Duration.ofSeconds(a.getInt("io-timeout", 600)), collective));
+    }
+
+    /** The validation split of --validation, or null. */
+    private static TrainJob.Validation validation(Args a) {
+        for (String dependent : List.of("validate-every", "validation-rows", "export-last")) {
+            if (a.has(dependent) && !a.has("validation")) {
+                throw new UsageException("--" + dependent + " needs --validation DIR");
+            }
+        }
+        if (!a.has("validation")) {
+            return null;
+        }
+        int every = a.getInt("validate-every", 0);
+        int rows = a.getInt("validation-rows", 0);
+        if (every < 0 || rows < 0) {
+            throw new UsageException("--validate-every and --validation-rows must not be negative");
+        }
+        return new TrainJob.Validation(a.get("validation", null), every, rows, a.has("export-last"));
     }
 }

@@ -12,6 +12,7 @@ import dev.eaglespark.collective.WireType;
 import dev.eaglespark.train.CheckpointLease;
 import dev.eaglespark.features.FeatureManifest;
 import dev.eaglespark.io.OutputPublisher;
+import dev.eaglespark.train.BestCheckpoint;
 import dev.eaglespark.train.Checkpoints;
 import dev.eaglespark.train.DraftTraining;
 import dev.eaglespark.train.StepMetrics;
@@ -68,13 +69,14 @@ public final class TrainStage {
         }
     }
 
-    /** What rank 0 reports at the end. */
-    public record Summary(long steps, String lastCheckpoint, double lastLoss, float[] lastAcc, long skipped)
-            implements Serializable {
+    /** What rank 0 reports at the end; {@code best} is the best checkpoint by validation (NONE without). */
+    public record Summary(long steps, String lastCheckpoint, double lastLoss, float[] lastAcc, long skipped,
+                          BestCheckpoint best) implements Serializable {
         public String format() {
             return String.format("trained %d updates (%d of this run's skipped: loss or gradients not finite);"
-                            + " final loss %.4f, step-0 accuracy %.3f; last checkpoint %s", steps, skipped, lastLoss,
-                    lastAcc.length == 0 ? Float.NaN : lastAcc[0], lastCheckpoint);
+                            + " final loss %.4f, step-0 accuracy %.3f; last checkpoint %s%s", steps, skipped, lastLoss,
+                    lastAcc.length == 0 ? Float.NaN : lastAcc[0], lastCheckpoint,
+                    best.isNone() ? "" : "; best by validation " + best.format());
         }
     }
 
@@ -208,7 +210,7 @@ public final class TrainStage {
                 }
                 StepMetrics last = s.metrics().isEmpty() ? null : s.metrics().get(s.metrics().size() - 1);
                 Summary summary = new Summary(s.steps(), s.lastCheckpoint(), last == null ? Double.NaN : last.loss(),
-                        last == null ? new float[0] : last.stepAcc(), s.skipped());
+                        last == null ? new float[0] : last.stepAcc(), s.skipped(), s.best());
                 return JavaConverters.asScalaIteratorConverter(List.of(summary).iterator()).asScala();
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException("rank " + rank + " of " + world + ": " + e.getMessage(), e);

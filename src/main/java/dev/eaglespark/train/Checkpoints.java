@@ -22,8 +22,10 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -38,6 +40,8 @@ import org.apache.logging.log4j.Logger;
 public final class Checkpoints {
     private static final Logger LOG = LogManager.getLogger(Checkpoints.class);
     public static final String MARKER = "_COMMITTED";
+    /** The pointer file naming the best checkpoint by validation (one line: its directory name). */
+    public static final String BEST = "best";
     private static final Pattern STEP_DIR = Pattern.compile("step-(\\d{8})");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -55,9 +59,14 @@ public final class Checkpoints {
     /** What a checkpoint restores besides arrays: the step and every rank's data position. */
     public record State(long step, List<DataPosition> ranks, JsonNode extra) {}
 
+    /** The directory name of the checkpoint of update {@code step}. */
+    public static String stepDir(long step) {
+        return String.format("step-%08d", step);
+    }
+
     /** Writes a checkpoint and commits it; returns its directory. */
     public Path save(State state, Map<String, NDArray> weights, AdamW optimizer) throws IOException {
-        Path ck = new Path(dir, String.format("step-%08d", state.step()));
+        Path ck = new Path(dir, stepDir(state.step()));
         FileSystem fs = ck.getFileSystem(conf);
         if (fs.exists(new Path(ck, MARKER))) {
             throw new IOException("refusing to overwrite the committed checkpoint " + ck);
@@ -205,6 +214,50 @@ public final class Checkpoints {
         List<DataPosition> ranks = new ArrayList<>();
         s.get("ranks").forEach(r -> ranks.add(new DataPosition(r.get("epoch").asInt(), r.get("position").asLong())));
         return new State(s.get("step").asLong(), ranks, s.get("extra"));
+    }
+
+    /** Loads a committed checkpoint's weights into {@code into} (by name), refusing other shapes. */
+    public void loadWeights(Path ck, Map<String, NDArray> into, NDManager scratch) throws IOException {
+        FileSystem fs = ck.getFileSystem(conf);
+        if (!fs.exists(new Path(ck, MARKER))) {
+            throw new IOException(ck + " is not a committed checkpoint (no " + MARKER + ")");
+        }
+        Path modelPath = new Path(ck, "model.safetensors");
+        Map<String, NDArray> weights = read(fs, modelPath, scratch);
+        CheckpointCompatibility.requireShapes(modelPath, into, weights, "");
+        try (GradMode off = GradMode.off()) {
+            for (Map.Entry<String, NDArray> e : into.entrySet()) {
+                e.getValue().set(weights.get(e.getKey()).toByteBuffer());
+            }
+        }
+
+    /**
+     * Points {@link #BEST} at committed checkpoint {@code ck}: the name goes to a temporary file
+     * first, which then replaces the pointer in one rename (atomic on HDFS and local disks; on S3,
+     * which has no rename, a copy that readers never see half-written). The checkpoints'
+     * state.json files hold the same choice, so a lost pointer is never the only record.
+     */
+    public void markBest(Path ck) throws IOException {
+        FileSystem fs = dir.getFileSystem(conf);
+        Path qualified = fs.makeQualified(dir);
+        Path tmp = new Path(qualified, BEST + ".tmp");
+        try (OutputStream os = fs.create(tmp, true)) {
+            os.write((ck.getName() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        FileContext.getFileContext(qualified.toUri(), conf).rename(tmp, new Path(qualified, BEST),
+                Options.Rename.OVERWRITE);
+    }
+
+    /** The checkpoint {@link #BEST} points at, or null when there is none. */
+    public Path best() throws IOException {
+        Path pointer = new Path(dir, BEST);
+        FileSystem fs = pointer.getFileSystem(conf);
+        if (!fs.exists(pointer)) {
+            return null;
+        }
+        try (InputStream in = fs.open(pointer)) {
+            return new Path(dir, new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip());
+        }
     }
 
     private static SafeTensorsWriter tensors(Map<String, NDArray> arrays, String prefix) {

@@ -54,6 +54,8 @@ public final class DraftTrainer implements AutoCloseable {
     private final LossScaler scaler;
     private final GradientReducer reducer;
     private long skipped;
+    /** Whether the compute weights hold the masters as they are now (fp16 copies go stale at every update). */
+    private boolean computeWeightsCurrent;
 
     /**
      * @param labels and {@code batches} in the compute dtype of {@code settings}' precision on the
@@ -112,6 +114,7 @@ public final class DraftTrainer implements AutoCloseable {
         double scale = scaler.scale();
         long[] tokens = {0};
         weights.beginUpdate();
+        computeWeightsCurrent = false; // the optimizer moves the masters below
         Map<String, NDArray> grads = Map.of();
         try {
             // [loss, per-step losses, per-step accuracies], averaged over micro-batches, then ranks
@@ -197,6 +200,32 @@ public final class DraftTrainer implements AutoCloseable {
             }
         }
     }
+
+    /**
+     * What the training forward computes on {@code rows} with the weights as they are, without
+     * gradients: per TTT step the sum over positions of the position's loss (the step's loss is
+     * its mean over B x T positions), the correct predictions and the accuracy's denominator.
+     * Validation adds these up over held-out rows.
+     */
+    public Score score(List<FeatureRecord> rows) {
+        try (NDManager scope = params.manager().newSubManager(); GradMode off = GradMode.off()) {
+            if (!computeWeightsCurrent) {
+                weights.beginUpdate(); // fp16: copies of the masters as they are now
+                computeWeightsCurrent = true;
+            }
+            TrainTimeTest.Inputs in = batches.build(scope, rows);
+            TrainTimeTest.Output out = forward(in);
+            long positions = in.batch().inputIds().getShape().size();
+            float[] lossSums = out.stepLoss();
+            for (int k = 0; k < lossSums.length; k++) {
+                lossSums[k] *= positions;
+            }
+            return new Score(lossSums, out.stepCorrect(), out.stepCounted(), rows.size(), in.tokens());
+        }
+    }
+
+    /** One scored micro-batch (see {@link #score}). */
+    public record Score(float[] lossSums, float[] correct, float[] counted, int rows, long tokens) {}
 
     /** The train-time-test forward of one micro-batch, its loss mask aligned as the settings say. */
     private TrainTimeTest.Output forward(TrainTimeTest.Inputs in) {

@@ -42,11 +42,13 @@ public final class DraftTraining {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
-     * What a run ended with.
+     * What a run ended with: with a validation split, this run's validations and the best
+     * checkpoint by expected acceptance length (of the whole run, resumed parts included).
      *
      * @param skipped updates of this run skipped for a non-finite loss or gradient
      */
-    public record Summary(long steps, List<StepMetrics> metrics, String lastCheckpoint, long skipped) {}
+    public record Summary(long steps, List<StepMetrics> metrics, String lastCheckpoint, long skipped,
+                          List<ValidationMetrics> validations, BestCheckpoint best) {}
 
     /**
      * What keeps a run from losing data: the stop on SIGTERM, rank 0's lease on the checkpoint
@@ -80,6 +82,9 @@ public final class DraftTraining {
         if (manifest.path("target").path("hidden_size").asInt() != tcfg.hiddenSize()) {
             throw new IOException("features in " + job.features() + " were made by a target of hidden size "
                     + manifest.path("target").path("hidden_size") + ", not " + targetDir);
+        }
+        if (job.validation() != null) {
+            requireSameTarget(manifest, job.features(), job.validation().features(), conf);
         }
         DraftVocab vocab = job.sharedHead() ? DraftVocab.identity(tcfg.vocabSize()) : readVocab(job.vocab(), conf);
         DraftConfig cfg = DraftConfig.forTarget(tcfg, vocab.size(), aux.length);
@@ -145,11 +150,20 @@ public final class DraftTraining {
             CheckpointResume.Resumed resumed = CheckpointResume.load(job.resume(), ckpts, group,
                     params.trainableArrays(), trainer.optimizer(), safety.compatibility(), frozen);
             Path latest = resumed == null ? null : resumed.checkpoint();
+            Validation validation = job.validation() == null ? null
+                    : Validation.open(job.validation(), s, group, conf);
+            long validateEvery = job.validateEvery();
+            BestCheckpoint best = BestCheckpoint.NONE;
+            List<ValidationMetrics> validations = new ArrayList<>();
             Checkpoints.DataPosition at = new Checkpoints.DataPosition(0, 0);
             TrainingCurves curves = new TrainingCurves(new Path(job.checkpoints()), conf); // kept by rank 0
             if (latest != null) {
                 Checkpoints.State st = resumed.state();
                 trainer.restoreState(st.extra());
+                best = BestCheckpoint.restore(st.extra());
+                if (rank == 0 && !best.isNone()) {
+                    ckpts.markBest(new Path(job.checkpoints(), best.checkpoint())); // a crash may have left it behind
+                }
                 at = positionOf(st, rank, world);
                 if (rank == 0) {
                     curves.resumeAt(st.step());
@@ -159,8 +173,13 @@ public final class DraftTraining {
             }
             RankShard shard = new RankShard(data, s.seed(), rank, world, at);
             if (rank == 0) {
-                LOG.info("training in {} on {}{}", s.precision(), device, trainer.lossScaler().isDynamic()
-                        ? String.format(", loss scale %.0f", trainer.lossScaler().scale()) : "");
+                LOG.info("training in {} on {}{}, loss mask {}", s.precision(), device,
+                        trainer.lossScaler().isDynamic()
+                                ? String.format(", loss scale %.0f", trainer.lossScaler().scale()) : "", s.lossMask());
+                if (validation != null) {
+                    LOG.info("validation: {} rows of {}, {}", validation.rows(), job.validation().features(),
+                            validateEvery > 0 ? "every " + validateEvery + " updates and at the end" : "at the end");
+                }
             }
             String last = latest == null ? null : latest.toString();
             List<StepMetrics> metrics = new ArrayList<>();
@@ -183,17 +202,39 @@ public final class DraftTraining {
                 }
                 listener.afterUpdate(m);
                 boolean end = trainer.optimizer().steps() >= total;
-                if (end || (job.checkpointEvery() > 0 && m.step() % job.checkpointEvery() == 0)) {
+                boolean validate = validation != null && (end || (validateEvery > 0 && m.step() % validateEvery == 0));
+                ValidationMetrics v = validate ? validation.run(trainer, m.step(), s.tttLength()) : null;
+                boolean improved = v != null && best.improvedBy(v);
+                if (v != null) {
+                    validations.add(v);
+                    if (improved) {
+                        best = BestCheckpoint.of(v, Checkpoints.stepDir(m.step()));
+                    }
+                    if (rank == 0) {
+                        curves.addValidation(v);
+                        LOG.info("{}; best {}", v.format(), best.format());
+                    }
+                }
+                // A validated update is also a checkpoint, so the best one can be exported.
+                if (end || validate || (job.checkpointEvery() > 0 && m.step() % job.checkpointEvery() == 0)) {
                     List<Checkpoints.DataPosition> ranks = gatherPositions(group, shard.position());
                     if (rank == 0) {
                         ObjectNode extra = JSON.createObjectNode().put("seed", s.seed()).put("world", world)
                                 .put("loss", s.loss().name()).put("features", job.features())
-                                .put("precision", s.precision().toString());
+                                .put("precision", s.precision().toString()).put("loss_mask", s.lossMask().toString());
                         trainer.saveState(extra);
+                        if (v != null) {
+                            extra.set("validation", v.toJson());
+                        }
+                        best.save(extra);
                         safety.compatibility().record(extra);
                         safety.lease().verify();
-                        last = ckpts.save(new Checkpoints.State(m.step(), ranks, extra), params.trainableArrays(),
-                                trainer.optimizer()).toString();
+                        Path saved = ckpts.save(new Checkpoints.State(m.step(), ranks, extra), params.trainableArrays(),
+                                trainer.optimizer());
+                        last = saved.toString();
+                        if (improved) {
+                            ckpts.markBest(saved);
+                        }
                         curves.write();
                     }
                 }
@@ -210,12 +251,51 @@ public final class DraftTraining {
             if (rank == 0) {
                 curves.writePlot();
                 if (safety.export() != null) {
+                    exportBestOrLast(job, ckpts, best, trainer.optimizer().steps(), params, frozen);
                     DraftExport.write(safety.export().staging().toString(), conf, cfg, params.all(), vocab, aux,
                             tcfg.numLayers(), job.engine());
                     safety.export().publish();
                 }
             }
-            return new Summary(trainer.optimizer().steps(), metrics, last, skipped);
+            return new Summary(trainer.optimizer().steps(), metrics, last, skipped, validations, best);
+        }
+    }
+
+    /**
+     * With a validation split the export is the best checkpoint (loaded into the weights, which
+     * training no longer needs) unless the job asks for the last weights; says which in the log.
+     */
+    private static void exportBestOrLast(TrainJob job, Checkpoints ckpts, BestCheckpoint best, long lastStep,
+                                         DraftParams params, NDManager frozen) throws IOException {
+        if (job.validation() == null || best.isNone()) {
+            return;
+        }
+        if (job.validation().exportLast()) {
+            LOG.info("exporting the last weights (step {}), as asked; the best by validation is {}", lastStep,
+                    best.format());
+            return;
+        }
+        if (best.step() != lastStep) {
+            try (NDManager scratch = frozen.newSubManager()) {
+                ckpts.loadWeights(new Path(job.checkpoints(), best.checkpoint()), params.trainableArrays(), scratch);
+            }
+        }
+        LOG.info("exporting the best checkpoint by validation, {} (the last is step {})", best.format(), lastStep);
+    }
+
+    /**
+     * Validation features must come from the same target, tokenizer and aux layers as the
+     * training features: the draft reads their states as it reads the training ones.
+     */
+    private static void requireSameTarget(JsonNode training, String trainingDir, String validationDir,
+                                          Configuration conf) throws IOException {
+        JsonNode other = readJson(new Path(OutputPublisher.current(validationDir, conf), FeatureManifest.FILE), conf);
+        for (String field : List.of("/target/config_sha256", "/target/tokenizer_sha256", "/aux_layer_ids")) {
+            if (!training.at(field).equals(other.at(field))) {
+                throw new IOException("the validation features in " + validationDir + " differ from the training "
+                        + "features in " + trainingDir + " in " + field + " (" + other.at(field) + " vs "
+                        + training.at(field) + "): make both with the same target, tokenizer and --aux-layers");
+            }
         }
     }
 

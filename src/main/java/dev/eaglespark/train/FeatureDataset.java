@@ -131,6 +131,48 @@ public final class FeatureDataset {
         };
     }
 
+    /**
+     * Rank {@code rank}'s share of the first {@code limit} rows in the fixed order (files by name,
+     * row groups and rows as stored): rows r, r + world, r + 2 world, ... A rank reads only the row
+     * groups that hold some of its rows.
+     */
+    public Iterator<FeatureRecord> inOrder(int rank, int world, long limit) {
+        return new Iterator<>() {
+            private int unit = 0;
+            private long first = 0; // global index of the current unit's first row
+            private List<FeatureRecord> rows = List.of();
+            private int next = 0;
+
+            @Override
+            public boolean hasNext() {
+                while (next >= rows.size() && unit < units.size() && first < limit) {
+                    Unit u = units.get(unit++);
+                    long start = first;
+                    first += u.rows();
+                    long mine = start + Math.floorMod(rank - start, (long) world); // this rank's first row in it
+                    if (mine >= Math.min(first, limit)) {
+                        continue;
+                    }
+                    List<FeatureRecord> all = read(u);
+                    rows = new ArrayList<>();
+                    for (long i = mine; i < Math.min(first, limit); i += world) {
+                        rows.add(all.get((int) (i - start)));
+                    }
+                    next = 0;
+                }
+                return next < rows.size();
+            }
+
+            @Override
+            public FeatureRecord next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return rows.get(next++);
+            }
+        };
+    }
+
     private List<FeatureRecord> read(Unit u) {
         try (ParquetFileReader r = ParquetFileReader.open(HadoopInputFile.fromPath(new Path(u.file()), conf))) {
             MessageType schema = r.getFooter().getFileMetaData().getSchema();

@@ -16,10 +16,28 @@ import java.io.Serializable;
  * @param checkpointEvery updates between checkpoints (and at the end)
  * @param resume continue from the newest committed checkpoint when there is one
  * @param export where to write the serving draft at the end; null for none
+ * @param validation the held-out features scored during training; null for none
  */
 public record TrainJob(String features, String target, String vocab, boolean sharedHead, String checkpoints,
                        int epochs, long maxSteps, long checkpointEvery, boolean resume, String export,
-                       ServingEngine engine, TrainSettings settings) implements Serializable {
+                       ServingEngine engine, TrainSettings settings, Validation validation) implements Serializable {
+
+    /**
+     * A validation split: {@code features} is the features stage's output on held-out
+     * conversations. It is scored after every {@code every} updates (0: at every checkpoint) and
+     * at the end, on its first {@code maxRows} rows (0: all); each validated update also writes
+     * a checkpoint, and the export is the checkpoint with the highest expected acceptance length
+     * unless {@code exportLast}.
+     */
+    public record Validation(String features, long every, long maxRows, boolean exportLast) implements Serializable {}
+
+    /** A job without a validation split. */
+    public TrainJob(String features, String target, String vocab, boolean sharedHead, String checkpoints, int epochs,
+                    long maxSteps, long checkpointEvery, boolean resume, String export, ServingEngine engine,
+                    TrainSettings settings) {
+        this(features, target, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, resume, export,
+                engine, settings, null);
+    }
 
     /** The same job with the target at {@code dir} (where the driver or an executor finds it). */
     public TrainJob withTarget(String dir) {
@@ -30,6 +48,17 @@ public record TrainJob(String features, String target, String vocab, boolean sha
     /** The same job continuing from its newest checkpoint (what a retried stage runs). */
     public TrainJob resuming() {
         return new TrainJob(features, target, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, true,
-                export, engine, settings);
+                export, engine, settings, validation);
+    }
+
+    /** The same job scoring {@code v} during training. */
+    public TrainJob withValidation(Validation v) {
+        return new TrainJob(features, target, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, resume,
+                export, engine, settings, v);
+    }
+
+    /** Updates between validations: the split's own interval, else the checkpoints' (0: only at the end). */
+    public long validateEvery() {
+        return validation == null ? 0 : validation.every() > 0 ? validation.every() : checkpointEvery;
     }
 }

@@ -6,8 +6,10 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -16,15 +18,17 @@ import org.apache.hadoop.fs.Path;
  * The training curves next to the checkpoints: {@code metrics.csv} (a row per update, rewritten
  * whole at each checkpoint because S3 has no append; a resumed run keeps the rows up to its
  * checkpoint) and, at the end, {@code training-curves.html}, a self-contained page plotting
- * loss and per-step accuracy.
+ * loss, per-step accuracy and, with a validation split, the validation accuracies and expected
+ * acceptance length. Validation columns ({@code val_*}) are filled in the rows of the updates
+ * after which the split was scored and empty elsewhere.
  */
 public final class TrainingCurves {
     static final String CSV = "metrics.csv";
     static final String PLOT = "training-curves.html";
     private final Path dir;
     private final Configuration conf;
-    private String header;
-    private final List<String> rows = new ArrayList<>();
+    private final List<String> columns = new ArrayList<>();
+    private final List<Map<String, String>> rows = new ArrayList<>();
 
     public TrainingCurves(Path dir, Configuration conf) {
         this.dir = dir;
@@ -39,77 +43,117 @@ public final class TrainingCurves {
             return;
         }
         try (BufferedReader r = new BufferedReader(new InputStreamReader(fs.open(csv), StandardCharsets.UTF_8))) {
-            header = r.readLine();
+            String header = r.readLine();
+            if (header == null) {
+                return;
+            }
+            List<String> names = List.of(header.split(","));
             for (String line = r.readLine(); line != null; line = r.readLine()) {
-                if (!line.isBlank() && Long.parseLong(line.substring(0, line.indexOf(','))) <= step) {
-                    rows.add(line);
+                String[] values = line.split(",", -1);
+                if (!line.isBlank() && Long.parseLong(values[0]) <= step) {
+                    Map<String, String> row = new LinkedHashMap<>();
+                    for (int i = 0; i < names.size() && i < values.length; i++) {
+                        row.put(names.get(i), values[i]);
+                    }
+                    rows.add(row);
                 }
             }
+            names.forEach(this::column);
         }
     }
 
     public void add(StepMetrics m) {
-        int k = m.stepLoss().length;
-        if (header == null) {
-            StringBuilder h = new StringBuilder("step,loss,grad_norm,lr,loss_scale,tokens,seconds");
-            for (int i = 0; i < k; i++) {
-                h.append(",loss_").append(i).append(",acc_").append(i);
-            }
-            header = h.toString();
+        Map<String, String> row = new LinkedHashMap<>();
+        put(row, "step", m.step());
+        put(row, "loss", m.loss());
+        put(row, "grad_norm", m.gradNorm());
+        put(row, "lr", m.lr());
+        put(row, "loss_scale", m.lossScale());
+        put(row, "tokens", m.tokens());
+        put(row, "seconds", m.seconds());
+        for (int i = 0; i < m.stepLoss().length; i++) {
+            put(row, "loss_" + i, m.stepLoss()[i]);
+            put(row, "acc_" + i, m.stepAcc()[i]);
         }
-        StringBuilder sb = new StringBuilder();
-        sb.append(m.step()).append(',').append(m.loss()).append(',').append(m.gradNorm()).append(',').append(m.lr())
-                .append(',').append(m.lossScale()).append(',').append(m.tokens()).append(',').append(m.seconds());
-        for (int i = 0; i < k; i++) {
-            sb.append(',').append(m.stepLoss()[i]).append(',').append(m.stepAcc()[i]);
+        rows.add(row);
+    }
+
+    /** The validation of the last update added (its step). */
+    public void addValidation(ValidationMetrics v) {
+        Map<String, String> row = rows.get(rows.size() - 1);
+        if (Long.parseLong(row.get("step")) != v.step()) {
+            throw new IllegalStateException("validation of step " + v.step() + " after the row of step " + row.get("step"));
         }
-        rows.add(sb.toString());
+        put(row, "val_loss", v.loss());
+        put(row, "val_tau", v.expectedAcceptanceLength());
+        for (int i = 0; i < v.stepLoss().length; i++) {
+            put(row, "val_loss_" + i, v.stepLoss()[i]);
+            put(row, "val_acc_" + i, v.stepAcc()[i]);
+        }
+    }
+
+    private void put(Map<String, String> row, String name, Object value) {
+        column(name);
+        row.put(name, String.valueOf(value));
+    }
+
+    private void column(String name) {
+        if (!columns.contains(name)) {
+            columns.add(name);
+        }
     }
 
     public void write() throws IOException {
-        StringBuilder sb = new StringBuilder(header == null ? "" : header + "\n");
-        rows.forEach(r -> sb.append(r).append('\n'));
+        StringBuilder sb = new StringBuilder(columns.isEmpty() ? "" : String.join(",", columns) + "\n");
+        for (Map<String, String> row : rows) {
+            sb.append(String.join(",", columns.stream().map(c -> row.getOrDefault(c, "")).toList())).append('\n');
+        }
         put(new Path(dir, CSV), sb.toString());
     }
 
     /**
-     * An HTML page with two SVG charts: loss, and accuracy of each TTT step (the CSV is current:
-     * the last update always writes a checkpoint and the CSV with it).
+     * An HTML page with SVG charts: loss, accuracy of each TTT step and, with validation, the
+     * validation accuracies and expected acceptance length (the CSV is current: the last update
+     * always writes a checkpoint and the CSV with it).
      */
     public void writePlot() throws IOException {
         if (rows.isEmpty()) {
             return;
         }
-        String[] cols = header.split(",");
-        double[][] table = new double[rows.size()][];
-        for (int i = 0; i < rows.size(); i++) {
-            table[i] = java.util.Arrays.stream(rows.get(i).split(",")).mapToDouble(Double::parseDouble).toArray();
-        }
-        List<Series> loss = new ArrayList<>(List.of(new Series("loss (weighted)", column(table, 1))));
+        double[] steps = values("step");
+        List<Series> loss = new ArrayList<>(List.of(new Series("loss (weighted)", values("loss"))));
         List<Series> acc = new ArrayList<>();
-        for (int c = 0; c < cols.length; c++) {
-            if (cols[c].matches("(loss|acc)_\\d+")) {
-                (cols[c].startsWith("loss_") ? loss : acc).add(new Series(cols[c], column(table, c)));
+        List<Series> val = new ArrayList<>();
+        for (String c : columns) {
+            if (c.matches("(loss|acc)_\\d+")) {
+                (c.startsWith("loss_") ? loss : acc).add(new Series(c, values(c)));
+            } else if (c.matches("val_acc_\\d+")) {
+                val.add(new Series(c, values(c)));
             }
         }
-        double[] steps = column(table, 0);
+        String validation = val.isEmpty() ? "" : chart("Validation accuracy per TTT step (held-out, teacher-forced)",
+                steps, val) + chart("Validation: expected acceptance length", steps,
+                List.of(new Series("val_tau", values("val_tau"))));
         String page = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>eaglespark training curves</title>"
                 + "<style>body{font-family:sans-serif;margin:2em}svg{border:1px solid #ccc;margin:1em 0}"
                 + "</style></head><body><h1>Training curves</h1><p>" + rows.size() + " updates, up to step "
                 + (long) steps[steps.length - 1] + ". Data: " + CSV + ".</p>"
-                + chart("Loss", steps, loss) + chart("Accuracy per TTT step", steps, acc) + "</body></html>\n";
+                + chart("Loss", steps, loss) + chart("Accuracy per TTT step", steps, acc) + validation
+                + "</body></html>\n";
         put(new Path(dir, PLOT), page);
     }
 
-    private record Series(String name, double[] values) {}
-
-    private static double[] column(double[][] table, int c) {
-        double[] out = new double[table.length];
-        for (int i = 0; i < table.length; i++) {
-            out[i] = table[i][c];
+    /** A column's values, NaN where a row has none. */
+    private double[] values(String name) {
+        double[] out = new double[rows.size()];
+        for (int i = 0; i < out.length; i++) {
+            String v = rows.get(i).getOrDefault(name, "");
+            out[i] = v.isEmpty() ? Double.NaN : Double.parseDouble(v);
         }
         return out;
     }
+
+    private record Series(String name, double[] values) {}
 
     private static final String[] COLORS = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
         "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};

@@ -3,12 +3,12 @@ package dev.eaglespark.draft;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.eaglespark.features.FeatureRecord;
 import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.model.TargetModel;
+import dev.eaglespark.testutil.Fixtures;
 import dev.eaglespark.testutil.Stories15MFeatures;
 import dev.eaglespark.train.BatchBuilder;
 import dev.eaglespark.train.DraftTrainer;
@@ -18,6 +18,8 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Inference runs the draft training trained: teacher-forced over a real stories15M conversation
@@ -65,53 +67,24 @@ class DraftInferenceMatchesTrainingTest {
             var in = batches.build(m, List.of(row));
             float[] training = new TrainTimeTest(draft, TTT, 0.8, LossType.FORWARD_KL)
                     .stepLogits(in.batch(), labels.labels(in.lastHidden(), in.batch().lossMask())).toFloatArray();
-            Logits expected = new Logits(training, t, vocab.size());
-            NDArray aux = in.batch().aux();
-
-            // One verified position at a time: every position's step 0 and chain.
-            double worst = 0;
-            try (DraftInference inference = new DraftInference(draft, m)) {
-                for (int p = 0; p < t; p++) {
-                    worst = Math.max(worst, expected.compare(0, p, inference.observe(new long[] {token(p + 1)},
-                            aux.get(":, {}:{}", p, p + 1))));
-                    worst = Math.max(worst, compareChain(inference, expected, p));
-                }
-            }
-            // Several positions per call, as after a verification round (the first: a prompt).
-            int[] chunks = {37, 1, 4, 2, 7, 3, 5};
-            try (DraftInference inference = new DraftInference(draft, m)) {
-                for (int start = 0, c = 0; start < t; c++) {
-                    int end = Math.min(t, start + chunks[c % chunks.length]);
-                    long[] tokens = new long[end - start];
-                    for (int i = 0; i < tokens.length; i++) {
-                        tokens[i] = token(start + i + 1);
-                    }
-                    int last = end - 1;
-                    worst = Math.max(worst, expected.compare(0, last,
-                            inference.observe(tokens, aux.get(":, {}:{}", start, end))));
-                    worst = Math.max(worst, compareChain(inference, expected, last));
-                    start = end;
-                }
-            }
+            long[] ids = java.util.Arrays.stream(row.inputIds()).asLongStream().toArray();
+            TeacherForcing check = new TeacherForcing(draft, ids, in.batch().aux(), training, TTT, vocab.size());
+            double worst = check.run(m);
+            assertTrue(worst <= LIMIT, "largest difference " + worst + " at " + check.worstAt());
             System.out.printf("draft inference vs training on %d positions x %d steps: largest difference %.2e of "
                     + "the step's largest logit%n", t, TTT, worst);
         }
     }
 
-    /** The teacher-forced token after position p (training's shifted ids: 0 past the end). */
-    private static long token(int position) {
-        return position < row.length() ? row.inputIds()[position] : 0;
-    }
-
-    /** Steps 1..TTT-1 from position p, fed the teacher-forced tokens training feeds them. */
-    private static double compareChain(DraftInference inference, Logits expected, int p) {
-        double worst = 0;
-        try (DraftInference.Chain chain = inference.chain()) {
-            for (int j = 1; j < TTT; j++) {
-                worst = Math.max(worst, expected.compare(j, p, chain.next(token(p + 1 + j))));
-            }
-        }
-        return worst;
+    /**
+     * The same on the reference dumps' drafts, which group 4 query heads on 2 KV heads (stories15M
+     * has no GQA), with the standard head (256-token draft vocabulary) and the shared one.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"eagle3_standard_forward_kl", "eagle3_shared_head_forward_kl"})
+    void groupedQueryDraftsToo(String fixture) throws Exception {
+        TeacherForcing check = TeacherForcing.onFixture(Fixtures.path(fixture + ".json").getParent(), fixture, Device.cpu());
+        assertTrue(check.worst() <= LIMIT, "largest difference " + check.worst() + " at " + check.worstAt());
     }
 
     private static void trainBriefly(DraftParams params, DraftConfig cfg, SoftLabels labels, BatchBuilder batches) {
@@ -122,34 +95,6 @@ class DraftInferenceMatchesTrainingTest {
             for (int i = 0; i < 3; i++) {
                 trainer.step(List.of(List.of(row)));
             }
-        }
-    }
-
-    /** Training's logits [steps, 1, T, V] and the largest magnitude of each step's. */
-    private record Logits(float[] values, int t, int vocab, double[] scale) {
-        Logits(float[] values, int t, int vocab) {
-            this(values, t, vocab, scales(values, t * vocab));
-        }
-
-        private static double[] scales(float[] values, int perStep) {
-            double[] s = new double[values.length / perStep];
-            for (int i = 0; i < values.length; i++) {
-                s[i / perStep] = Math.max(s[i / perStep], Math.abs(values[i]));
-            }
-            return s;
-        }
-
-        /** The largest difference of {@code actual} from step j's logits at position p, relative to the step's scale. */
-        double compare(int j, int p, NDArray actual) {
-            float[] a = actual.toFloatArray();
-            int at = (j * t + p) * vocab;
-            double worst = 0;
-            for (int v = 0; v < vocab; v++) {
-                worst = Math.max(worst, Math.abs(a[v] - values[at + v]) / scale[j]);
-            }
-            assertTrue(worst <= LIMIT, "step " + j + " at position " + p + ": difference " + worst
-                    + " of the step's largest logit " + scale[j]);
-            return worst;
         }
     }
 }

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.collective.CollectiveKind;
 import dev.eaglespark.collective.WireType;
 import dev.eaglespark.data.TruncationPolicy;
@@ -103,12 +105,18 @@ class TrainStageTest {
         assertTrue(data.rows() > 20, "rows: " + data.rows());
     }
 
+    /**
+     * Also with a validation split (here the first 7 training rows, for the mechanics): the two
+     * ranks score 4 and 3 of them and their sums, combined over the ring, give what one worker
+     * scoring all 7 gets, up to the weights' summation-order differences.
+     */
     @Test
     void twoWorkersEqualOneWorkerWithTheSameGlobalBatch() throws Exception {
         String one = tmp.resolve("ck-one").toString();
         String two = tmp.resolve("ck-two").toString();
-        TrainStage.Summary a = train(job(one, 2), 1);
-        TrainStage.Summary b = train(job(two, 1), 2);
+        TrainJob.Validation validation = new TrainJob.Validation(features, 0, 7, false);
+        TrainStage.Summary a = train(job(one, 2).withValidation(validation), 1);
+        TrainStage.Summary b = train(job(two, 1).withValidation(validation), 2);
         assertEquals(4, a.steps());
         assertEquals(4, b.steps());
         // Averaging two one-row gradients over the ring equals accumulating them at half weight
@@ -119,6 +127,18 @@ class TrainStageTest {
         System.out.printf("2 workers vs 1 worker x 2 micro-batches, after 4 updates: max relative difference %.3g%n",
                 diff);
         assertTrue(diff < 1e-5, "max relative difference " + diff);
+        for (String step : List.of("step-00000002", "step-00000004")) {
+            JsonNode x = new ObjectMapper().readTree(Path.of(one, step, "state.json").toFile()).at("/extra/validation");
+            JsonNode y = new ObjectMapper().readTree(Path.of(two, step, "state.json").toFile()).at("/extra/validation");
+            assertEquals(7, x.get("rows").asLong());
+            assertEquals(7, y.get("rows").asLong());
+            assertEquals(x.get("tokens").asLong(), y.get("tokens").asLong());
+            assertEquals(x.get("loss").asDouble(), y.get("loss").asDouble(), 1e-5 * x.get("loss").asDouble(), step);
+            assertEquals(x.get("expected_acceptance_length").asDouble(), y.get("expected_acceptance_length").asDouble(),
+                    1e-3, step);
+        }
+        assertFalse(a.best().isNone() || b.best().isNone(), "both name a best checkpoint");
+        assertTrue(Files.isRegularFile(Path.of(two, "best")));
     }
 
     @Test

@@ -25,11 +25,16 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Draft training on stories15M's own features from the real sample conversations. */
+/**
+ * Draft training on stories15M's own features from the real sample conversations: ShareGPT's and
+ * the first 32 of UltraChat's to train on, UltraChat's last 8 held out for validation.
+ */
 class DraftTrainingTest {
+    private static final int VALIDATION_ROWS = 4;
     @TempDir
     static Path tmp;
     private static String features;
+    private static String heldOut;
     private static Path model;
     private static TrainingRuns runs;
 
@@ -37,12 +42,18 @@ class DraftTrainingTest {
     static void makeFeatures() throws Exception {
         model = Stories15M.ensure();
         features = tmp.resolve("features").toString();
+        heldOut = tmp.resolve("held-out").toString();
         SparkSession spark = SparkSession.builder().master("local[2]").appName("train-test")
                 .config("spark.ui.enabled", "false").getOrCreate();
         try {
-            FeaturesJob.run(spark, new FeatureSettings(model.toString(), null, 256, TruncationPolicy.TRUNCATE, null,
-                    2048, 32), List.of(TestData.path("sharegpt_sample.jsonl").toString(),
-                    TestData.path("ultrachat_sample.jsonl").toString()), features, 2, 64L << 20);
+            FeatureSettings settings = new FeatureSettings(model.toString(), null, 256, TruncationPolicy.TRUNCATE, null,
+                    2048, 32);
+            List<String> ultrachat = Files.readAllLines(TestData.path("ultrachat_sample.jsonl"));
+            Path trained = Files.write(tmp.resolve("ultrachat_train.jsonl"), ultrachat.subList(0, 32));
+            Path held = Files.write(tmp.resolve("ultrachat_held_out.jsonl"), ultrachat.subList(32, 40));
+            FeaturesJob.run(spark, settings, List.of(TestData.path("sharegpt_sample.jsonl").toString(),
+                    trained.toString()), features, 2, 64L << 20);
+            FeaturesJob.run(spark, settings, List.of(held.toString()), heldOut, 2, 64L << 20);
             VocabJob.run(spark, features, tmp.resolve("vocab").toString(), 2000);
         } finally {
             spark.stop();
@@ -67,10 +78,95 @@ class DraftTrainingTest {
         assertTrue(Files.isRegularFile(tmp.resolve("ck-learn/metrics.csv")));
     }
 
+    /**
+     * With a validation split the resumed run also ends with the same validation numbers and the
+     * same best checkpoint (restored from state.json), and points the same pointer file at it.
+     */
     @Test
     void aResumedRunEqualsAnUninterruptedOne() throws Exception {
-        runs.assertResumeIsExact(tmp.resolve("ck-straight").toString(), tmp.resolve("ck-crashed").toString(), 3, null,
-                null);
+        String straight = tmp.resolve("ck-straight").toString();
+        String crashed = tmp.resolve("ck-crashed").toString();
+        DraftTraining.Summary[] runsOf = runs.assertResumeIsExact(straight, crashed, 3, null, null,
+                j -> j.withValidation(new TrainJob.Validation(heldOut, 0, VALIDATION_ROWS, false)));
+        DraftTraining.Summary whole = runsOf[0];
+        DraftTraining.Summary resumed = runsOf[1];
+        assertEquals(List.of(3L, 6L), whole.validations().stream().map(ValidationMetrics::step).toList());
+        assertEquals(List.of(6L), resumed.validations().stream().map(ValidationMetrics::step).toList());
+        assertEquals(whole.validations().get(1).expectedAcceptanceLength(),
+                resumed.validations().get(0).expectedAcceptanceLength(), 0.0);
+        assertEquals(whole.best(), resumed.best());
+        assertEquals(Files.readString(Path.of(straight, Checkpoints.BEST)), Files.readString(Path.of(crashed,
+                Checkpoints.BEST)));
+    }
+
+    /**
+     * Held-out rows scored at every checkpoint: the numbers in the summary, the log's metrics.csv
+     * (val_* columns filled on validated updates only) and each checkpoint's state.json agree; the
+     * expected acceptance length is 1 + sum_k prod_{j <= k} acc_j of the same row; the best
+     * checkpoint by it is named by the pointer file and is what the export holds. Scoring changes
+     * nothing in training: the weights equal a run without validation bit for bit.
+     */
+    @Test
+    void validationScoresHeldOutRowsAndTheExportIsTheBestCheckpoint() throws Exception {
+        String ck = tmp.resolve("ck-validated").toString();
+        String export = tmp.resolve("export-validated").toString();
+        DraftTraining.Summary s = runs.run(runs.job(ck, 6, 2, false, false, export)
+                .withValidation(new TrainJob.Validation(heldOut, 0, VALIDATION_ROWS, false)));
+        List<ValidationMetrics> v = s.validations();
+        assertEquals(List.of(2L, 4L, 6L), v.stream().map(ValidationMetrics::step).toList());
+        ValidationMetrics best = v.get(0);
+        for (ValidationMetrics x : v) {
+            System.out.println(x.format());
+            assertEquals(VALIDATION_ROWS, x.rows());
+            assertEquals(7, x.stepAcc().length);
+            for (double acc : x.stepAcc()) {
+                assertTrue(acc >= 0 && acc <= 1, x.format());
+            }
+            best = x.expectedAcceptanceLength() > best.expectedAcceptanceLength() ? x : best;
+        }
+        assertEquals(best.step(), s.best().step());
+        assertEquals(Checkpoints.stepDir(best.step()), Files.readString(Path.of(ck, Checkpoints.BEST)).strip());
+
+        List<String> csv = Files.readAllLines(Path.of(ck, "metrics.csv"));
+        List<String> columns = List.of(csv.get(0).split(","));
+        for (String c : List.of("val_loss", "val_tau", "val_loss_0", "val_acc_0", "val_loss_6", "val_acc_6")) {
+            assertTrue(columns.contains(c), c + " in " + columns);
+        }
+        for (String line : csv.subList(1, csv.size())) {
+            String[] row = line.split(",", -1);
+            long step = Long.parseLong(row[0]);
+            String tau = row[columns.indexOf("val_tau")];
+            assertEquals(step % 2 == 0, !tau.isEmpty(), "step " + step);
+            if (!tau.isEmpty()) {
+                double expected = 1;
+                double product = 1;
+                for (int k = 0; k < 7; k++) {
+                    product *= Double.parseDouble(row[columns.indexOf("val_acc_" + k)]);
+                    expected += product;
+                }
+                assertEquals(expected, Double.parseDouble(tau), 1e-12, "step " + step);
+                assertEquals(v.get((int) step / 2 - 1).expectedAcceptanceLength(), Double.parseDouble(tau), 0.0);
+            }
+        }
+        JsonNode state = new ObjectMapper().readTree(Path.of(ck, "step-00000006", "state.json").toFile());
+        assertEquals(6, state.at("/extra/validation/step").asLong());
+        assertEquals(Checkpoints.stepDir(best.step()), state.at("/extra/best/checkpoint").asText());
+        assertEquals("shifted", state.at("/extra/loss_mask").asText());
+
+        try (SafeTensorsFile out = SafeTensorsFile.open(Path.of(export, "model.safetensors"));
+             SafeTensorsFile chosen = SafeTensorsFile.open(Path.of(ck, Checkpoints.stepDir(best.step()),
+                     "model.safetensors"))) {
+            for (String name : chosen.tensors().keySet()) {
+                float[] fp32 = chosen.readFloats(name);
+                float[] bf16 = out.readFloats(name);
+                for (int i = 0; i < fp32.length; i++) {
+                    assertEquals(Bf16.toFloat(Bf16.fromFloat(fp32[i])), bf16[i], 0f, name + "[" + i + "]");
+                }
+            }
+        }
+        String plain = tmp.resolve("ck-unvalidated").toString();
+        runs.run(runs.job(plain, 2, 2, false, false, null));
+        runs.assertSameTensors(plain + "/step-00000002/model.safetensors", ck + "/step-00000002/model.safetensors");
     }
 
     @Test

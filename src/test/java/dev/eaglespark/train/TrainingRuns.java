@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 
@@ -68,7 +69,7 @@ public record TrainingRuns(String features, String target, String vocab, Configu
     }
 
     public static String stepDir(long step) {
-        return String.format("step-%08d", step);
+        return Checkpoints.stepDir(step);
     }
 
     /**
@@ -79,15 +80,23 @@ public record TrainingRuns(String features, String target, String vocab, Configu
      */
     public void assertResumeIsExact(String straight, String crashed, long every, String straightExport,
                                     String resumedExport) throws IOException {
+        assertResumeIsExact(straight, crashed, every, straightExport, resumedExport, j -> j);
+    }
+
+    /** The same for jobs changed by {@code variant} (a validation split, say); returns both runs' summaries. */
+    public DraftTraining.Summary[] assertResumeIsExact(String straight, String crashed, long every,
+                                                       String straightExport, String resumedExport,
+                                                       UnaryOperator<TrainJob> variant) throws IOException {
         long steps = 2 * every;
-        run(job(straight, steps, every, false, false, straightExport));
+        DraftTraining.Summary whole = run(variant.apply(job(straight, steps, every, false, false, straightExport)));
         HadoopFiles.copy(straight + "/" + stepDir(every), crashed + "/" + stepDir(every), conf);
         HadoopFiles.write(crashed + "/" + stepDir(steps) + "/model.safetensors",
                 "partial".getBytes(StandardCharsets.UTF_8), conf);
-        DraftTraining.Summary resumed = run(job(crashed, steps, every, true, false, resumedExport));
+        DraftTraining.Summary resumed = run(variant.apply(job(crashed, steps, every, true, false, resumedExport)));
         assertEquals(every, resumed.metrics().size(), "resumed after step " + every);
         assertSameTensors(straight + "/" + stepDir(steps) + "/model.safetensors",
                 crashed + "/" + stepDir(steps) + "/model.safetensors");
+        return new DraftTraining.Summary[] {whole, resumed};
     }
 
     /** Every tensor of two safetensors files equal bit for bit. */

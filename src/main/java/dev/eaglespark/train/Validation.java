@@ -1,0 +1,83 @@
+package dev.eaglespark.train;
+
+import dev.eaglespark.io.OutputPublisher;
+
+import dev.eaglespark.collective.Collective;
+import dev.eaglespark.features.FeatureRecord;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+
+/**
+ * A run's validation split: held-out features scored with exactly the training forward (the
+ * same per-step losses and accuracies, the same precision and loss-mask alignment, no
+ * gradients). Each rank scores every world-th row in micro-batches of the training's size; the
+ * sums go through the run's collective, so every rank gets the same numbers and picks the same
+ * best checkpoint.
+ */
+final class Validation {
+    private final FeatureDataset data;
+    private final long limit;
+    private final int microBatch;
+    private final double decay;
+    private final Collective group;
+
+    private Validation(FeatureDataset data, long limit, int microBatch, double decay, Collective group) {
+        this.data = data;
+        this.limit = limit;
+        this.microBatch = microBatch;
+        this.decay = decay;
+        this.group = group;
+    }
+
+    static Validation open(TrainJob.Validation spec, TrainSettings s, Collective group, Configuration conf)
+            throws IOException {
+        FeatureDataset data = FeatureDataset.open(OutputPublisher.current(spec.features(), conf), conf);
+        long limit = spec.maxRows() > 0 ? Math.min(spec.maxRows(), data.rows()) : data.rows();
+        if (limit == 0) {
+            throw new IOException("the validation features " + spec.features() + " hold no rows");
+        }
+        return new Validation(data, limit, s.microBatch(), s.stepDecay(), group);
+    }
+
+    long rows() {
+        return limit;
+    }
+
+    /** Scores the split with the trainer's weights after update {@code step}; every rank calls it at the same steps. */
+    ValidationMetrics run(DraftTrainer trainer, long step, int ttt) {
+        long start = System.nanoTime();
+        // per step: loss sums, correct predictions, denominators; then rows and tokens
+        double[] sums = new double[3 * ttt + 2];
+        Iterator<FeatureRecord> rows = data.inOrder(group.rank(), group.worldSize(), limit);
+        List<FeatureRecord> batch = new ArrayList<>();
+        while (rows.hasNext()) {
+            batch.add(rows.next());
+            if (batch.size() == microBatch || !rows.hasNext()) {
+                DraftTrainer.Score sc = trainer.score(batch);
+                for (int k = 0; k < ttt; k++) {
+                    sums[k] += sc.lossSums()[k];
+                    sums[ttt + k] += sc.correct()[k];
+                    sums[2 * ttt + k] += sc.counted()[k];
+                }
+                sums[3 * ttt] += sc.rows();
+                sums[3 * ttt + 1] += sc.tokens();
+                batch.clear();
+            }
+        }
+        double[] total = group.allReduceSum(sums);
+        double tokens = total[3 * ttt + 1];
+        double[] stepLoss = new double[ttt];
+        double[] stepAcc = new double[ttt];
+        double loss = 0;
+        for (int k = 0; k < ttt; k++) {
+            stepLoss[k] = total[k] / tokens;
+            stepAcc[k] = total[ttt + k] / Math.max(total[2 * ttt + k], 1);
+            loss += Math.pow(decay, k) * stepLoss[k];
+        }
+        return new ValidationMetrics(step, loss, stepLoss, stepAcc, (long) total[3 * ttt], (long) tokens,
+                (System.nanoTime() - start) / 1e9);
+    }
+}
