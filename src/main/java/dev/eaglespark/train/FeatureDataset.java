@@ -98,35 +98,26 @@ public final class FeatureDataset {
         for (int i = rank; i < all.size(); i += world) {
             order.add(all.get(i));
         }
-        return new Iterator<>() {
+        return new UnitRows() {
             private int unit = 0;
-            private List<FeatureRecord> rows = List.of();
-            private int next = 0;
             private long toSkip = skip;
 
             @Override
-            public boolean hasNext() {
-                while (next >= rows.size() && unit < order.size()) {
+            List<FeatureRecord> nextUnit() {
+                while (unit < order.size()) {
                     int number = order.get(unit++);
                     Unit u = units.get(number);
                     if (toSkip >= u.rows()) {
                         toSkip -= u.rows(); // skipped without reading
                         continue;
                     }
-                    rows = read(u);
+                    List<FeatureRecord> rows = read(u);
                     Collections.shuffle(rows, new Random(seed * 31L + epoch * 7919L + number));
-                    next = (int) toSkip;
+                    List<FeatureRecord> rest = rows.subList((int) toSkip, rows.size());
                     toSkip = 0;
+                    return rest;
                 }
-                return next < rows.size();
-            }
-
-            @Override
-            public FeatureRecord next() {
-                if (!hasNext()) {
-                    throw new NoSuchElementException();
-                }
-                return rows.get(next++);
+                return null;
             }
         };
     }
@@ -137,40 +128,55 @@ public final class FeatureDataset {
      * groups that hold some of its rows.
      */
     public Iterator<FeatureRecord> inOrder(int rank, int world, long limit) {
-        return new Iterator<>() {
+        return new UnitRows() {
             private int unit = 0;
             private long first = 0; // global index of the current unit's first row
-            private List<FeatureRecord> rows = List.of();
-            private int next = 0;
 
             @Override
-            public boolean hasNext() {
-                while (next >= rows.size() && unit < units.size() && first < limit) {
+            List<FeatureRecord> nextUnit() {
+                while (unit < units.size() && first < limit) {
                     Unit u = units.get(unit++);
                     long start = first;
                     first += u.rows();
+                    long end = Math.min(first, limit);
                     long mine = start + Math.floorMod(rank - start, (long) world); // this rank's first row in it
-                    if (mine >= Math.min(first, limit)) {
-                        continue;
+                    if (mine < end) {
+                        List<FeatureRecord> all = read(u);
+                        List<FeatureRecord> rows = new ArrayList<>();
+                        for (long i = mine; i < end; i += world) {
+                            rows.add(all.get((int) (i - start)));
+                        }
+                        return rows;
                     }
-                    List<FeatureRecord> all = read(u);
-                    rows = new ArrayList<>();
-                    for (long i = mine; i < Math.min(first, limit); i += world) {
-                        rows.add(all.get((int) (i - start)));
-                    }
-                    next = 0;
                 }
-                return next < rows.size();
-            }
-
-            @Override
-            public FeatureRecord next() {
-                if (!hasNext()) {
-                    throw new NoSuchElementException();
-                }
-                return rows.get(next++);
+                return null;
             }
         };
+    }
+
+    /** Rows handed out a unit at a time: {@link #nextUnit} gives the next unit's rows, null at the end. */
+    private abstract static class UnitRows implements Iterator<FeatureRecord> {
+        private List<FeatureRecord> rows = List.of();
+        private int next = 0;
+
+        abstract List<FeatureRecord> nextUnit();
+
+        @Override
+        public boolean hasNext() {
+            while (rows != null && next >= rows.size()) {
+                rows = nextUnit();
+                next = 0;
+            }
+            return rows != null && next < rows.size();
+        }
+
+        @Override
+        public FeatureRecord next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            return rows.get(next++);
+        }
     }
 
     private List<FeatureRecord> read(Unit u) {
