@@ -189,9 +189,7 @@ public final class Checkpoints {
         if (compatibility != null) {
             compatibility.require(ck, s.get("extra"));
         }
-        Path modelPath = new Path(ck, "model.safetensors");
-        Map<String, NDArray> weights = read(fs, modelPath, scratch);
-        CheckpointCompatibility.requireShapes(modelPath, into, weights, "");
+        Map<String, NDArray> weights = readWeights(fs, ck, into, scratch);
         Path optPath = new Path(ck, "optimizer.safetensors");
         Map<String, NDArray> opt = read(fs, optPath, scratch);
         Map<String, NDArray> m = new LinkedHashMap<>();
@@ -201,11 +199,7 @@ public final class Checkpoints {
             CheckpointCompatibility.requireShapes(optPath, into, m, "m.");
             CheckpointCompatibility.requireShapes(optPath, into, v, "v.");
         }
-        try (GradMode off = GradMode.off()) {
-            for (Map.Entry<String, NDArray> e : into.entrySet()) {
-                e.getValue().set(weights.get(e.getKey()).toByteBuffer());
-            }
-        }
+        set(into, weights);
         Map<String, NDArray> firstMoments = new LinkedHashMap<>();
         Map<String, NDArray> secondMoments = new LinkedHashMap<>();
         m.forEach((k, a) -> firstMoments.put(k.substring(2), a));
@@ -222,14 +216,25 @@ public final class Checkpoints {
         if (!fs.exists(new Path(ck, MARKER))) {
             throw new IOException(ck + " is not a committed checkpoint (no " + MARKER + ")");
         }
+        set(into, readWeights(fs, ck, into, scratch));
+    }
+
+    /** The checkpoint's weights, each of the shape of its namesake in {@code into} (else refused). */
+    private Map<String, NDArray> readWeights(FileSystem fs, Path ck, Map<String, NDArray> into, NDManager scratch)
+            throws IOException {
         Path modelPath = new Path(ck, "model.safetensors");
         Map<String, NDArray> weights = read(fs, modelPath, scratch);
         CheckpointCompatibility.requireShapes(modelPath, into, weights, "");
+        return weights;
+    }
+
+    private static void set(Map<String, NDArray> into, Map<String, NDArray> weights) {
         try (GradMode off = GradMode.off()) {
             for (Map.Entry<String, NDArray> e : into.entrySet()) {
                 e.getValue().set(weights.get(e.getKey()).toByteBuffer());
             }
         }
+    }
 
     /**
      * Points {@link #BEST} at committed checkpoint {@code ck}: the name goes to a temporary file
