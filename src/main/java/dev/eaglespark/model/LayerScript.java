@@ -3,8 +3,10 @@ package dev.eaglespark.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * A whole decoder layer's forward as one TorchScript call, in two forms: full sequences (no cache,
@@ -29,9 +31,44 @@ import java.util.Locale;
  * "#| " mark the bounds of the layer's sections, for {@link #sectionMillis}.
  */
 public final class LayerScript {
+    /**
+     * Where a layer's attention finds its keys and values. The forms share every other line of
+     * the layer (norms, projections, rotary, MLP); they differ in their extra parameters (after
+     * x, cos and sin_signed) and in the attention section.
+     */
+    public enum Form {
+        /** Right-padded full sequences without a cache: causal flash attention over them alone. */
+        FULL(""),
+        /** A step after a {@link KvCache}, written at the same positions in every row, attended with a bias. */
+        CACHED(" bias: Tensor, k_cache: Tensor, v_cache: Tensor,"),
+        /**
+         * Right-padded full sequences (a prefill) as in FULL, their keys and values also written at
+         * positions [0, T) of rows {@code slots} of slot buffers [slots, kvHeads, capacity, d].
+         */
+        PREFILL(" k_cache: Tensor, v_cache: Tensor, slots: Tensor,"),
+        /**
+         * One token for each of the slot buffers' first B rows, written at the row's own position
+         * ({@code pos}, with {@code rows} = 0..B-1), attended with a bias of each row's own length.
+         */
+        STEP(" bias: Tensor, k_cache: Tensor, v_cache: Tensor, rows: Tensor, pos: Tensor,");
+
+        private final String parameters;
+
+        Form(String parameters) {
+            this.parameters = parameters;
+        }
+
+        /** The form's parameter names, in order, as a call passes them. */
+        List<String> parameterNames() {
+            return java.util.Arrays.stream(parameters.split(","))
+                    .map(String::strip).filter(p -> !p.isEmpty()).map(p -> p.substring(0, p.indexOf(':'))).toList();
+        }
+    }
+
     /** A section bound in the script (a comment), followed by the name of the section it ends ("start" ends none). */
     private static final String MARK = "#| ";
 
+    private final TargetConfig c;
     private final ScriptModule module;
     private final ScriptModule cachedModule;
     private final String timedCode;
@@ -42,9 +79,10 @@ public final class LayerScript {
     public LayerScript(TargetConfig cfg) {
         this.qkvBias = cfg.qkvBias();
         this.qkNorm = cfg.architecture().qkNorm();
-        this.module = ScriptModule.of("FusedDecoderLayer", code(cfg, "FusedDecoderLayer", false));
-        this.cachedModule = ScriptModule.of("CachedDecoderLayer", code(cfg, "CachedDecoderLayer", true));
-        this.timedCode = timed(code(cfg, "TimedDecoderLayer", false));
+        this.c = cfg;
+        this.module = ScriptModule.of("FusedDecoderLayer", module("FusedDecoderLayer", Form.FULL));
+        this.cachedModule = ScriptModule.of("CachedDecoderLayer", module("CachedDecoderLayer", Form.CACHED));
+        this.timedCode = timed(module("TimedDecoderLayer", Form.FULL));
         this.timedModule = ScriptModule.of("TimedDecoderLayer", timedCode);
     }
 
@@ -148,45 +186,59 @@ public final class LayerScript {
         return out.toString();
     }
 
+    /** The names of a layer's weight parameters, in the order of {@link #inputs}. */
+    List<String> weightNames() {
+        List<String> names = new ArrayList<>(List.of("in_norm", "qkv", "o", "post_norm", "gate_up", "down"));
+        if (qkvBias) {
+            names.add("qkv_bias");
+        }
+        if (qkNorm) {
+            names.addAll(List.of("q_norm", "k_norm"));
+        }
+        return names;
+    }
+
+    /** A module of class {@code className} whose forward is the layer in {@code form}. */
+    private String module(String className, Form form) {
+        return (layerMethod("forward", form) + helperMethods(EnumSet.of(form))).replace("$CLASS", className);
+    }
+
     /**
-     * The layer's TorchScript: {@code cached} adds the bias, the KV buffers and the attention over
-     * them; otherwise the causal flash attention over the sequence alone.
-     * Both share every other line.
+     * The layer as the method {@code name} of a class called {@code $CLASS} (replaced by the
+     * caller), in {@code form}: x, cos and sin_signed, the form's parameters, then the weights.
+     * Every form shares every line but the attention section's.
      */
-    private String code(TargetConfig c, String className, boolean cached) {
+    String layerMethod(String name, Form form) {
         long qDim = (long) c.numHeads() * c.headDim();
         long kvDim = (long) c.numKvHeads() * c.headDim();
-        int groups = c.numHeads() / c.numKvHeads();
-        String eps = String.format(Locale.ROOT, "%.17g", c.rmsNormEps());
-        String scale = String.format(Locale.ROOT, "%.17g", 1.0 / Math.sqrt(c.headDim()));
-        String attention = cached ? """
-                    keys = self.cache(k_cache, k, end)
-                    values = self.cache(v_cache, v, end)
-                    a = self.attend(q, keys, values, bias, b, t)
-                    #| attention over the cache
-                """ : """
+        String flash = """
                     a = torch.scaled_dot_product_attention(q, k, v, None, 0., True, enable_gqa=%s)
                     #| causal attention (flash)
                     a = torch.reshape(torch.transpose(a, 1, 2), [b * t, %d])
                 """.formatted(c.numHeads() > c.numKvHeads() ? "True" : "False", qDim);
-        String cacheMethods = !cached ? "" : """
-                  def cache(self: __torch__.$CLASS, buffer: Tensor, step: Tensor, end: int) -> Tensor:
-                    _0 = torch.copy_(torch.slice(buffer, 2, end - torch.size(step, 2), end), step)
-                    return torch.slice(buffer, 2, 0, end)
-                  def attend(self: __torch__.$CLASS, q: Tensor, k: Tensor, v: Tensor, bias: Tensor, b: int,
-                      t: int) -> Tensor:
-                    s = torch.size(k, 2)
-                    q4 = torch.reshape(torch.mul(q, %s), [b, %d, %d * t, %d])
-                    scores = torch.reshape(torch.matmul(q4, torch.transpose(k, 2, 3)), [b, %d, %d, t, s])
-                    probs = torch.reshape(torch.softmax(torch.add(scores, bias), -1), [b, %d, %d * t, s])
-                    out = torch.reshape(torch.matmul(probs, v), [b, %d, t, %d])
-                    return torch.reshape(torch.transpose(out, 1, 2), [b * t, %d])
-                """.formatted(scale, c.numKvHeads(), groups, c.headDim(), c.numKvHeads(), groups,
-                c.numKvHeads(), groups, c.numHeads(), c.headDim(), qDim);
+        String attention = switch (form) {
+            case FULL -> flash;
+            case PREFILL -> """
+                    _k = self.put_rows(k_cache, k, slots)
+                    _v = self.put_rows(v_cache, v, slots)
+                """ + flash;
+            case CACHED -> """
+                    keys = self.cache(k_cache, k, end)
+                    values = self.cache(v_cache, v, end)
+                    a = self.attend(q, keys, values, bias, b, t)
+                    #| attention over the cache
+                """;
+            case STEP -> """
+                    keys = self.put_at(k_cache, k, rows, pos, end)
+                    values = self.put_at(v_cache, v, rows, pos, end)
+                    a = self.attend(q, keys, values, bias, b, t)
+                    #| attention over the slots
+                """;
+        };
+        boolean biased = form == Form.CACHED || form == Form.STEP;
         return """
-                  def forward(self: __torch__.$CLASS,
-                      x: Tensor, cos: Tensor, sin_signed: Tensor,%s in_norm: Tensor, qkv: Tensor, o: Tensor,
-                      post_norm: Tensor, gate_up: Tensor, down: Tensor%s%s) -> Tensor:
+                  def %s(self: __torch__.$CLASS,
+                      x: Tensor, cos: Tensor, sin_signed: Tensor,%s %s) -> Tensor:
                     b = torch.size(x, 0)
                     t = torch.size(x, 1)
                     x2 = torch.reshape(x, [b * t, torch.size(x, 2)])
@@ -213,6 +265,24 @@ public final class LayerScript {
                     y = torch.reshape(torch.addmm_(h, act, torch.t(down)), [b, t, torch.size(x, 2)])
                     #| down projection GEMM + residual
                     return y
+                """.formatted(name, form.parameters,
+                String.join(", ", weightNames().stream().map(w -> w + ": Tensor").toList()),
+                biased ? "    end = torch.size(bias, -1)\n" : "",
+                qkvBias ? ", qkv_bias" : "",
+                qDim, c.numHeads(), qkNorm ? ", q_norm" : ", None",
+                qDim, qDim + kvDim, c.numKvHeads(), qkNorm ? ", k_norm" : ", None",
+                qDim + kvDim, c.numKvHeads(), c.headDim(),
+                attention,
+                c.intermediateSize(), c.intermediateSize());
+    }
+
+    /** The methods that the layer methods of {@code forms} call. */
+    String helperMethods(Set<Form> forms) {
+        int groups = c.numHeads() / c.numKvHeads();
+        long qDim = (long) c.numHeads() * c.headDim();
+        String eps = String.format(Locale.ROOT, "%.17g", c.rmsNormEps());
+        String scale = String.format(Locale.ROOT, "%.17g", 1.0 / Math.sqrt(c.headDim()));
+        StringBuilder out = new StringBuilder("""
                   def rms_norm(self: __torch__.$CLASS, x: Tensor, w: Tensor) -> Tensor:
                     norm = torch.linalg_vector_norm(x, 2, [-1], True, dtype=6)
                     variance = torch.div(torch.square(norm), torch.size(x, -1))
@@ -230,19 +300,44 @@ public final class LayerScript {
                     half = %d
                     swapped = torch.cat([torch.slice(x, -1, half), torch.slice(x, -1, 0, half)], -1)
                     return torch.add(torch.mul(x, cos), torch.mul(swapped, sin_signed))
-                %s""".formatted(
-                cached ? " bias: Tensor, k_cache: Tensor, v_cache: Tensor," : "",
-                qkvBias ? ", qkv_bias: Tensor" : "", qkNorm ? ", q_norm: Tensor, k_norm: Tensor" : "",
-                cached ? "    end = torch.size(bias, -1)\n" : "",
-                qkvBias ? ", qkv_bias" : "",
-                qDim, c.numHeads(), qkNorm ? ", q_norm" : ", None",
-                qDim, qDim + kvDim, c.numKvHeads(), qkNorm ? ", k_norm" : ", None",
-                qDim + kvDim, c.numKvHeads(), c.headDim(),
-                attention,
-                c.intermediateSize(), c.intermediateSize(),
-                eps,
-                c.headDim(),
-                c.headDim() / 2,
-                cacheMethods).replace("$CLASS", className);
+                """.formatted(eps, c.headDim(), c.headDim() / 2));
+        if (forms.contains(Form.CACHED) || forms.contains(Form.STEP)) {
+            out.append("""
+                  def attend(self: __torch__.$CLASS, q: Tensor, k: Tensor, v: Tensor, bias: Tensor, b: int,
+                      t: int) -> Tensor:
+                    s = torch.size(k, 2)
+                    q4 = torch.reshape(torch.mul(q, %s), [b, %d, %d * t, %d])
+                    scores = torch.reshape(torch.matmul(q4, torch.transpose(k, 2, 3)), [b, %d, %d, t, s])
+                    probs = torch.reshape(torch.softmax(torch.add(scores, bias), -1), [b, %d, %d * t, s])
+                    out = torch.reshape(torch.matmul(probs, v), [b, %d, t, %d])
+                    return torch.reshape(torch.transpose(out, 1, 2), [b * t, %d])
+                """.formatted(scale, c.numKvHeads(), groups, c.headDim(), c.numKvHeads(), groups,
+                    c.numKvHeads(), groups, c.numHeads(), c.headDim(), qDim));
+        }
+        if (forms.contains(Form.CACHED)) {
+            // this step's positions are the last before end, in every row
+            out.append("""
+                  def cache(self: __torch__.$CLASS, buffer: Tensor, step: Tensor, end: int) -> Tensor:
+                    _0 = torch.copy_(torch.slice(buffer, 2, end - torch.size(step, 2), end), step)
+                    return torch.slice(buffer, 2, 0, end)
+                """);
+        }
+        if (forms.contains(Form.PREFILL)) {
+            // positions [0, T) of the rows named by slots; a row's padding lands past its length
+            out.append("""
+                  def put_rows(self: __torch__.$CLASS, buffer: Tensor, step: Tensor, slots: Tensor) -> Tensor:
+                    return torch.index_put_(torch.slice(buffer, 2, 0, torch.size(step, 2)), [slots], step)
+                """);
+        }
+        if (forms.contains(Form.STEP)) {
+            // row r's token at position pos[r] of slot r; then the first B slots' positions [0, end)
+            out.append("""
+                  def put_at(self: __torch__.$CLASS, buffer: Tensor, step: Tensor, rows: Tensor, pos: Tensor,
+                      end: int) -> Tensor:
+                    _0 = torch.index_put_(buffer, [rows, None, pos], torch.squeeze(step, 2))
+                    return torch.slice(torch.slice(buffer, 0, 0, torch.size(step, 0)), 2, 0, end)
+                """);
+        }
+        return out.toString();
     }
 }
