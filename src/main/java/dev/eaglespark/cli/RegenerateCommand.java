@@ -54,7 +54,10 @@ public final class RegenerateCommand implements ConversationInputs {
                   --temperature T        0 for greedy decoding (default 0)
                   --top-p P              nucleus for sampling (default 1.0)
                   --seed S               sampling seed; each record and turn derives its own (default 0)
-                  --batch-size N         conversations answered together (default 16)
+                  --batch-size N         rows decoded together (default: as many as free GPU memory
+                                         holds for max-prompt + max-new tokens each, at most 256;
+                                         16 on the CPU); a finished row's slot takes the next turn
+                                         or conversation at once (continuous batching)
                   --partitions N         input splits (default: Spark's default parallelism)
                 """;
     }
@@ -68,7 +71,7 @@ public final class RegenerateCommand implements ConversationInputs {
         try {
             s = new RegenerateSettings(args.getInt("max-new-tokens", 1024), args.getInt("max-prompt-tokens", 3072),
                     Double.parseDouble(args.get("temperature", "0")), Double.parseDouble(args.get("top-p", "1.0")),
-                    Long.parseLong(args.get("seed", "0")), args.getInt("batch-size", 16), args.templateLimits());
+                    Long.parseLong(args.get("seed", "0")), args.getInt("batch-size", 0), args.templateLimits());
             s.sampling();
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());

@@ -67,6 +67,10 @@ public final class DecoderLayer implements AutoCloseable {
         return script.forwardCached(x, cos, sinSigned, bias, buffers.get(0), buffers.get(1), weights);
     }
 
+    LayerWeights weights() {
+        return weights;
+    }
+
     @Override
     public void close() {
         weights.close();

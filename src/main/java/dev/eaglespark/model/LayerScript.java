@@ -48,9 +48,11 @@ public final class LayerScript {
         PREFILL(" k_cache: Tensor, v_cache: Tensor, slots: Tensor,"),
         /**
          * One token for each of the slot buffers' first B rows, written at the row's own position
-         * ({@code pos}, with {@code rows} = 0..B-1), attended with a bias of each row's own length.
+         * ({@code flat}: for row r and KV head h, (r * kvHeads + h) * capacity + the row's
+         * position, an index into the buffer seen as [slots * kvHeads * capacity, d]), attended
+         * with a bias [B, 1, 1, positions] of each row's own length, in one fused attention call.
          */
-        STEP(" bias: Tensor, k_cache: Tensor, v_cache: Tensor, rows: Tensor, pos: Tensor,");
+        STEP(" bias: Tensor, k_cache: Tensor, v_cache: Tensor, flat: Tensor,");
 
         private final String parameters;
 
@@ -137,7 +139,13 @@ public final class LayerScript {
     /** {@code leading} followed by the weights, in the scripts' parameter order. */
     NDList inputs(NDList leading, LayerWeights w) {
         NDList in = new NDList(leading);
-        in.addAll(new NDList(w.inputNorm(), w.qkv(), w.o(), w.postNorm(), w.gateUp(), w.down()));
+        in.addAll(weightInputs(w));
+        return in;
+    }
+
+    /** The weights alone, in the order of {@link #weightNames}. */
+    NDList weightInputs(LayerWeights w) {
+        NDList in = new NDList(w.inputNorm(), w.qkv(), w.o(), w.postNorm(), w.gateUp(), w.down());
         if (qkvBias) {
             in.add(w.qkvBias());
         }
@@ -186,7 +194,7 @@ public final class LayerScript {
         return out.toString();
     }
 
-    /** The names of a layer's weight parameters, in the order of {@link #inputs}. */
+    /** The names of a layer's weight parameters, in the order of {@link #weightInputs}. */
     List<String> weightNames() {
         List<String> names = new ArrayList<>(List.of("in_norm", "qkv", "o", "post_norm", "gate_up", "down"));
         if (qkvBias) {
@@ -229,9 +237,9 @@ public final class LayerScript {
                     #| attention over the cache
                 """;
             case STEP -> """
-                    keys = self.put_at(k_cache, k, rows, pos, end)
-                    values = self.put_at(v_cache, v, rows, pos, end)
-                    a = self.attend(q, keys, values, bias, b, t)
+                    keys = self.put_at(k_cache, k, flat, end)
+                    values = self.put_at(v_cache, v, flat, end)
+                    a = self.attend_slots(q, keys, values, bias, b)
                     #| attention over the slots
                 """;
         };
@@ -301,7 +309,7 @@ public final class LayerScript {
                     swapped = torch.cat([torch.slice(x, -1, half), torch.slice(x, -1, 0, half)], -1)
                     return torch.add(torch.mul(x, cos), torch.mul(swapped, sin_signed))
                 """.formatted(eps, c.headDim(), c.headDim() / 2));
-        if (forms.contains(Form.CACHED) || forms.contains(Form.STEP)) {
+        if (forms.contains(Form.CACHED)) {
             out.append("""
                   def attend(self: __torch__.$CLASS, q: Tensor, k: Tensor, v: Tensor, bias: Tensor, b: int,
                       t: int) -> Tensor:
@@ -330,13 +338,23 @@ public final class LayerScript {
                 """);
         }
         if (forms.contains(Form.STEP)) {
-            // row r's token at position pos[r] of slot r; then the first B slots' positions [0, end)
+            // One query per row: a KV head's query group becomes that head's queries, so the fused
+            // attention kernel reads each head's keys and values once, the bias broadcast over them.
             out.append("""
-                  def put_at(self: __torch__.$CLASS, buffer: Tensor, step: Tensor, rows: Tensor, pos: Tensor,
-                      end: int) -> Tensor:
-                    _0 = torch.index_put_(buffer, [rows, None, pos], torch.squeeze(step, 2))
+                  def attend_slots(self: __torch__.$CLASS, q: Tensor, k: Tensor, v: Tensor, bias: Tensor,
+                      b: int) -> Tensor:
+                    q4 = torch.reshape(q, [b, %d, %d, %d])
+                    a = torch.scaled_dot_product_attention(q4, k, v, bias, 0., False)
+                    return torch.reshape(a, [b, %d])
+                """.formatted(c.numKvHeads(), groups, c.headDim(), qDim));
+            // Row r's token at its position in slot r (index_copy_ into the buffer's flat view: a
+            // plain kernel, where index_put_ with indices in two dimensions costs the host several
+            // times as much); then the first B slots' positions [0, end).
+            out.append("""
+                  def put_at(self: __torch__.$CLASS, buffer: Tensor, step: Tensor, flat: Tensor, end: int) -> Tensor:
+                    _0 = torch.index_copy_(torch.reshape(buffer, [-1, %d]), 0, flat, torch.reshape(step, [-1, %d]))
                     return torch.slice(torch.slice(buffer, 0, 0, torch.size(step, 0)), 2, 0, end)
-                """);
+                """.formatted(c.headDim(), c.headDim()));
         }
         return out.toString();
     }

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import java.io.ByteArrayInputStream;
@@ -111,6 +112,19 @@ public final class ScriptModule {
         } finally {
             names.forEach(NDArray::setName);
         }
+    }
+
+    /**
+     * Method {@code method} on values built by the caller (tensors, lists of tensors, numbers),
+     * without autograd, through the optimizing executor when {@code any} (the device's witness)
+     * is on a GPU, as {@link #forwardFused}. A list built once (a model's weights, one list per
+     * kind across the layers) is passed again at every call, where an {@link NDList} would be
+     * converted tensor by tensor through the JNI at each one. The caller closes the result.
+     */
+    public IValue runValues(NDArray any, String method, IValue... inputs) {
+        PtSymbolBlock b = block(any);
+        JniUtils.setGraphExecutorOptimize(any.getDevice().isGpu());
+        return IValueUtils.runMethod(b, method, inputs);
     }
 
     /** A single-output forward. */

@@ -39,6 +39,7 @@ public final class TargetModel implements AutoCloseable {
     private final List<DecoderLayer> layers;
     private final RotaryEmbedding rope;
     private HostStaging staging;
+    private DecodeScript decodeScript;
     private ExecutorService copier;
     /** cos and sin for full-sequence forwards, on the device. */
     private final RopeCache ropeFromZero;
@@ -248,12 +249,21 @@ public final class TargetModel implements AutoCloseable {
      * without waiting: a plain upload from Java's memory waits for all work queued on the stream,
      * so the host could not queue the next forward while the GPU still runs this one.
      */
-    private NDArray upload(NDManager scope, long[] ids, Shape shape) {
+    NDArray upload(NDManager scope, long[] ids, Shape shape) {
+        return upload(scope, m -> m.create(ids, shape));
+    }
+
+    /** Floats on the model's device, in {@code scope}, as {@link #upload(NDManager, long[], Shape)}. */
+    NDArray upload(NDManager scope, float[] values, Shape shape) {
+        return upload(scope, m -> m.create(values, shape));
+    }
+
+    private NDArray upload(NDManager scope, java.util.function.Function<NDManager, NDArray> create) {
         if (!embed.getDevice().isGpu()) {
-            return scope.create(ids, shape);
+            return create.apply(scope);
         }
         try (NDManager host = NDManager.newBaseManager(Device.cpu())) {
-            NDArray onDevice = UPLOAD.forward(new NDList(embed, host.create(ids, shape))).singletonOrThrow();
+            NDArray onDevice = UPLOAD.forward(new NDList(embed, create.apply(host))).singletonOrThrow();
             onDevice.attach(scope);
             return onDevice;
         }
@@ -271,6 +281,19 @@ public final class TargetModel implements AutoCloseable {
 
     RotaryEmbedding rope() {
         return rope;
+    }
+
+    /** cos and sin of positions from 0, kept on the device. */
+    RopeCache ropeFromZero() {
+        return ropeFromZero;
+    }
+
+    /** The whole model as one call per prefill or decode step over a {@link SlotCache}, made on first use. */
+    synchronized DecodeScript decodeScript() {
+        if (decodeScript == null) {
+            decodeScript = new DecodeScript(this, layers.stream().map(DecoderLayer::weights).toList());
+        }
+        return decodeScript;
     }
 
     NDManager weightsManager() {
@@ -317,6 +340,9 @@ public final class TargetModel implements AutoCloseable {
             }
             if (staging != null) {
                 staging.close();
+            }
+            if (decodeScript != null) {
+                decodeScript.close();
             }
         }
         layers.forEach(DecoderLayer::close);

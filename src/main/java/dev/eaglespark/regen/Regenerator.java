@@ -9,27 +9,46 @@ import dev.eaglespark.data.RejectSink;
 import dev.eaglespark.data.RejectedException;
 import dev.eaglespark.data.Role;
 import dev.eaglespark.data.SampleEncoder;
+import dev.eaglespark.model.ContinuousBatcher;
 import dev.eaglespark.model.Generator;
+import dev.eaglespark.model.SlotCache;
+import dev.eaglespark.model.TargetModel;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
- * Re-answers every user turn of a batch of conversations with the target, turn by turn: the
- * k-th answers of all conversations are generated together, each from its conversation so far
+ * Re-answers every user turn of conversations with the target, each from its conversation so far
  * (system prompt, earlier user turns and the target's own earlier answers) through the chat
- * template's generation prompt. The original assistant turns are dropped.
+ * template's generation prompt; the original assistant turns are dropped. Turns are decoded with
+ * continuous batching ({@link ContinuousBatcher}): when a row ends, its conversation's next turn
+ * takes a slot (ahead of new conversations, so conversations finish in about input order and
+ * few are held at once), else the next conversation's first turn. Each record and turn samples
+ * with its own seed, so answers do not depend on the slots, the partition or the other records.
  */
 public final class Regenerator {
-    private final Generator generator;
+    private static final Logger LOG = LogManager.getLogger(Regenerator.class);
+    /** Slots on the CPU when the settings give none. */
+    static final int CPU_SLOTS = 16;
+    /** Most slots sized from free GPU memory (past a few hundred rows a step gains little). */
+    static final int MAX_SLOTS = 256;
+
+    private final TargetModel model;
     private final SampleEncoder encoder;
     private final ChatTokenizer tokenizer;
     private final Set<Long> stops;
     private final RegenerateSettings settings;
+    private ContinuousBatcher.Stats lastStats;
 
-    public Regenerator(Generator generator, SampleEncoder encoder, ChatTokenizer tokenizer, Set<Long> stops,
+    public Regenerator(TargetModel model, SampleEncoder encoder, ChatTokenizer tokenizer, Set<Long> stops,
                        RegenerateSettings settings) {
-        this.generator = generator;
+        this.model = model;
         this.encoder = encoder;
         this.tokenizer = tokenizer;
         this.stops = Set.copyOf(stops);
@@ -38,39 +57,52 @@ public final class Regenerator {
 
     /** The conversations with new answers, in input order; failures go to {@code rejects}. */
     public List<Conversation> regenerate(List<Conversation> batch, RejectSink rejects) {
+        return regenerate(batch.iterator(), rejects);
+    }
+
+    /**
+     * Every conversation of {@code input} (read as slots free up) with new answers, in input
+     * order; failures go to {@code rejects}.
+     */
+    public List<Conversation> regenerate(Iterator<Conversation> input, RejectSink rejects) {
         List<State> states = new ArrayList<>();
-        for (Conversation c : batch) {
-            State s = new State(c);
-            if (s.users.isEmpty()) {
-                reject(rejects, s, RejectReason.ONE_SIDED, "no user turn to answer");
-            }
-            states.add(s);
-        }
-        for (int turn = 0; ; turn++) {
-            List<State> active = new ArrayList<>();
-            List<Generator.Request> requests = new ArrayList<>();
-            for (State s : states) {
-                if (s.failed || turn >= s.users.size()) {
-                    continue;
+        Deque<State> nextTurns = new ArrayDeque<>();
+        long positions = (long) settings.maxPromptTokens() + Math.max(0, settings.maxNewTokens() - 1);
+        int slots = slots(positions);
+        ContinuousBatcher batcher = new ContinuousBatcher(model, stops, slots, positions,
+                ContinuousBatcher.Admission.CONTINUOUS);
+        lastStats = batcher.run(new ContinuousBatcher.Work<State>() {
+            @Override
+            public ContinuousBatcher.Job<State> next() {
+                while (true) {
+                    State s = nextTurns.pollFirst();
+                    if (s == null) {
+                        if (!input.hasNext()) {
+                            return null;
+                        }
+                        s = new State(input.next());
+                        states.add(s);
+                        if (s.users.isEmpty()) {
+                            reject(rejects, s, RejectReason.ONE_SIDED, "no user turn to answer");
+                            continue;
+                        }
+                    }
+                    ContinuousBatcher.Job<State> job = turn(s, rejects);
+                    if (job != null) {
+                        return job;
+                    }
                 }
-                s.messages.add(new Message(Role.USER, s.users.get(turn)));
-                try {
-                    int[] prompt = encoder.encodePrompt(s.messages);
-                    requests.add(new Generator.Request(java.util.Arrays.stream(prompt).asLongStream().toArray(), settings.maxNewTokens(), settings.sampling(),
-                            seed(s.conversation.id(), turn)));
-                    active.add(s);
-                } catch (RejectedException e) {
-                    reject(rejects, s, e.reason(), "turn " + (turn + 1) + ": " + e.getMessage());
+            }
+
+            @Override
+            public void done(State s, Generator.Result result) {
+                s.messages.add(new Message(Role.ASSISTANT, answer(result.tokens())));
+                if (s.turn < s.users.size()) {
+                    nextTurns.addFirst(s);
                 }
             }
-            if (active.isEmpty()) {
-                break;
-            }
-            List<Generator.Result> results = generator.generate(requests);
-            for (int i = 0; i < active.size(); i++) {
-                active.get(i).messages.add(new Message(Role.ASSISTANT, answer(results.get(i).tokens())));
-            }
-        }
+        });
+        LOG.info("regenerate: {}", lastStats.format());
         List<Conversation> out = new ArrayList<>();
         for (State s : states) {
             if (!s.failed) {
@@ -78,6 +110,44 @@ public final class Regenerator {
             }
         }
         return out;
+    }
+
+    /** What the last {@link #regenerate} did: tokens, steps, seconds. */
+    public ContinuousBatcher.Stats lastStats() {
+        return lastStats;
+    }
+
+    /** The next user turn of {@code s} as a request, or null when its prompt is rejected. */
+    private ContinuousBatcher.Job<State> turn(State s, RejectSink rejects) {
+        int turn = s.turn++;
+        s.messages.add(new Message(Role.USER, s.users.get(turn)));
+        try {
+            long[] prompt = Arrays.stream(encoder.encodePrompt(s.messages)).asLongStream().toArray();
+            return new ContinuousBatcher.Job<>(s, new Generator.Request(prompt, settings.maxNewTokens(),
+                    settings.sampling(), seed(s.conversation.id(), turn)));
+        } catch (RejectedException e) {
+            reject(rejects, s, e.reason(), "turn " + (turn + 1) + ": " + e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * The settings' batch size, or on a GPU as many slots of {@code positions} as its free memory
+     * holds (at most {@link #MAX_SLOTS}), on the CPU {@link #CPU_SLOTS}.
+     */
+    private int slots(long positions) {
+        if (settings.batchSize() > 0) {
+            return settings.batchSize();
+        }
+        if (!model.device().isGpu()) {
+            return CPU_SLOTS;
+        }
+        var memory = ai.djl.util.cuda.CudaUtils.getGpuMemory(model.device());
+        int slots = SlotCache.slotsFitting(memory.getMax() - memory.getCommitted(), model.config(), model.dtype(),
+                positions, ContinuousBatcher.PREFILL_TOKENS, MAX_SLOTS);
+        LOG.info("regenerate: {} slots of {} positions from {} MiB of free GPU memory", slots, positions,
+                (memory.getMax() - memory.getCommitted()) >> 20);
+        return slots;
     }
 
     private String answer(long[] tokens) {
@@ -108,6 +178,7 @@ public final class Regenerator {
         final Conversation conversation;
         final List<String> users = new ArrayList<>();
         final List<Message> messages = new ArrayList<>();
+        int turn;
         boolean failed;
 
         State(Conversation c) {

@@ -9,7 +9,6 @@ import dev.eaglespark.features.InputSplit;
 import dev.eaglespark.features.SampleSource;
 import dev.eaglespark.io.LocalDirs;
 import dev.eaglespark.io.OutputPublisher;
-import dev.eaglespark.model.Generator;
 import dev.eaglespark.model.TargetModel;
 import dev.eaglespark.regen.RegenerateSettings;
 import dev.eaglespark.regen.Regenerator;
@@ -44,10 +43,11 @@ public final class RegenerateJob {
     private static final Logger LOG = LogManager.getLogger(RegenerateJob.class);
 
     /** What a run produced. */
-    public record Summary(long conversations, long answers, Map<String, Long> rejects, double seconds) {
+    public record Summary(long conversations, long answers, long tokens, Map<String, Long> rejects, double seconds) {
         public String format() {
-            return String.format("regenerate: %,d conversations, %,d answers, %.1f conversations/s, rejects %s",
-                    conversations, answers, conversations / seconds, rejects);
+            return String.format("regenerate: %,d conversations, %,d answers, %,d tokens generated in %.1f s: %.1f "
+                            + "conversations/s, %,.1f tokens/s end to end, rejects %s", conversations, answers,
+                    tokens, seconds, conversations / seconds, tokens / seconds, rejects);
         }
     }
 
@@ -76,15 +76,17 @@ public final class RegenerateJob {
                 partitions > 0 ? partitions : jsc.defaultParallelism());
         LongAccumulator conversations = jsc.sc().longAccumulator("regenerate.conversations");
         LongAccumulator answers = jsc.sc().longAccumulator("regenerate.answers");
+        LongAccumulator tokens = jsc.sc().longAccumulator("regenerate.tokens");
         CollectionAccumulator<Map<String, Long>> rejects = jsc.sc().collectionAccumulator("regenerate.rejects");
         JavaRDD<String> lines = jsc.parallelize(splits, Math.max(1, splits.size())).mapPartitions(
                 new SplitAnswers(modelDir, templateText, settings, new HadoopConf(conf),
-                        new Path(output, "_rejects").toString(), conversations, answers, rejects));
+                        new Path(output, "_rejects").toString(), conversations, answers, tokens, rejects));
         jsc.setJobDescription("eaglespark regenerate: " + splits.size() + " splits -> " + output);
         spark.createDataset(lines.rdd(), Encoders.STRING()).write().mode(SaveMode.ErrorIfExists).text(output);
         jsc.setJobDescription(null);
-        return new Summary(conversations.value(), answers.value(), PartitionRejects.merge(rejects.value()),
-                (System.nanoTime() - start) / 1e9);
+        Summary s = new Summary(conversations.value(), answers.value(), tokens.value(),
+                PartitionRejects.merge(rejects.value()), (System.nanoTime() - start) / 1e9);
+        return s;
     }
 
     /** Executor side: one split of conversations in, regenerated JSON lines out. */
@@ -97,11 +99,12 @@ public final class RegenerateJob {
         private final String rejectsDir;
         private final LongAccumulator conversations;
         private final LongAccumulator answers;
+        private final LongAccumulator tokens;
         private final CollectionAccumulator<Map<String, Long>> rejects;
 
         SplitAnswers(String modelDir, String templateText, RegenerateSettings settings, HadoopConf conf,
                      String rejectsDir, LongAccumulator conversations, LongAccumulator answers,
-                     CollectionAccumulator<Map<String, Long>> rejects) {
+                     LongAccumulator tokens, CollectionAccumulator<Map<String, Long>> rejects) {
             this.modelDir = modelDir;
             this.templateText = templateText;
             this.settings = settings;
@@ -109,6 +112,7 @@ public final class RegenerateJob {
             this.rejectsDir = rejectsDir;
             this.conversations = conversations;
             this.answers = answers;
+            this.tokens = tokens;
             this.rejects = rejects;
         }
 
@@ -127,23 +131,15 @@ public final class RegenerateJob {
                  PartitionRejects sink = new PartitionRejects(rejectsDir, hadoop, TaskContext.get().partitionId());
                  InputStream in = InputPlanner.open(split, hadoop)) {
                 java.util.Set<Long> stops = StopTokens.of(dir, source.tokenizer());
-                Regenerator regen = new Regenerator(new Generator(model, stops), source.encoder(), source.tokenizer(),
-                        stops, settings);
+                Regenerator regen = new Regenerator(model, source.encoder(), source.tokenizer(), stops, settings);
                 ConversationReader reader = SampleSource.conversations(in, split, sink);
-                List<Conversation> batch = new ArrayList<>();
-                while (reader.hasNext() || !batch.isEmpty()) {
-                    if (reader.hasNext() && batch.size() < settings.batchSize()) {
-                        batch.add(reader.next());
-                        continue;
-                    }
-                    for (Conversation c : regen.regenerate(batch, sink)) {
-                        out.add(ConversationJson.toLine(c));
-                        conversations.add(1);
-                        answers.add(c.messages().stream().filter(m -> m.role() == dev.eaglespark.data.Role.ASSISTANT)
-                                .count());
-                    }
-                    batch.clear();
+                for (Conversation c : regen.regenerate(reader, sink)) {
+                    out.add(ConversationJson.toLine(c));
+                    conversations.add(1);
+                    answers.add(c.messages().stream().filter(m -> m.role() == dev.eaglespark.data.Role.ASSISTANT)
+                            .count());
                 }
+                tokens.add(regen.lastStats().generated());
                 rejects.add(sink.byCode());
             }
             return out.iterator();

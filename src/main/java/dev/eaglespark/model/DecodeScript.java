@@ -1,0 +1,267 @@
+package dev.eaglespark.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.IValue;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The whole model over a {@link SlotCache} as one TorchScript call: a prefill of new rows into
+ * their slots, and a decode step of the first B slots, each from token ids to the next token
+ * picked on the device ({@link DeviceSampling}): embedding, every layer, the final norm, the
+ * head and the pick, with only the B chosen ids read back. The layers are {@link LayerScript}'s
+ * own methods in its PREFILL and STEP forms (the same layer source as every other path), called
+ * in a loop over lists of the layers' weights; the rotary tables and the attention bias are made
+ * on the device from each row's position. Through DJL one call costs a JNI crossing and the
+ * conversion of its arguments: the weights' lists are built once (one TorchScript list per kind of
+ * weight across the layers) and passed again at every call, so a step converts a handful of small
+ * tensors. Per-layer calls cost about 0.4-1 ms of host time each on the GPU machine, 32 of them a
+ * step at 8B shapes; what is left of the host's cost is the TorchScript interpreter's, a few
+ * microseconds per op (docs/BENCHMARKS.md).
+ */
+public final class DecodeScript implements AutoCloseable {
+    /** Attended positions are rounded up to a multiple of this (fewer shapes for the fuser to specialise on). */
+    private static final int END_ROUNDING = 64;
+
+    private final TargetModel model;
+    private final ScriptModule module;
+    /** embed, final norm and lm_head, then one list per kind of layer weight (LayerScript's order). */
+    private final IValue[] weights;
+    private IValue cosTable;
+    private IValue sinTable;
+    private long ropeLength;
+
+    DecodeScript(TargetModel model, List<LayerWeights> layers) {
+        this.model = model;
+        TargetConfig c = model.config();
+        LayerScript layer = new LayerScript(c);
+        List<String> kinds = layer.weightNames();
+        String modelParams = "embed: Tensor, final_norm: Tensor, lm_head: Tensor, cos_table: Tensor, "
+                + "sin_table: Tensor, k_caches: List[Tensor], v_caches: List[Tensor], "
+                + String.join(", ", kinds.stream().map(k -> k + ": List[Tensor]").toList());
+        String modelArgs = "embed, final_norm, lm_head, cos_table, sin_table, k_caches, v_caches, "
+                + String.join(", ", kinds);
+        String perLayer = String.join(", ", kinds.stream().map(k -> k + "[i]").toList());
+        String masked = String.format(Locale.ROOT, "%.9g", Attention.masked(model.dtype()));
+        String code = """
+                  def forward(self: __torch__.$CLASS, ids: Tensor, pos: Tensor, end: int, sampling: Tensor,
+                      sample: bool, nucleus: bool, $PARAMS) -> Tensor:
+                    return self.pick(self.step_logits(ids, pos, end, $ARGS), sampling, sample, nucleus)
+                  def step_logits(self: __torch__.$CLASS, ids: Tensor, pos: Tensor, end: int, $PARAMS) -> Tensor:
+                    b = torch.size(ids, 0)
+                    device = ops.prim.device(ids)
+                    heads = torch.arange(%d, dtype=4, layout=None, device=device, pin_memory=None)
+                    rows = torch.unsqueeze(torch.arange(b, dtype=4, layout=None, device=device, pin_memory=None), 1)
+                    at = torch.mul(torch.add(torch.mul(rows, %d), heads), torch.size(k_caches[0], 2))
+                    flat = torch.reshape(torch.add(at, torch.unsqueeze(pos, 1)), [-1])
+                    x = torch.unsqueeze(torch.embedding(embed, ids), 1)
+                    cos = torch.reshape(torch.index_select(cos_table, 0, pos), [b, 1, 1, %d])
+                    sin_signed = torch.reshape(torch.index_select(sin_table, 0, pos), [b, 1, 1, %d])
+                    keys = torch.arange(end, dtype=4, layout=None, device=device, pin_memory=None)
+                    hidden = torch.gt(torch.unsqueeze(keys, 0), torch.unsqueeze(pos, 1))
+                    bias = torch.reshape(torch.mul(torch.to(hidden, ops.prim.dtype(embed)), %s), [b, 1, 1, end])
+                    for i in range(torch.len(qkv)):
+                      x = self.layer_step(x, cos, sin_signed, bias, k_caches[i], v_caches[i], flat, $LAYER)
+                    return self.head(torch.reshape(x, [b, %d]), final_norm, lm_head)
+                  def prefill(self: __torch__.$CLASS, ids: Tensor, lengths: Tensor, slots: Tensor, sampling: Tensor,
+                      sample: bool, nucleus: bool, $PARAMS) -> Tensor:
+                    return self.pick(self.prefill_logits(ids, lengths, slots, $ARGS), sampling, sample, nucleus)
+                  def prefill_logits(self: __torch__.$CLASS, ids: Tensor, lengths: Tensor, slots: Tensor,
+                      $PARAMS) -> Tensor:
+                    k = torch.size(ids, 0)
+                    t = torch.size(ids, 1)
+                    x = torch.embedding(embed, ids)
+                    cos = torch.slice(cos_table, 0, 0, t)
+                    sin_signed = torch.slice(sin_table, 0, 0, t)
+                    for i in range(torch.len(qkv)):
+                      x = self.layer_prefill(x, cos, sin_signed, k_caches[i], v_caches[i], slots, $LAYER)
+                    starts = torch.mul(torch.arange(k, dtype=4, layout=None, device=ops.prim.device(ids), pin_memory=None), t)
+                    last = torch.index_select(torch.reshape(x, [k * t, %d]), 0, torch.sub(torch.add(starts, lengths), 1))
+                    return self.head(last, final_norm, lm_head)
+                  def head(self: __torch__.$CLASS, h: Tensor, final_norm: Tensor, lm_head: Tensor) -> Tensor:
+                    return torch.to(torch.linear(self.rms_norm(h, final_norm), lm_head), 6)
+                """.formatted(c.numKvHeads(), c.numKvHeads(), c.headDim(), c.headDim(), masked, c.hiddenSize(),
+                        c.hiddenSize())
+                .replace("$PARAMS", modelParams).replace("$ARGS", modelArgs).replace("$LAYER", perLayer)
+                + layer.layerMethod("layer_step", LayerScript.Form.STEP)
+                + layer.layerMethod("layer_prefill", LayerScript.Form.PREFILL)
+                + layer.helperMethods(java.util.EnumSet.of(LayerScript.Form.STEP, LayerScript.Form.PREFILL))
+                + DeviceSampling.pickMethod();
+        String className = "DecodeStep";
+        this.module = ScriptModule.of(className, code.replace("$CLASS", className));
+        List<IValue> w = new ArrayList<>(List.of(value(model.embedWeight()), value(model.finalNormWeight()),
+                value(model.lmHeadWeight())));
+        for (int k = 0; k < kinds.size(); k++) {
+            int kind = k;
+            w.add(IValue.listFrom(layers.stream().map(l -> (PtNDArray) layer.weightInputs(l).get(kind))
+                    .toArray(PtNDArray[]::new)));
+        }
+        this.weights = w.toArray(IValue[]::new);
+    }
+
+    private static IValue value(NDArray a) {
+        return IValue.from((PtNDArray) a);
+    }
+
+    /**
+     * A decode step of the first {@code ids.length} slots: row r feeds {@code ids[r]} at position
+     * {@code pos[r]} (writing its key and value there) and attends over its positions up to it,
+     * within the first {@code end} of the cache; returns each row's next token.
+     *
+     * @param sampling per row temperature, top-p and u ({@link DeviceSampling#row}), or null when every row is greedy
+     * @param nucleus whether a sampled row has top-p below 1
+     */
+    long[] step(long[] ids, long[] pos, int end, float[] sampling, boolean nucleus, SlotCache cache) {
+        try (NDManager scope = model.weightsManager().newSubManager()) {
+            return pick(scope, "forward", stepInputs(scope, ids, pos, end, cache), sampling, nucleus, cache);
+        }
+    }
+
+    /** The step's fp32 logits [B, V] instead of the picked ids (checks against the per-layer path), in {@code scope}. */
+    NDArray stepLogits(NDManager scope, long[] ids, long[] pos, int end, SlotCache cache) {
+        return logits(scope, "step_logits", stepInputs(scope, ids, pos, end, cache), cache);
+    }
+
+    /**
+     * A prefill of right-padded prompts {@code ids} [k, t] into slots {@code slots}: each row's
+     * keys and values at positions [0, t) of its slot (its padding's past its length, where the
+     * bias of its later steps hides them); returns each row's first token.
+     */
+    long[] prefill(long[] ids, int t, long[] lengths, long[] slots, float[] sampling, boolean nucleus,
+                   SlotCache cache) {
+        try (NDManager scope = model.weightsManager().newSubManager()) {
+            return pick(scope, "prefill", prefillInputs(scope, ids, t, lengths, slots, cache), sampling, nucleus,
+                    cache);
+        }
+    }
+
+    /** The prefill's fp32 logits [k, V] at each row's last position, in {@code scope}. */
+    NDArray prefillLogits(NDManager scope, long[] ids, int t, long[] lengths, long[] slots, SlotCache cache) {
+        return logits(scope, "prefill_logits", prefillInputs(scope, ids, t, lengths, slots, cache), cache);
+    }
+
+    /**
+     * The positions a step attends over when its longest row reaches {@code longest}: rounded up
+     * to a multiple of {@link #END_ROUNDING}, within the cache's capacity (masked past each row's own).
+     */
+    static int attended(long longest, SlotCache cache) {
+        return (int) Math.min(cache.capacity(), (longest + END_ROUNDING - 1) / END_ROUNDING * END_ROUNDING);
+    }
+
+    private List<Object> stepInputs(NDManager scope, long[] ids, long[] pos, int end, SlotCache cache) {
+        int b = ids.length;
+        long[] both = new long[2 * b];
+        System.arraycopy(ids, 0, both, 0, b);
+        System.arraycopy(pos, 0, both, b, b);
+        NDArray up = model.upload(scope, both, new Shape(2, b));
+        return List.of(up.get(0), up.get(1), (long) end);
+    }
+
+    private List<Object> prefillInputs(NDManager scope, long[] ids, int t, long[] lengths, long[] slots,
+                                        SlotCache cache) {
+        int k = lengths.length;
+        long[] all = new long[k * t + 2 * k];
+        System.arraycopy(ids, 0, all, 0, k * t);
+        System.arraycopy(lengths, 0, all, k * t, k);
+        System.arraycopy(slots, 0, all, k * t + k, k);
+        NDArray up = model.upload(scope, all, new Shape(all.length));
+        return List.of(up.get("0:{}", k * t).reshape(k, t), up.get("{}:{}", k * t, k * t + k),
+                up.get("{}:", k * t + k));
+    }
+
+    /**
+     * Runs {@code method} on the leading inputs (tensors and ints),
+     * followed by the sampling inputs, then the model's. Returns the picked ids on the host.
+     */
+    private long[] pick(NDManager scope, String method, List<Object> leading, float[] sampling, boolean nucleus,
+                        SlotCache cache) {
+        List<IValue> in = new ArrayList<>();
+        try {
+            leading(in, leading);
+            NDArray s = sampling == null ? (NDArray) leading.get(0) // not read
+                    : model.upload(scope, sampling, new Shape(sampling.length / DeviceSampling.COLUMNS,
+                            DeviceSampling.COLUMNS));
+            in.add(value(s));
+            in.add(IValue.from(sampling != null));
+            in.add(IValue.from(nucleus));
+            NDArray ids = call(scope, method, in, cache);
+            return ids.toLongArray();
+        } finally {
+            in.forEach(IValue::close);
+        }
+    }
+
+    private NDArray logits(NDManager scope, String method, List<Object> leading, SlotCache cache) {
+        List<IValue> in = new ArrayList<>();
+        try {
+            leading(in, leading);
+            return call(scope, method, in, cache);
+        } finally {
+            in.forEach(IValue::close);
+        }
+    }
+
+    private static void leading(List<IValue> in, List<Object> leading) {
+        for (Object a : leading) {
+            in.add(a instanceof Long n ? IValue.from(n) : value((NDArray) a));
+        }
+    }
+
+    /** Calls {@code method} with {@code in} then the model's inputs; the result in {@code scope}. */
+    private NDArray call(NDManager scope, String method, List<IValue> in, SlotCache cache) {
+        IValue[] args = new IValue[in.size() + 2 + weights.length + 2];
+        int a = 0;
+        for (IValue v : in) {
+            args[a++] = v;
+        }
+        args[a++] = weights[0];
+        args[a++] = weights[1];
+        args[a++] = weights[2];
+        rope(cache.capacity());
+        args[a++] = cosTable;
+        args[a++] = sinTable;
+        args[a++] = cache.keyList();
+        args[a++] = cache.valueList();
+        for (int w = 3; w < weights.length; w++) {
+            args[a++] = weights[w];
+        }
+        try (IValue out = module.runValues(model.embedWeight(), method, args)) {
+            return out.toTensor((PtNDManager) scope);
+        }
+    }
+
+    /** cos and sign-folded sin tables covering {@code positions}, from the model's device-side table. */
+    private void rope(long positions) {
+        if (ropeLength >= positions) {
+            return;
+        }
+        close(cosTable, sinTable);
+        try (NDManager tmp = model.weightsManager().newSubManager()) {
+            NDList t = model.ropeFromZero().fromZero(tmp, (int) positions, model.dtype());
+            cosTable = value(t.get(0));
+            sinTable = value(t.get(2));
+        }
+        ropeLength = positions;
+    }
+
+    private static void close(IValue... values) {
+        for (IValue v : values) {
+            if (v != null) {
+                v.close();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        close(weights);
+        close(cosTable, sinTable);
+    }
+}
