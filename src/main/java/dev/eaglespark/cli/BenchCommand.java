@@ -25,7 +25,8 @@ public final class BenchCommand implements Command {
             Map.entry("precision", true), Map.entry("draft-vocab", true), Map.entry("ttt", true),
             Map.entry("workers", true), Map.entry("wire", true), Map.entry("collective", true), Map.entry("op-profile", false),
             Map.entry("accumulate", true),
-            Map.entry("prompt-len", true), Map.entry("new-tokens", true));
+            Map.entry("prompt-len", true), Map.entry("new-tokens", true), Map.entry("mix", true),
+            Map.entry("requests", true), Map.entry("answers", true), Map.entry("bandwidth", true));
 
     @Override
     public Map<String, Boolean> options() {
@@ -71,21 +72,34 @@ public final class BenchCommand implements Command {
                 with q = heads x head_dim, kv = KV heads x head_dim, I the MLP width, Vd and Vt the
                 draft and target vocabularies.
 
-                Decode (the regenerate stage's generation): batches of random prompts through the
-                target with random fp16 weights and its KV cache, greedy, every row to the token
-                limit. Each iteration generates one token, then --new-tokens; a decode step is the
-                difference over the extra steps. Prints the prefill, ms per decode step, decoded
-                tokens/s and the rate at which a step reads the weights.
+                Decode (the regenerate stage's generation): the target with random fp16 weights,
+                greedy, every row to its token limit, each decode step one call (all layers, head
+                and the pick on the device). Fixed shapes: batches of random --prompt-len prompts,
+                --new-tokens each; an iteration generates one token, then --new-tokens, and a decode
+                step is the difference over the extra steps. Prints the prefill, ms per decode step,
+                tokens/s and the step's memory floor: the weights and the mean step's cached keys and
+                values read once at --bandwidth, and the step's ratio to it. With --mix, a realistic
+                mix instead: --requests random --prompt-len prompts whose answer lengths are drawn
+                (seeded) from --answers MIN-MAX, uniform or log-normal (MIN and MAX its 2.5% and 97.5%
+                quantiles), through --batch slots of continuous batching and then of static batches
+                (a batch admits new rows only when all have ended) on the same requests: useful
+                tokens/s (the answers' tokens only), steps and slot occupancy.
 
                 Results are recorded in docs/BENCHMARKS.md.
 
                 options:
                   --stage S        features (default), train or decode
                   --shapes C       llama3.1-8b (default) or a config.json path for other shapes
-                  --batch LIST     batch sizes, comma-separated (default 1,4; train: 1; decode: 1,32)
+                  --batch LIST     batch sizes, comma-separated (default 1,4; train: 1; decode: 1,32;
+                                   decode --mix: slots, 32)
                   --seq N          sequence length (default 2048)
                   --prompt-len N   decode: prompt tokens per row (default 512)
                   --new-tokens N   decode: tokens generated per row, at least 2 (default 128)
+                  --mix D          decode: a realistic mix, answer lengths uniform or lognormal
+                  --requests N     decode --mix: requests per run (default 4 x the slots)
+                  --answers A-B    decode --mix: answer lengths from A to B tokens (default 50-1000)
+                  --bandwidth G    decode: GPU memory bandwidth in GB/s for the floor (default 4800, an
+                                   H200)
                   --warmup N       untimed iterations first (default 3)
                   --iters N        timed iterations (default 10)
                   --device D       gpu (default) or cpu
@@ -132,12 +146,38 @@ public final class BenchCommand implements Command {
         if (newTokens < 2) {
             throw new UsageException("--new-tokens must be at least 2, got " + newTokens);
         }
+        DecodeBench.Answers answers = null;
+        int[] range = {50, 1000};
+        if (args.has("mix")) {
+            try {
+                answers = DecodeBench.Answers.valueOf(args.get("mix", null).toUpperCase(java.util.Locale.ROOT));
+                String[] ab = args.get("answers", "50-1000").split("-");
+                range = new int[] {Integer.parseInt(ab[0].strip()), Integer.parseInt(ab[1].strip())};
+            } catch (RuntimeException e) {
+                throw new UsageException("--mix takes uniform or lognormal and --answers MIN-MAX, got '"
+                        + args.get("mix", null) + "', '" + args.get("answers", "50-1000") + "'");
+            }
+        }
+        double bandwidth = Double.parseDouble(args.get("bandwidth", "4800")) * 1e9;
+        int promptLen = args.getInt("prompt-len", 512);
         try (TargetModel model = TargetModel.random(cfg, device, TargetModel.defaultDtype(device))) {
-            DecodeBench bench = new DecodeBench(model);
+            DecodeBench bench = new DecodeBench(model, bandwidth);
+            if (answers != null) {
+                System.out.println("decode, " + config + " shapes, " + model.dtype() + " on " + device + ", greedy, "
+                        + promptLen + "-token prompts, answers " + answers.name().toLowerCase(java.util.Locale.ROOT)
+                        + " in " + range[0] + "-" + range[1] + " tokens");
+                for (int slots : args.getInts("batch", "32")) {
+                    for (DecodeBench.MixResult r : bench.mix(slots, args.getInt("requests", 4 * slots), promptLen,
+                            answers, range[0], range[1], 42)) {
+                        System.out.println(r.format());
+                    }
+                }
+                return 0;
+            }
             System.out.println("decode, " + config + " shapes, " + model.dtype() + " on " + device + ", greedy");
             for (int batch : args.getInts("batch", "1,32")) {
-                System.out.println(bench.run(batch, args.getInt("prompt-len", 512), newTokens,
-                        args.getInt("warmup", 3), args.getInt("iters", 10), 42).format());
+                System.out.println(bench.run(batch, promptLen, newTokens, args.getInt("warmup", 3),
+                        args.getInt("iters", 10), 42).format());
             }
         }
         return 0;

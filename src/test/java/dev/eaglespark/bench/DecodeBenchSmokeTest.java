@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.model.TargetConfig;
 import dev.eaglespark.model.TargetModel;
 import dev.eaglespark.testutil.Fixtures;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Keeps the decode benchmark compiling and running on CPU at tiny shapes (no timing asserted). */
@@ -16,9 +17,19 @@ class DecodeBenchSmokeTest {
     void runsAtTinyShapes() {
         TargetConfig cfg = TargetConfig.load(Fixtures.path("tiny-qwen2/config.json"));
         try (TargetModel model = TargetModel.random(cfg, Device.cpu(), TargetModel.defaultDtype(Device.cpu()))) {
-            DecodeBench.Result r = new DecodeBench(model).run(3, 7, 5, 0, 2, 1);
+            DecodeBench bench = new DecodeBench(model, 4.8e12);
+            DecodeBench.Result r = bench.run(3, 7, 5, 0, 2, 1);
             assertEquals(3, r.batch());
             assertTrue(r.stepSeconds() > 0 && r.prefillSeconds() > 0 && r.tokensPerSecond() > 0, r.format());
+            // the mean step of 5 new tokens reads 7 + 2.5 positions of keys and values per row
+            assertEquals((long) (3 * 9.5 * dev.eaglespark.model.SlotCache.bytesPerSlot(cfg, model.dtype(), 1)),
+                    r.kvBytes());
+            var mix = bench.mix(2, 5, 6, DecodeBench.Answers.LOGNORMAL, 2, 9, 3);
+            assertEquals(List.of("continuous", "static"), mix.stream().map(DecodeBench.MixResult::admission).toList());
+            // the same requests both ways: the same useful tokens, each a row's answer
+            assertEquals(mix.get(0).usefulTokens(), mix.get(1).usefulTokens());
+            assertEquals(mix.get(0).usefulTokens(), mix.get(0).stats().generated());
+            assertTrue(mix.get(1).stats().steps() >= mix.get(0).stats().steps(), "static batches take more steps");
         }
     }
 
@@ -34,6 +45,9 @@ class DecodeBenchSmokeTest {
         assertEquals(0, dev.eaglespark.cli.Main.run(new String[] {"bench", "--stage", "decode", "--shapes",
                 Fixtures.path("tiny-llama3/config.json").toString(), "--device", "cpu", "--batch", "2",
                 "--prompt-len", "6", "--new-tokens", "3", "--warmup", "0", "--iters", "1"}));
+        assertEquals(0, dev.eaglespark.cli.Main.run(new String[] {"bench", "--stage", "decode", "--shapes",
+                Fixtures.path("tiny-llama3/config.json").toString(), "--device", "cpu", "--batch", "2",
+                "--prompt-len", "6", "--mix", "uniform", "--requests", "3", "--answers", "2-5"}));
         // a decode step needs a token after the first
         assertEquals(2, dev.eaglespark.cli.Main.run(new String[] {"bench", "--stage", "decode", "--device", "cpu",
                 "--new-tokens", "1"}));
