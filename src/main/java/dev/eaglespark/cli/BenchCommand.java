@@ -79,7 +79,7 @@ public final class BenchCommand implements Command {
                 step is the difference over the extra steps. Prints the prefill, ms per decode step,
                 tokens/s and the step's memory floor: the weights and the mean step's cached keys and
                 values read once at --bandwidth, and the step's ratio to it. With --mix, a realistic
-                mix instead: --requests random --prompt-len prompts whose answer lengths are drawn
+                mix instead: --requests per slot, random --prompt-len prompts, answer lengths drawn
                 (seeded) from --answers MIN-MAX, uniform or log-normal (MIN and MAX its 2.5% and 97.5%
                 quantiles), through --batch slots of continuous batching and then of static batches
                 (a batch admits new rows only when all have ended) on the same requests: useful
@@ -96,7 +96,7 @@ public final class BenchCommand implements Command {
                   --prompt-len N   decode: prompt tokens per row (default 512)
                   --new-tokens N   decode: tokens generated per row, at least 2 (default 128)
                   --mix D          decode: a realistic mix, answer lengths uniform or lognormal
-                  --requests N     decode --mix: requests per run (default 4 x the slots)
+                  --requests N     decode --mix: requests per slot, per run (default 4)
                   --answers A-B    decode --mix: answer lengths from A to B tokens (default 50-1000)
                   --bandwidth G    decode: GPU memory bandwidth in GB/s for the floor (default 4800, an
                                    H200)
@@ -167,7 +167,7 @@ public final class BenchCommand implements Command {
                         + promptLen + "-token prompts, answers " + answers.name().toLowerCase(java.util.Locale.ROOT)
                         + " in " + range[0] + "-" + range[1] + " tokens");
                 for (int slots : args.getInts("batch", "32")) {
-                    for (DecodeBench.MixResult r : bench.mix(slots, args.getInt("requests", 4 * slots), promptLen,
+                    for (DecodeBench.MixResult r : bench.mix(slots, args.getInt("requests", 4) * slots, promptLen,
                             answers, range[0], range[1], 42)) {
                         System.out.println(r.format());
                     }

@@ -47,7 +47,7 @@ class DecodeBenchSmokeTest {
                 "--prompt-len", "6", "--new-tokens", "3", "--warmup", "0", "--iters", "1"}));
         assertEquals(0, dev.eaglespark.cli.Main.run(new String[] {"bench", "--stage", "decode", "--shapes",
                 Fixtures.path("tiny-llama3/config.json").toString(), "--device", "cpu", "--batch", "2",
-                "--prompt-len", "6", "--mix", "uniform", "--requests", "3", "--answers", "2-5"}));
+                "--prompt-len", "6", "--mix", "uniform", "--requests", "2", "--answers", "2-5"}));
         // a decode step needs a token after the first
         assertEquals(2, dev.eaglespark.cli.Main.run(new String[] {"bench", "--stage", "decode", "--device", "cpu",
                 "--new-tokens", "1"}));
