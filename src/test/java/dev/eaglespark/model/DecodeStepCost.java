@@ -104,26 +104,45 @@ public final class DecodeStepCost {
         }
     }
 
-    /** Ops not nested in another (ATen ops; on a GPU also fused groups), in a chrome trace of PyTorch's profiler. */
+    /**
+     * Ops in a chrome trace of PyTorch's profiler: ATen and prim ops not nested in another, and
+     * events with no ops inside (on a GPU, fused groups); not the script's method calls, which
+     * the trace records around the ops they run.
+     */
     static int topLevelOps(Path trace) throws Exception {
+        List<String> names = new ArrayList<>();
         List<double[]> spans = new ArrayList<>();
         JsonNode root = new ObjectMapper().readTree(trace.toFile());
         for (JsonNode e : root.isArray() ? root : root.get("traceEvents")) {
-            if ("X".equals(e.path("ph").asText())) { // ATen ops, and fusion groups on a GPU
+            if ("X".equals(e.path("ph").asText())) {
                 double ts = e.get("ts").asDouble();
-                spans.add(new double[] {ts, ts + e.path("dur").asDouble()});
+                spans.add(new double[] {ts, ts + e.path("dur").asDouble(), names.size()});
+                names.add(e.path("name").asText());
             }
         }
         spans.sort(Comparator.<double[]>comparingDouble(s -> s[0]).thenComparingDouble(s -> -s[1]));
-        int top = 0;
-        double end = Double.NEGATIVE_INFINITY;
+        boolean[] hasChild = new boolean[names.size()];
+        boolean[] inOp = new boolean[names.size()]; // nested in an ATen or prim op
+        java.util.ArrayDeque<double[]> open = new java.util.ArrayDeque<>();
         for (double[] s : spans) {
-            if (s[0] >= end) {
-                top++;
-                end = s[1];
+            while (!open.isEmpty() && open.peek()[1] <= s[0]) {
+                open.pop();
             }
+            int i = (int) s[2];
+            for (double[] outer : open) {
+                inOp[i] |= names.get((int) outer[2]).contains("::");
+            }
+            if (!open.isEmpty()) {
+                hasChild[(int) open.peek()[2]] = true;
+            }
+            open.push(s);
         }
-        return top;
+        int ops = 0;
+        for (int i = 0; i < names.size(); i++) {
+            boolean op = names.get(i).contains("::") || !hasChild[i];
+            ops += op && !inOp[i] ? 1 : 0;
+        }
+        return ops;
     }
 
     /** The interpreter's cost per op against DJL's, on a one-element tensor. */
