@@ -37,6 +37,7 @@ public final class DecodeScript implements AutoCloseable {
     private IValue cosTable;
     private IValue sinTable;
     private long ropeLength;
+    private final List<IValue> retired = new ArrayList<>();
 
     DecodeScript(TargetModel model, List<LayerWeights> layers) {
         this.model = model;
@@ -224,9 +225,9 @@ public final class DecodeScript implements AutoCloseable {
         args[a++] = weights[0];
         args[a++] = weights[1];
         args[a++] = weights[2];
-        rope(cache.capacity());
-        args[a++] = cosTable;
-        args[a++] = sinTable;
+        IValue[] rope = rope(cache.capacity());
+        args[a++] = rope[0];
+        args[a++] = rope[1];
         args[a++] = cache.keyList();
         args[a++] = cache.valueList();
         for (int w = 3; w < weights.length; w++) {
@@ -237,18 +238,24 @@ public final class DecodeScript implements AutoCloseable {
         }
     }
 
-    /** cos and sign-folded sin tables covering {@code positions}, from the model's device-side table. */
-    private void rope(long positions) {
-        if (ropeLength >= positions) {
-            return;
+    /**
+     * cos and sign-folded sin tables covering {@code positions}, from the model's device-side
+     * table; kept for later calls (several threads may decode with one model).
+     */
+    private synchronized IValue[] rope(long positions) {
+        if (ropeLength < positions) {
+            if (cosTable != null) { // another thread's call may still pass the old ones: closed with the script
+                retired.add(cosTable);
+                retired.add(sinTable);
+            }
+            try (NDManager tmp = model.weightsManager().newSubManager()) {
+                NDList t = model.ropeFromZero().fromZero(tmp, (int) positions, model.dtype());
+                cosTable = value(t.get(0));
+                sinTable = value(t.get(2));
+            }
+            ropeLength = positions;
         }
-        close(cosTable, sinTable);
-        try (NDManager tmp = model.weightsManager().newSubManager()) {
-            NDList t = model.ropeFromZero().fromZero(tmp, (int) positions, model.dtype());
-            cosTable = value(t.get(0));
-            sinTable = value(t.get(2));
-        }
-        ropeLength = positions;
+        return new IValue[] {cosTable, sinTable};
     }
 
     private static void close(IValue... values) {
@@ -260,8 +267,9 @@ public final class DecodeScript implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         close(weights);
         close(cosTable, sinTable);
+        retired.forEach(IValue::close);
     }
 }
