@@ -1,5 +1,7 @@
 package dev.eaglespark.draft;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 import java.util.Locale;
 
 /**
@@ -38,7 +40,9 @@ public enum LossMaskAlignment {
         if (this == REFERENCE) {
             return batch;
         }
-        return new TrainTimeTest.Batch(batch.inputIds(), Shift.left(batch.lossMask(), 0f), batch.aux(), batch.bias());
+        NDArray mask = batch.lossMask();
+        NDArray end = mask.getManager().zeros(new Shape(mask.getShape().get(0), 1), mask.getDataType());
+        return new TrainTimeTest.Batch(batch.inputIds(), mask.get(":, 1:").concat(end, 1), batch.aux(), batch.bias());
     }
 
     @Override

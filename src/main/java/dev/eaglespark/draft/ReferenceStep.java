@@ -4,7 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.eaglespark.model.Ops;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.tensors.SafeTensorsWriter;
 import dev.eaglespark.tensors.TensorDType;
@@ -54,15 +53,16 @@ public final class ReferenceStep {
 
     /** The step on {@code device}: on a GPU the kernels a GPU trains with (fused attention in fp16). */
     public static Result run(SafeTensorsFile f, JsonNode meta, Precision precision, Device device) {
-        return run(f, meta, precision, device, LossMaskAlignment.REFERENCE);
+        return run(f, meta, precision, device, LossMaskAlignment.REFERENCE, 0);
     }
 
     /**
-     * The step with the loss mask aligned as {@code alignment} says: the reference's dumps were
-     * computed with it unshifted ({@link LossMaskAlignment#REFERENCE}).
+     * The step with the loss mask aligned as {@code alignment} says (the reference's dumps were
+     * computed with it unshifted, {@link LossMaskAlignment#REFERENCE}), the head and loss in
+     * chunks of {@code chunkTokens} tokens (0: training's default size).
      */
     public static Result run(SafeTensorsFile f, JsonNode meta, Precision precision, Device device,
-                             LossMaskAlignment alignment) {
+                             LossMaskAlignment alignment, long chunkTokens) {
         ReferenceBatch ref = ReferenceBatch.of(f, meta);
         DataType dtype = precision.dataType();
         float scale = precision == Precision.FP16 ? FP16_LOSS_SCALE : 1;
@@ -73,13 +73,13 @@ public final class ReferenceStep {
             try (ComputeWeights weights = ComputeWeights.of(params, precision)) {
                 weights.beginUpdate();
                 TrainTimeTest ttt = new TrainTimeTest(new Eagle3Draft(ref.config(), weights.params()),
-                        ref.tttLength(), 0.8, ref.loss());
+                        ref.tttLength(), 0.8, ref.loss(), soft, chunkTokens);
                 TrainTimeTest.Output out;
                 try (GradMode gc = GradMode.recording()) {
                     TrainTimeTest.Inputs in = ref.inputs(m, dtype);
                     TrainTimeTest.Batch batch = alignment.align(in.batch());
-                    out = ttt.run(batch, soft.labels(in.lastHidden(), batch.lossMask()));
-                    gc.backward(Ops.scale(out.total(), scale));
+                    out = ttt.run(batch, in.lastHidden(), scale);
+                    gc.backward(out.graphEnd());
                 }
                 weights.afterBackward((float) (1 / scale));
                 Map<String, float[]> grads = new LinkedHashMap<>();
@@ -92,7 +92,7 @@ public final class ReferenceStep {
                     });
                 }
                 weights.endUpdate();
-                return new Result(out.stepLoss(), out.stepAcc(), out.total().getFloat(), grads, shapes);
+                return new Result(out.stepLoss(), out.stepAcc(), out.total(), grads, shapes);
             }
         }
     }

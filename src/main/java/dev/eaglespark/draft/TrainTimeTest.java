@@ -15,25 +15,31 @@ import dev.eaglespark.model.RotaryEmbedding;
  * previous hidden state; step k rotates queries and keys at positions t + k; the ids, target
  * distributions and masks move left by one per step (the draft is predicting one token further
  * ahead). Loss = sum over steps of 0.8^k * loss_k. The steps run as one TorchScript call
- * ({@link TrainTimeTestScript}).
+ * ({@link TrainTimeTestScript}) whose graph ends at each step's norm(h_out); the lm_head, the
+ * soft labels and the losses follow a chunk of positions at a time ({@link ChunkedHeadLoss}).
  */
 public final class TrainTimeTest {
     private final Eagle3Draft draft;
     private final int steps;
     private final RotaryEmbedding rope;
-    private final double decay;
-    private final LossType loss;
     private final TrainTimeTestScript script;
+    private final ChunkedHeadLoss loss;
     private RopeCache ropeCache;
 
-    public TrainTimeTest(Eagle3Draft draft, int steps, double decay, LossType loss) {
+    /** With chunks of {@link ChunkedHeadLoss}'s default size. */
+    public TrainTimeTest(Eagle3Draft draft, int steps, double decay, LossType loss, SoftLabels target) {
+        this(draft, steps, decay, loss, target, 0);
+    }
+
+    /** @param chunkTokens tokens per chunk of the head and loss, 0 for the default (256 MiB of fp32 logits) */
+    public TrainTimeTest(Eagle3Draft draft, int steps, double decay, LossType loss, SoftLabels target,
+                         long chunkTokens) {
         this.draft = draft;
         this.steps = steps;
-        this.decay = decay;
-        this.loss = loss;
         DraftConfig c = draft.config();
         this.rope = new RotaryEmbedding(c.rope(), c.headDim(), RopePrecision.FP32);
-        this.script = new TrainTimeTestScript(c, steps, decay, loss, false);
+        this.script = new TrainTimeTestScript(c, steps);
+        this.loss = new ChunkedHeadLoss(target, steps, decay, loss, chunkTokens);
     }
 
     /**
@@ -60,47 +66,57 @@ public final class TrainTimeTest {
     public record Inputs(Batch batch, NDArray lastHidden, long tokens) {}
 
     /**
-     * Weighted total (differentiable), per-step losses and accuracies. The per-step values stay
-     * on the device until first asked for: reading a number waits for the GPU, and a wait per
-     * step would stop the host from queueing the next step's work (and the backward) meanwhile.
+     * Weighted total, per-step losses and accuracies, and what the backward starts from. The
+     * values stay on the device until first asked for: reading a number waits for the GPU, and a
+     * wait per micro-batch would stop the host from queueing the backward and the next forward.
      */
     public static final class Output {
+        private final NDArray graphEnd;
         private final NDArray total;
         private final NDArray perStep; // [4, steps]: losses, accuracies, correct predictions, denominators
         private float[] values;
 
-        Output(NDArray total, NDArray perStep) {
-            this.total = total;
-            this.perStep = perStep;
+        Output(ChunkedHeadLoss.Result r) {
+            this.graphEnd = r.graphEnd();
+            this.total = r.total();
+            this.perStep = r.perStep();
         }
 
-        public NDArray total() {
-            return total;
+        /**
+         * A scalar whose backward (seed 1) adds the gradient of the total loss, times the run's
+         * gradient scale, to every trained weight; its value means nothing.
+         */
+        public NDArray graphEnd() {
+            return graphEnd;
         }
 
-        /** [1 + 2 * steps] on the device, detached: the total, the per-step losses, the accuracies. */
+        /** [1 + 2 * steps] on the device: the total, the per-step losses, the accuracies. */
         public NDArray statistics() {
-            return total.stopGradient().reshape(1).concat(perStep.get("0:2").reshape(-1));
+            return total.reshape(1).concat(perStep.get("0:2").reshape(-1));
+        }
+
+        public float total() {
+            return total.getFloat();
         }
 
         /** Per step: the mean over all B x T positions of the position's loss. */
         public float[] stepLoss() {
-            return row(TrainTimeTestScript.LOSS);
+            return row(ChunkedHeadLoss.LOSS);
         }
 
         /** Per step: correct predictions over the positions the loss mask counts. */
         public float[] stepAcc() {
-            return row(TrainTimeTestScript.ACC);
+            return row(ChunkedHeadLoss.ACC);
         }
 
         /** Per step: the positions whose draft argmax equals the target's and which the position mask counts. */
         public float[] stepCorrect() {
-            return row(TrainTimeTestScript.CORRECT);
+            return row(ChunkedHeadLoss.CORRECT);
         }
 
-        /** Per step: the accuracy's denominator, the positions the (shifted) loss mask counts. */
+        /** Per step: the accuracy's denominator, the positions the (aligned) loss mask counts. */
         public float[] stepCounted() {
-            return row(TrainTimeTestScript.COUNTED);
+            return row(ChunkedHeadLoss.COUNTED);
         }
 
         private float[] row(int r) {
@@ -116,30 +132,36 @@ public final class TrainTimeTest {
         }
     }
 
-    public Output run(Batch batch, SoftLabels.Labels labels) {
-        NDList out = run(script, batch, labels);
-        return new Output(out.get(0), out.get(1));
+    /**
+     * The forward of one micro-batch and, chunk by chunk, its head, losses and their gradient
+     * with respect to each step's norm(h_out) (and a trained head); call with gradients recorded.
+     *
+     * @param lastHidden the target's last hidden state [B, T, Ht] in the compute dtype (soft labels)
+     * @param gradScale what the gradients are multiplied by: the loss scale over the micro-batches
+     */
+    public Output run(Batch batch, NDArray lastHidden, float gradScale) {
+        NDList rope = rope(batch);
+        NDList normed = script.run(batch.inputIds(), batch.aux(), batch.bias(), rope.get(0), rope.get(1), draft);
+        return new Output(loss.run(normed, draft.weight(DraftParams.LM_HEAD), lastHidden, batch.lossMask(),
+                gradScale));
     }
 
     /**
      * The logits of every step [steps, B, T, draft vocab] for the batch, as the training forward
-     * computes them (the same script with its logits kept, no gradients): what inference must
-     * reproduce.
+     * computes them (the same steps and head, no gradients): what inference must reproduce.
      */
-    public NDArray stepLogits(Batch batch, SoftLabels.Labels labels) {
-        TrainTimeTestScript withLogits = new TrainTimeTestScript(draft.config(), steps, decay, loss, true);
+    public NDArray stepLogits(Batch batch) {
+        NDList rope = rope(batch);
         try (GradMode off = GradMode.off()) {
-            return run(withLogits, batch, labels).get(2);
+            return script.logits(batch.inputIds(), batch.aux(), batch.bias(), rope.get(0), rope.get(1), draft);
         }
     }
 
-    private NDList run(TrainTimeTestScript s, Batch batch, SoftLabels.Labels labels) {
+    /** The rotary rows of the batch: step k reads rows k..k+t-1 of positions 0..t+steps-2 (positions t + k). */
+    private NDList rope(Batch batch) {
         NDArray ids = batch.inputIds();
         int t = (int) ids.getShape().get(1);
-        // Step k reads rows k..k+t-1 of positions 0..t+steps-2 (positions t + k).
-        NDList table = ropeCache().fromZero(ids.getManager(), t + steps - 1, batch.aux().getDataType());
-        return s.run(ids, batch.lossMask(), labels.targetP(), labels.positionMask(), batch.aux(), batch.bias(),
-                table.get(0), table.get(1), draft);
+        return ropeCache().fromZero(ids.getManager(), t + steps - 1, batch.aux().getDataType());
     }
 
     /** The rope table on the device, kept with the draft's weights (made on first use). */

@@ -5,11 +5,13 @@ import ai.djl.ndarray.NDList;
 import dev.eaglespark.model.ScriptModule;
 
 /**
- * The whole train-time-test forward of {@link TrainTimeTest} as one TorchScript call with
- * autograd on: the draft step ({@link DraftFragments}, the same methods inference runs), logits,
- * loss and accuracy of every step, and the shifts between steps. Through DJL the same work is
- * about a thousand JNI calls per micro-batch at tens of microseconds each, which kept the GPU
- * waiting for the host; here it is one, and the backward runs in libtorch as before.
+ * The train-time-test forward of {@link TrainTimeTest} as one TorchScript call with autograd
+ * on: the draft step of every TTT step ({@link DraftFragments}, the same methods inference runs)
+ * and the shift of the ids between steps. It returns each step's output through the draft's
+ * final norm, where the graph ends: the lm_head and the loss run chunk by chunk in
+ * {@link ChunkedHeadLoss}, outside autograd. Through DJL the same work is about a thousand JNI
+ * calls per micro-batch at tens of microseconds each, which kept the GPU waiting for the host;
+ * here it is one, and the backward runs in libtorch.
  *
  * <p>Step k's attention: a query sees the causal keys of step 0 and, at its own position only,
  * the keys of steps 1..k. Given a bias, the scores are materialised ({@link TrainTimeTest.Batch#of}
@@ -17,68 +19,75 @@ import dev.eaglespark.model.ScriptModule;
  * kernel runs the causal part.
  */
 final class TrainTimeTestScript {
-    /** Rows of the per-step statistics: loss, accuracy, correct predictions, accuracy denominator. */
-    static final int LOSS = 0;
-    static final int ACC = 1;
-    static final int CORRECT = 2;
-    static final int COUNTED = 3;
+    private final ScriptModule graph;
+    private final DraftConfig cfg;
+    private final int steps;
+    private ScriptModule logits;
 
-    private final ScriptModule module;
-
-    /**
-     * @param withLogits forward also returns every step's logits [steps, B, T, draft vocab] (for
-     *     checking inference against training; training itself does not keep them)
-     */
-    TrainTimeTestScript(DraftConfig cfg, int steps, double decay, LossType loss, boolean withLogits) {
-        String name = withLogits ? "EagleTrainTimeTestLogits" : "EagleTrainTimeTest";
-        this.module = ScriptModule.of(name, code(cfg, steps, decay, loss, withLogits, name)
-                + DraftFragments.methods(cfg, name));
-    }
-
-    /**
-     * @return the weighted total loss (differentiable), [4, steps] per-step losses, accuracies,
-     *     correct predictions and accuracy denominators (detached), and with logits the stacked
-     *     logits of every step, in ids' manager
-     */
-    NDList run(NDArray ids, NDArray lossMask, NDArray targetP, NDArray positionMask, NDArray aux, NDArray bias,
-               NDArray cos, NDArray sin, Eagle3Draft draft) {
-        NDList in = new NDList(ids, lossMask, targetP, positionMask, aux, bias, cos, sin);
-        in.addAll(draft.weights());
-        return module.forward(in, true);
-    }
-
-    private static String code(DraftConfig c, int steps, double decay, LossType loss, boolean withLogits,
-                               String name) {
-        StringBuilder weights = new StringBuilder();
-        for (int k = 0; k < steps; k++) {
-            // As a float, like the Java loop's factor: the fp32 loss is scaled by the same number.
-            weights.append(k == 0 ? "" : ", ").append(Float.toString((float) Math.pow(decay, k)));
-        }
-        String perPosition = loss == LossType.FORWARD_KL
-                ? "torch.neg(torch.sum(torch.mul(torch.mul(position_mask, target_p), log_p), [2]))"
-                : "torch.sum(torch.mul(torch.mul(position_mask, torch.exp(log_p)), "
-                        + "torch.sub(log_p, torch.log(torch.add(target_p, 1e-08)))), [2])";
-        return """
+    TrainTimeTestScript(DraftConfig cfg, int steps) {
+        this.cfg = cfg;
+        this.steps = steps;
+        this.graph = module("EagleTrainTimeTest", """
                   def forward(self: __torch__.$CLASS,
-                      ids: Tensor, loss_mask: Tensor, target_p: Tensor, position_mask: Tensor, aux: Tensor,
-                      bias: Tensor, cos_table: Tensor, sin_table: Tensor,
-                      %s) -> Tuple[Tensor, Tensor%s]:
+                      ids: Tensor, aux: Tensor, bias: Tensor, cos_table: Tensor, sin_table: Tensor,
+                      $WEIGHTS) -> List[Tensor]:
+                    outputs = self.steps(ids, aux, bias, cos_table, sin_table, fc, embed, in_norm, hidden_norm,
+                        wq, wk, wv, wo, post_norm, gate, up, down)
+                    normed = annotate(List[Tensor], [])
+                    for h in outputs:
+                      normed.append(self.rms_norm(h, norm))
+                    return normed
+                """);
+    }
+
+    /** @return each step's norm(h_out) [B, T, H] (differentiable), in ids' manager */
+    NDList run(NDArray ids, NDArray aux, NDArray bias, NDArray cos, NDArray sin, Eagle3Draft draft) {
+        return graph.forward(inputs(new NDList(ids, aux, bias, cos, sin), draft), true);
+    }
+
+    /**
+     * Every step's logits [steps, B, T, draft vocab] as training computes them (the same steps,
+     * then the draft's head), without gradients: what inference must reproduce. Built on first use.
+     */
+    NDArray logits(NDArray ids, NDArray aux, NDArray bias, NDArray cos, NDArray sin, Eagle3Draft draft) {
+        synchronized (this) {
+            if (logits == null) {
+                logits = module("EagleTrainTimeTestLogits", """
+                          def forward(self: __torch__.$CLASS,
+                              ids: Tensor, aux: Tensor, bias: Tensor, cos_table: Tensor, sin_table: Tensor,
+                              $WEIGHTS) -> Tensor:
+                            outputs = self.steps(ids, aux, bias, cos_table, sin_table, fc, embed, in_norm,
+                                hidden_norm, wq, wk, wv, wo, post_norm, gate, up, down)
+                            step_logits = annotate(List[Tensor], [])
+                            for h in outputs:
+                              step_logits.append(self.head(h, norm, lm_head))
+                            return torch.stack(step_logits)
+                        """);
+            }
+        }
+        return logits.forward(inputs(new NDList(ids, aux, bias, cos, sin), draft)).singletonOrThrow();
+    }
+
+    private static NDList inputs(NDList in, Eagle3Draft draft) {
+        in.addAll(draft.weights());
+        return in;
+    }
+
+    /** A module of class {@code name}: its forward, the steps and the draft's methods. */
+    private ScriptModule module(String name, String forward) {
+        return ScriptModule.of(name, (forward.replace("$WEIGHTS", DraftFragments.WEIGHT_PARAMETERS) + """
+                  def steps(self: __torch__.$CLASS, ids: Tensor, aux: Tensor, bias: Tensor, cos_table: Tensor,
+                      sin_table: Tensor, fc: Tensor, embed: Tensor, in_norm: Tensor, hidden_norm: Tensor, wq: Tensor,
+                      wk: Tensor, wv: Tensor, wo: Tensor, post_norm: Tensor, gate: Tensor, up: Tensor,
+                      down: Tensor) -> List[Tensor]:
                     b = torch.size(ids, 0)
                     t = torch.size(ids, 1)
-                    k_vocab = torch.size(target_p, 2)
-                    step_weights = [%s]
-                    ids = self.shift(ids, 0.)
-                    loss_mask = torch.to(loss_mask, 6)
                     h = torch.linear(aux, fc)
                     keys = annotate(List[Tensor], [])
                     values = annotate(List[Tensor], [])
-                    losses = annotate(List[Tensor], [])
-                    accs = annotate(List[Tensor], [])
-                    hits = annotate(List[Tensor], [])
-                    counted = annotate(List[Tensor], [])
-                    step_logits = annotate(List[Tensor], [])
-                    total = torch.zeros([], dtype=6, layout=None, device=ops.prim.device(aux))
+                    outputs = annotate(List[Tensor], [])
                     for step in range(%d):
+                      ids = self.shift(ids, 0.)
                       cos = torch.slice(cos_table, 0, step, step + t)
                       sin = torch.slice(sin_table, 0, step, step + t)
                       qkv = self.layer_input(ids, h, cos, sin, embed, in_norm, hidden_norm, wq, wk, wv)
@@ -86,32 +95,10 @@ final class TrainTimeTestScript {
                       values.append(qkv[2])
                       attn = self.attention(qkv[0], keys, values, bias, b, t)
                       h = self.layer_output(h, attn, wo, post_norm, gate, up, down)
-                      logits = self.head(h, norm, lm_head)
-                      log_p = torch.log_softmax(logits, 2, 6)
-                      l = torch.mean(%s)
-                      if step == 0:
-                        total = l
-                      else:
-                        total = torch.add(total, torch.mul(l, step_weights[step]))
-                      losses.append(torch.detach(l))
-                      hit = torch.to(torch.eq(torch.argmax(logits, 2), torch.argmax(target_p, 2)), 6)
-                      correct = torch.sum(torch.mul(hit, torch.squeeze(position_mask, 2)))
-                      count = torch.sum(loss_mask)
-                      accs.append(torch.div(correct, torch.clamp_min(count, 1e-06)))
-                      hits.append(correct)
-                      counted.append(count)
-                      %s
-                      if step + 1 < %d:
-                        ids = self.shift(ids, 0.)
-                        target_p = self.shift(target_p, 1. / k_vocab)
-                        position_mask = self.shift(position_mask, 0.)
-                        loss_mask = self.shift(loss_mask, 0.)
-                    stats = torch.stack([torch.stack(losses), torch.stack(accs), torch.stack(hits), torch.stack(counted)])
-                    return (total, stats%s)
+                      outputs.append(h)
+                    return outputs
                   def shift(self: __torch__.$CLASS, x: Tensor, fill: float) -> Tensor:
                     return torch.cat([torch.slice(x, 1, 1), torch.full_like(torch.slice(x, 1, 0, 1), fill)], 1)
-                """.formatted(DraftFragments.WEIGHT_PARAMETERS, withLogits ? ", Tensor" : "", weights, steps,
-                perPosition, withLogits ? "step_logits.append(torch.detach(logits))" : "", steps,
-                withLogits ? ", torch.stack(step_logits)" : "").replace("$CLASS", name);
+                """.formatted(steps)).replace("$CLASS", name) + DraftFragments.methods(cfg, name));
     }
 }

@@ -93,6 +93,15 @@ public final class ScriptModule {
      * own back after it. The outputs are owned by the first array's manager.
      */
     public NDList forwardArgs(Object... args) {
+        return forwardArgs(args, false);
+    }
+
+    /** {@link #forwardArgs(Object...)} whose ops join the autograd graph (see {@link #forward(NDList, boolean)}). */
+    public NDList forwardArgsRecording(Object... args) {
+        return forwardArgs(args, true);
+    }
+
+    private NDList forwardArgs(Object[] args, boolean recordGradients) {
         NDList in = new NDList();
         Map<NDArray, String> names = new IdentityHashMap<>();
         try {
@@ -108,7 +117,7 @@ public final class ScriptModule {
                     in.add(a);
                 }
             }
-            return forward(in);
+            return forward(in, recordGradients);
         } finally {
             names.forEach(NDArray::setName);
         }

@@ -13,7 +13,6 @@ import dev.eaglespark.draft.Precision;
 import dev.eaglespark.draft.SoftLabels;
 import dev.eaglespark.draft.TrainTimeTest;
 import dev.eaglespark.features.FeatureRecord;
-import dev.eaglespark.model.Ops;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,7 +46,6 @@ public final class DraftTrainer implements AutoCloseable {
     private final DraftParams params;
     private final ComputeWeights weights;
     private final TrainTimeTest ttt;
-    private final SoftLabels labels;
     private final BatchBuilder batches;
     private final TrainSettings settings;
     private final AdamW optimizer;
@@ -65,13 +63,12 @@ public final class DraftTrainer implements AutoCloseable {
                         TrainSettings settings, GradientReducer reducer) {
         Precision precision = settings.precision().on(params.manager().getDevice());
         this.params = params;
-        this.labels = labels;
         this.batches = batches;
         this.settings = settings;
         this.reducer = reducer;
         this.weights = ComputeWeights.of(params, precision);
         this.ttt = new TrainTimeTest(new Eagle3Draft(cfg, weights.params()), settings.tttLength(),
-                settings.stepDecay(), settings.loss());
+                settings.stepDecay(), settings.loss(), labels);
         this.optimizer = new AdamW(params.manager(), 0.9, 0.95, 1e-8, settings.weightDecay());
         this.scaler = precision == Precision.FP16
                 ? LossScaler.dynamic(settings.initialLossScale(), settings.lossScaleGrowthInterval())
@@ -169,7 +166,7 @@ public final class DraftTrainer implements AutoCloseable {
                 tokens[0] += b.tokens();
                 TrainTimeTest.Output out;
                 try (GradMode gc = GradMode.recording()) {
-                    out = forward(b);
+                    out = forward(b, (float) (scale / n));
                 }
                 // The next micro-batch goes to the device before this backward is queued: its
                 // upload waits for the GPU to finish the forward, which costs nothing here.
@@ -179,7 +176,7 @@ public final class DraftTrainer implements AutoCloseable {
                     next = microBatches.get(j + 1).build(nextScope);
                 }
                 try (GradMode gc = GradMode.recording()) {
-                    gc.backward(Ops.scale(out.total(), (float) (scale / n)));
+                    gc.backward(out.graphEnd());
                 }
                 NDArray micro = out.statistics();
                 micro.attach(stats);
@@ -214,7 +211,7 @@ public final class DraftTrainer implements AutoCloseable {
                 computeWeightsCurrent = true;
             }
             TrainTimeTest.Inputs in = batches.build(scope, rows);
-            TrainTimeTest.Output out = forward(in);
+            TrainTimeTest.Output out = forward(in, 1);
             long positions = in.batch().inputIds().getShape().size();
             float[] lossSums = out.stepLoss();
             for (int k = 0; k < lossSums.length; k++) {
@@ -227,10 +224,12 @@ public final class DraftTrainer implements AutoCloseable {
     /** One scored micro-batch (see {@link #score}). */
     public record Score(float[] lossSums, float[] correct, float[] counted, int rows, long tokens) {}
 
-    /** The train-time-test forward of one micro-batch, its loss mask aligned as the settings say. */
-    private TrainTimeTest.Output forward(TrainTimeTest.Inputs in) {
-        TrainTimeTest.Batch batch = settings.lossMask().align(in.batch());
-        return ttt.run(batch, labels.labels(in.lastHidden(), batch.lossMask()));
+    /**
+     * The train-time-test forward of one micro-batch, its loss mask aligned as the settings say,
+     * and its head and loss with gradients times {@code gradScale}.
+     */
+    private TrainTimeTest.Output forward(TrainTimeTest.Inputs in, float gradScale) {
+        return ttt.run(settings.lossMask().align(in.batch()), in.lastHidden(), gradScale);
     }
 
     /**

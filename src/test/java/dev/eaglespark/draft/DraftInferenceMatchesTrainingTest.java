@@ -65,8 +65,8 @@ class DraftInferenceMatchesTrainingTest {
             trainBriefly(params, cfg, labels, batches);
             Eagle3Draft draft = new Eagle3Draft(cfg, params);
             var in = batches.build(m, List.of(row));
-            float[] training = new TrainTimeTest(draft, TTT, 0.8, LossType.FORWARD_KL)
-                    .stepLogits(in.batch(), labels.labels(in.lastHidden(), in.batch().lossMask())).toFloatArray();
+            float[] training = new TrainTimeTest(draft, TTT, 0.8, LossType.FORWARD_KL, labels)
+                    .stepLogits(in.batch()).toFloatArray();
             long[] ids = java.util.Arrays.stream(row.inputIds()).asLongStream().toArray();
             TeacherForcing check = new TeacherForcing(draft, ids, in.batch().aux(), training, TTT, vocab.size());
             double worst = check.run(m);

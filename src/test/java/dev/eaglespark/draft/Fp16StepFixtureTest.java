@@ -18,7 +18,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * same thing: per-step losses close in relative terms and each gradient pointing the same way
  * (cosine similarity), which is what the optimizer consumes after unscaling. Measured on the CPU:
  * losses within 1.8e-4 relative, cosines above 0.99999; the limits (2e-3, 0.999) leave room for
- * other kernels' accumulation orders and still catch a graph cut or a missed unscale.
+ * other kernels' accumulation orders and still catch a graph cut or a missed unscale. The head
+ * and loss run in the fixture test's small chunks (several per sequence).
  */
 class Fp16StepFixtureTest {
     private static final double LOSS_REL = 2e-3;
@@ -30,7 +31,8 @@ class Fp16StepFixtureTest {
     void fp16StepAgreesWithTheFp32Reference(String name) throws Exception {
         JsonNode meta = new ObjectMapper().readTree(Fixtures.path(name + ".json").toFile());
         try (SafeTensorsFile f = SafeTensorsFile.open(Fixtures.path(name + ".safetensors"))) {
-            ReferenceStep.Result r = ReferenceStep.run(f, meta, Precision.FP16);
+            ReferenceStep.Result r = ReferenceStep.run(f, meta, Precision.FP16, ai.djl.Device.cpu(),
+                    LossMaskAlignment.REFERENCE, TrainTimeTestFixtureTest.CHUNK_TOKENS);
             float[] ploss = f.readFloats("ploss");
             double worstLoss = 0;
             for (int k = 0; k < ploss.length; k++) {

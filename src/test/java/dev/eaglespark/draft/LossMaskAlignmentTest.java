@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.eaglespark.features.FeatureRecord;
+import dev.eaglespark.model.Ops;
 import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.model.TargetModel;
 import dev.eaglespark.testutil.Stories15MFeatures;
@@ -26,9 +28,10 @@ import org.junit.jupiter.params.provider.EnumSource;
  * prompt position (the one that proposes the first draft token) counts and the last position
  * (a zero-padded target) does not; the reference mask counts assistant positions themselves, the
  * reverse at both ends. Then the step's losses and accuracies, recomputed in Java from the
- * training script's own logits over exactly those positions (step k: positions whose token
- * t+1+k, resp. t+k, is an assistant token), equal what the script reports: relative 1e-5 on the
- * losses (fp32 sums in another order), the accuracies and their denominators exactly.
+ * training forward's own logits ({@link TrainTimeTest#stepLogits}) and the target's distribution
+ * over exactly those positions (step k: positions whose token t+1+k, resp. t+k, is an assistant
+ * token), equal what the chunked head and loss report: relative 1e-5 on the losses (fp32 sums in
+ * another order), the accuracies and their denominators exactly.
  */
 class LossMaskAlignmentTest {
     private static final int TTT = 3;
@@ -65,24 +68,19 @@ class LossMaskAlignmentTest {
                      target.config().rmsNormEps(), DraftVocab.identity(v))) {
             TrainTimeTest.Inputs in = new BatchBuilder(target.config().hiddenSize(), 3, DataType.FLOAT32)
                     .build(m, List.of(row));
-            TrainTimeTest.Batch batch = alignment.align(in.batch());
-            SoftLabels.Labels labels = soft.labels(in.lastHidden(), batch.lossMask());
-            float[] positions = labels.positionMask().toFloatArray();
             int shift = alignment == LossMaskAlignment.SHIFTED ? 1 : 0;
-            for (int p = 0; p < t; p++) {
-                assertEquals(counted(p, shift, 0) ? 1f : 0f, positions[p], "position " + p);
-            }
             boolean shifted = alignment == LossMaskAlignment.SHIFTED;
-            assertEquals(shifted, positions[firstAssistant - 1] == 1f, "the last prompt position");
-            assertEquals(!shifted, positions[t - 1] == 1f, "the last position");
+            assertEquals(shifted, counted(firstAssistant - 1, shift, 0), "the last prompt position");
+            assertEquals(!shifted, counted(t - 1, shift, 0), "the last position");
 
-            TrainTimeTest ttt = new TrainTimeTest(new Eagle3Draft(cfg, params), TTT, 0.8, LossType.FORWARD_KL);
+            TrainTimeTest.Batch batch = alignment.align(in.batch());
+            TrainTimeTest ttt = new TrainTimeTest(new Eagle3Draft(cfg, params), TTT, 0.8, LossType.FORWARD_KL, soft);
             TrainTimeTest.Output out;
             try (GradMode off = GradMode.off()) {
-                out = ttt.run(batch, labels);
+                out = ttt.run(batch, in.lastHidden(), 1);
             }
-            float[] logits = ttt.stepLogits(batch, labels).toFloatArray(); // [TTT, 1, T, V]
-            float[] targetP = labels.targetP().toFloatArray(); // step 0's [1, T, V]; step k reads row p + k
+            float[] logits = ttt.stepLogits(batch).toFloatArray(); // [TTT, 1, T, V]
+            float[] targetP = targetP(in.lastHidden(), v); // step 0's [1, T, V]; step k reads row p + k
             for (int k = 0; k < TTT; k++) {
                 double loss = 0;
                 int correct = 0;
@@ -115,6 +113,34 @@ class LossMaskAlignmentTest {
                 assertTrue(denominator > 0);
             }
         }
+    }
+
+    /**
+     * The target's distribution for each position's next token [T x V]: softmax of
+     * lm_head(norm(last hidden state)) at position p + 1, uniform for the last position (the
+     * reference's zero logits past the end).
+     */
+    private static float[] targetP(NDArray lastHidden, int v) {
+        float[] logits = Ops.linear(Ops.rmsNorm(lastHidden, target.finalNormWeight(), target.config().rmsNormEps()),
+                target.lmHeadWeight()).toFloatArray();
+        int t = row.length();
+        float[] p = new float[t * v];
+        java.util.Arrays.fill(p, (t - 1) * v, t * v, 1f / v);
+        for (int i = 0; i + 1 < t; i++) {
+            int from = (i + 1) * v;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < v; j++) {
+                max = Math.max(max, logits[from + j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < v; j++) {
+                sum += Math.exp(logits[from + j] - max);
+            }
+            for (int j = 0; j < v; j++) {
+                p[i * v + j] = (float) (Math.exp(logits[from + j] - max) / sum);
+            }
+        }
+        return p;
     }
 
     /** Whether step k counts position p: its mask entry, moved left by shift + k. */

@@ -66,8 +66,8 @@ final class TeacherForcing {
                 NDArray mask = in.batch().lossMask().get("0:1");
                 TrainTimeTest.Batch row = TrainTimeTest.Batch.of(ids, new long[] {ids.getShape().get(1)}, mask, aux);
                 Eagle3Draft draft = new Eagle3Draft(ref.config(), params);
-                float[] training = new TrainTimeTest(draft, ref.tttLength(), 0.8, ref.loss())
-                        .stepLogits(row, soft.labels(in.lastHidden().get("0:1"), mask)).toFloatArray();
+                float[] training = new TrainTimeTest(draft, ref.tttLength(), 0.8, ref.loss(), soft)
+                        .stepLogits(row).toFloatArray();
                 TeacherForcing check = new TeacherForcing(draft, ids.toLongArray(), aux, training, ref.tttLength(),
                         ref.config().draftVocabSize());
                 check.run(m);

@@ -20,9 +20,13 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * One training step against the reference trainer, for both variants and both losses:
  * per-step loss and accuracy within 1e-4 (absolute), the total within 1e-4, every gradient
- * within 1e-3 relative to its largest magnitude.
+ * within 1e-3 relative to its largest magnitude. The head and loss run in chunks of
+ * {@link #CHUNK_TOKENS} tokens: 5 positions of the batch's 2 rows, 6 chunks over the 24 positions
+ * and the 6 past the end that later TTT steps reach.
  */
 class TrainTimeTestFixtureTest {
+    static final long CHUNK_TOKENS = 10;
+
     @TempDir
     Path tmp;
 
@@ -32,7 +36,8 @@ class TrainTimeTestFixtureTest {
     void matchesTheReferenceTrainer(String name) throws Exception {
         JsonNode meta = new ObjectMapper().readTree(Fixtures.path(name + ".json").toFile());
         try (SafeTensorsFile f = SafeTensorsFile.open(Fixtures.path(name + ".safetensors"))) {
-            ReferenceStep.Result r = ReferenceStep.run(f, meta);
+            ReferenceStep.Result r = ReferenceStep.run(f, meta, Precision.FP32, ai.djl.Device.cpu(),
+                    LossMaskAlignment.REFERENCE, CHUNK_TOKENS);
             assertClose("ploss", f.readFloats("ploss"), r.ploss(), 1e-4);
             assertClose("acc", f.readFloats("acc"), r.acc(), 1e-4);
             assertEquals(f.readFloats("total_loss")[0], r.total(), 1e-4, "total");

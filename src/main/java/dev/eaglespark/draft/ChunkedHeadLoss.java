@@ -1,0 +1,214 @@
+package dev.eaglespark.draft;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import dev.eaglespark.model.ScriptModule;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The draft's lm_head, the loss and accuracy of every train-time-test step and the gradient they
+ * send back, a chunk of positions at a time, as fused linear-cross-entropy kernels do it: no
+ * logits or soft labels of a whole sequence ever exist, only those of one chunk (256 MiB of fp32
+ * logits of the wider vocabulary by default: 523 tokens at 128,256).
+ *
+ * <p>The autograd graph of the TTT forward ends at each step's norm(h_out). Here, outside
+ * autograd, each chunk's draft logits z give the loss and, in closed form, dL/dz; then
+ * dL/dnorm(h_out) = dL/dz @ lm_head and, for a trained head, dL/dlm_head += dL/dz^T @ norm(h_out).
+ * The graph is closed by the surrogate sum_k sum(norm(h_out)_k * G_k) (+ sum(lm_head * dW)),
+ * whose backward hands each leaf exactly its gradient. With N = B*T, per position and step
+ * (mask = position mask, p_t the target's soft labels, p_s = softmax(z)):
+ * <ul>
+ *   <li>forward KL, L = -mask * sum_v p_t log p_s / N: dL/dz = mask * (p_s * sum_v p_t - p_t) / N
+ *       (sum_v p_t is 1 up to rounding; the form is log-softmax's own backward);</li>
+ *   <li>reverse KL, L = mask * sum_v p_s a / N with a = log p_s - log(p_t + 1e-8):
+ *       dL/dz_j = mask * p_s,j * (a_j - sum_v p_s a) / N (the derivative of a's log p_s term,
+ *       sum_v p_s d log p_s / dz_j = p_s,j - p_s,j * sum_v p_s, vanishes).</li>
+ * </ul>
+ * times 0.8^k for step k and the gradient scale (the fp16 loss scale over the micro-batches),
+ * then cast to the compute dtype, as autograd casts log-softmax's fp32 gradient.
+ *
+ * <p>Chunks run over the target's positions s (the soft labels of s = t + k + 1 train position t
+ * at step k), so each chunk's soft labels are made once, from the stored last hidden state
+ * through the target's frozen norm and head, and serve every step: position mask(s) =
+ * [target's argmax in the draft vocabulary] * loss_mask[s - 1], and step k's accuracy
+ * denominator counts the same loss_mask entries; past the end (s >= T) the target is uniform, its
+ * argmax id 0, and loss_mask is 0 from s = T + 1 on. loss_mask is the batch's as the trainer
+ * aligned it ({@link LossMaskAlignment}): shifted with the targets, entry s - 1 is the stored
+ * mask of token s; as the reference leaves it, of token s - 1.
+ */
+public final class ChunkedHeadLoss {
+    /** fp32 logits per chunk of the wider vocabulary: 256 MiB (523 tokens at 128,256). */
+    static final long CHUNK_LOGITS = 1L << 26;
+    /** Rows of the per-step statistics: loss, accuracy, correct predictions, accuracy denominator. */
+    static final int LOSS = 0;
+    static final int ACC = 1;
+    static final int CORRECT = 2;
+    static final int COUNTED = 3;
+
+    private final SoftLabels target;
+    private final int steps;
+    private final ScriptModule trainedHead;
+    private final ScriptModule frozenHead;
+
+    /**
+     * @param chunkTokens tokens per chunk (over all rows of a batch), or 0 for
+     *     {@link #CHUNK_LOGITS} fp32 logits of the target vocabulary
+     */
+    public ChunkedHeadLoss(SoftLabels target, int steps, double decay, LossType loss, long chunkTokens) {
+        this.target = target;
+        this.steps = steps;
+        long chunk = chunkTokens > 0 ? chunkTokens : Math.max(1, CHUNK_LOGITS / target.targetVocabSize());
+        this.trainedHead = ScriptModule.of("EagleChunkedHeadLoss", code(steps, decay, loss, chunk, true, target.eps()));
+        this.frozenHead = ScriptModule.of("EagleChunkedHeadLoss", code(steps, decay, loss, chunk, false, target.eps()));
+    }
+
+    /** The losses of one micro-batch and the array whose backward delivers their gradient. */
+    public record Result(NDArray graphEnd, NDArray total, NDArray perStep) {}
+
+    /**
+     * @param normed each step's norm(h_out) [B, T, H], ends of the autograd graph
+     * @param head the draft's lm_head [Vd, H] in the compute dtype; trained when it requires gradients
+     * @param lastHidden the target's last hidden state [B, T, Ht] in the compute dtype
+     * @param lossMask [B, T]
+     * @param gradScale what the gradients are multiplied by (loss scale over micro-batches)
+     * @return the surrogate to run backward on (seed 1), the weighted total and [4, steps] per-step
+     *     losses, accuracies, correct predictions and accuracy denominators (detached, fp32), in
+     *     lastHidden's manager
+     */
+    public Result run(List<NDArray> normed, NDArray head, NDArray lastHidden, NDArray lossMask, float gradScale) {
+        if (normed.size() != steps) {
+            throw new IllegalArgumentException(normed.size() + " step outputs for " + steps + " steps");
+        }
+        ScriptModule script = head.hasGradient() ? trainedHead : frozenHead;
+        try (NDManager host = NDManager.newBaseManager(Device.cpu())) {
+            NDArray scale = host.create(new float[] {gradScale}); // read by the script on the host: no sync
+            NDList out = script.forwardArgsRecording(lastHidden, normed, head, lossMask, target.norm(), target.head(),
+                    target.draftIds(), target.inVocab(), scale);
+            return new Result(out.get(0), out.get(1), out.get(2));
+        }
+    }
+
+    private static String code(int steps, double decay, LossType loss, long chunkTokens, boolean trainHead,
+                               double targetEps) {
+        StringBuilder weights = new StringBuilder();
+        for (int k = 0; k < steps; k++) {
+            // As floats, as the weighted sum of the reference multiplies its fp32 losses.
+            weights.append(k == 0 ? "" : ", ").append(Float.toString((float) Math.pow(decay, k)));
+        }
+        // Per position: the loss summed over the vocabulary [B, n, 1], and dL/dz (unmasked, unscaled) in p's place.
+        String lossAndGrad = loss == LossType.FORWARD_KL ? """
+                          per = torch.neg(torch.sum(torch.mul(tp, log_p), [2], True))
+                          torch.sub_(torch.mul_(p, torch.sum(tp, [2], True)), tp)
+                          dz = p
+                """ : """
+                          dz = torch.mul_(torch.sub(log_p, torch.log(torch.add(tp, 1e-08))), p)
+                          per = torch.sum(dz, [2], True)
+                          torch.sub_(dz, torch.mul_(p, per))
+                """;
+        // A trained head's gradient: each chunk's dL/dz of all steps against their rows in one product.
+        String keepRows = trainHead ? """
+                          chunk_grads.append(torch.reshape(g, [-1, vocab]))
+                          chunk_rows.append(torch.reshape(x, [-1, hidden]))
+                """ : "";
+        String headGrad = trainHead ? """
+                      if len(chunk_grads) > 0:
+                        torch.add_(d_head, torch.matmul(torch.t(torch.cat(chunk_grads)), torch.cat(chunk_rows)))
+                """ : "";
+        String closeHead = trainHead
+                ? "    end = torch.add(end, torch.sum(torch.mul(head, torch.to(d_head, ops.prim.dtype(head))), dtype=6))\n"
+                : "";
+        return """
+                  def forward(self: __torch__.EagleChunkedHeadLoss, h_last: Tensor, normed: List[Tensor], head: Tensor,
+                      loss_mask: Tensor, t_norm: Tensor, t_head: Tensor, draft_ids: Tensor, in_vocab: Tensor,
+                      grad_scale: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+                    steps = %d
+                    step_weights = [%s]
+                    b = torch.size(h_last, 0)
+                    t = torch.size(h_last, 1)
+                    dev = ops.prim.device(h_last)
+                    w = torch.detach(head)
+                    vocab = torch.size(w, 0)
+                    hidden = torch.size(w, 1)
+                    scale = float(grad_scale)
+                    mask = torch.cat([torch.to(loss_mask, 6), torch.zeros([b, steps], dtype=6, layout=None, device=dev)], 1)
+                    rows = annotate(List[Tensor], [])
+                    grads = annotate(List[Tensor], [])
+                    for k in range(steps):
+                      rows.append(torch.detach(normed[k]))
+                      grads.append(torch.zeros_like(rows[k]))
+                    losses = torch.zeros([steps], dtype=6, layout=None, device=dev)
+                    correct = torch.zeros([steps], dtype=6, layout=None, device=dev)
+                    counted = torch.zeros([steps], dtype=6, layout=None, device=dev)
+                    d_head = torch.zeros([%s, hidden], dtype=6, layout=None, device=dev)
+                    width = max(1, %d // b)
+                    for s0 in range(1, t + steps, width):
+                      s1 = min(s0 + width, t + steps)
+                      labels = self.soft_labels(h_last, t_norm, t_head, draft_ids, in_vocab, s0, s1)
+                      lm = torch.slice(mask, 1, s0 - 1, s1 - 1)
+                      pm = torch.mul(labels[2], lm)
+                      chunk_grads = annotate(List[Tensor], [])
+                      chunk_rows = annotate(List[Tensor], [])
+                      for k in range(steps):
+                        lo = max(s0, k + 1)
+                        hi = min(s1, t + k + 1)
+                        if lo < hi:
+                          x = torch.slice(rows[k], 1, lo - k - 1, hi - k - 1)
+                          tp = torch.slice(labels[0], 1, lo - s0, hi - s0)
+                          m = torch.unsqueeze(torch.slice(pm, 1, lo - s0, hi - s0), 2)
+                          logits = torch.linear(x, w)
+                          log_p = torch.log_softmax(logits, 2, 6)
+                          p = torch.exp(log_p)
+                %s
+                          torch.add_(torch.select(losses, 0, k), torch.sum(torch.mul(per, m)))
+                          hit = torch.to(torch.eq(torch.argmax(logits, 2), torch.slice(labels[1], 1, lo - s0, hi - s0)), 6)
+                          torch.add_(torch.select(correct, 0, k), torch.sum(torch.mul(hit, torch.squeeze(m, 2))))
+                          torch.add_(torch.select(counted, 0, k), torch.sum(torch.slice(lm, 1, lo - s0, hi - s0)))
+                          g = torch.to(torch.mul_(dz, torch.mul(m, scale * step_weights[k] / (b * t))), ops.prim.dtype(w))
+                          torch.copy_(torch.slice(grads[k], 1, lo - k - 1, hi - k - 1), torch.matmul(g, w))
+                %s%s
+                    losses = torch.div(losses, b * t)
+                    total = torch.select(losses, 0, 0)
+                    for k in range(1, steps):
+                      total = torch.add(total, torch.mul(torch.select(losses, 0, k), step_weights[k]))
+                    accs = torch.div(correct, torch.clamp_min(counted, 1e-06))
+                    end = torch.zeros([], dtype=6, layout=None, device=dev)
+                    for k in range(steps):
+                      end = torch.add(end, torch.sum(torch.mul(normed[k], grads[k]), dtype=6))
+                %s
+                    return (end, total, torch.stack([losses, accs, correct, counted]))
+                  def soft_labels(self: __torch__.EagleChunkedHeadLoss, h_last: Tensor, t_norm: Tensor, t_head: Tensor,
+                      draft_ids: Tensor, in_vocab: Tensor, s0: int, s1: int) -> Tuple[Tensor, Tensor, Tensor]:
+                    b = torch.size(h_last, 0)
+                    t = torch.size(h_last, 1)
+                    k_vocab = torch.size(draft_ids, 0)
+                    dev = ops.prim.device(h_last)
+                    probs = annotate(List[Tensor], [])
+                    inside = annotate(List[Tensor], [])
+                    if s0 < t:
+                      end = min(s1, t)
+                      logits = torch.linear(self.rms_norm(torch.slice(h_last, 1, s0, end), t_norm), t_head)
+                      chosen = logits
+                      if k_vocab != torch.size(t_head, 0):
+                        chosen = torch.index_select(logits, 2, draft_ids)
+                      probs.append(torch.softmax(chosen, 2, 6))
+                      top = torch.reshape(torch.argmax(logits, 2), [-1])
+                      inside.append(torch.reshape(torch.index_select(in_vocab, 0, top), [b, end - s0]))
+                    if s1 > t:
+                      n = s1 - max(s0, t)
+                      probs.append(torch.full([b, n, k_vocab], 1. / k_vocab, dtype=6, layout=None, device=dev))
+                      first = torch.slice(in_vocab, 0, 0, 1)
+                      inside.append(torch.expand(torch.reshape(first, [1, 1]), [b, n]))
+                    p = torch.cat(probs, 1)
+                    return (p, torch.argmax(p, 2), torch.cat(inside, 1))
+                  def rms_norm(self: __torch__.EagleChunkedHeadLoss, x: Tensor, w: Tensor) -> Tensor:
+                    x32 = torch.to(x, 6)
+                    variance = torch.mean(torch.pow(x32, 2), [-1], True)
+                    normed = torch.div(x32, torch.sqrt(torch.add(variance, %s)))
+                    return torch.mul(torch.to(normed, ops.prim.dtype(x)), w)
+                """.formatted(steps, weights, trainHead ? "vocab" : "0", chunkTokens, lossAndGrad, keepRows, headGrad, closeHead,
+                String.format(Locale.ROOT, "%.17g", targetEps));
+    }
+}
