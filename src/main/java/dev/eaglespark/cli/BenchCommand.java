@@ -26,7 +26,8 @@ public final class BenchCommand implements Command {
             Map.entry("workers", true), Map.entry("wire", true), Map.entry("collective", true), Map.entry("op-profile", false),
             Map.entry("accumulate", true),
             Map.entry("prompt-len", true), Map.entry("new-tokens", true), Map.entry("mix", true),
-            Map.entry("requests", true), Map.entry("answers", true), Map.entry("bandwidth", true));
+            Map.entry("requests", true), Map.entry("answers", true), Map.entry("bandwidth", true),
+            Map.entry("shared-head", false), Map.entry("online", false));
 
     @Override
     public Map<String, Boolean> options() {
@@ -65,10 +66,12 @@ public final class BenchCommand implements Command {
                 layers (3 aux layers), random weights and random fp16 features made on the device,
                 forward KL: soft labels, train-time-test forward and backward, unscaling, clipping
                 and AdamW, as training runs them. Prints median ms/step, tokens/s, useful TFLOP/s
-                and GPU memory in use. FLOPs per token, forward x3 for forward and backward:
-                  3 x (2*3Ht*H [fc, once] + TTT x (2*(2H*(q+2kv) + q*H + 3*H*I + H*Vd) [q/k/v, o,
-                  MLP, draft lm_head] + 2*T*q [causal attention over the step-0 keys]))
-                  + 2*Ht*Vt [soft labels, forward only]
+                and GPU memory in use (on the CPU: the most an update raised the process's resident
+                size). FLOPs per token, forward x3 for forward and backward:
+                  3 x (2*3Ht*H [fc, once] + TTT x (2*(2H*(q+2kv) + q*H + 3*H*I) [q/k/v, o, MLP]
+                  + 2*T*q [causal attention over the step-0 keys])) + TTT x 3 x 2*H*Vd [draft
+                  lm_head; x2 instead of x3 for the frozen shared head] + 2*Ht*Vt [soft labels,
+                  forward only]
                 with q = heads x head_dim, kv = KV heads x head_dim, I the MLP width, Vd and Vt the
                 draft and target vocabularies.
 
@@ -106,6 +109,12 @@ public final class BenchCommand implements Command {
                   --aux LIST       features: hidden-state indices to fuse (default 2,L/2,L-3)
                   --precision P    train: auto (default: fp16 on a GPU, fp32 on the CPU), fp16 or fp32
                   --draft-vocab N  train: draft vocabulary size (default 32000)
+                  --shared-head    train: the shared-head variant, the target's full vocabulary
+                                   (128,256 at llama3.1-8b) with its lm_head frozen
+                  --online         train: online training, the target (random fp16 weights, on the
+                                   same device) making each micro-batch's features inside the
+                                   update; prints stage 1 alone (F), training on ready features
+                                   (T), online (O) and O against the serial bound 1/(1/F + 1/T)
                   --ttt N          train: train-time-test length (default 7)
                   --accumulate L   train: micro-batches per update (gradient accumulation, default 1;
                                    a comma-separated list runs each in turn on the same weights);
@@ -208,7 +217,11 @@ public final class BenchCommand implements Command {
 
     private static int train(Args args, TargetConfig cfg, String config, ai.djl.Device device) throws Exception {
         Precision precision = args.get("precision", "auto", Precision::parse).on(device);
-        DraftConfig draft = DraftConfig.forTarget(cfg, args.getInt("draft-vocab", 32000), 3);
+        if (args.has("shared-head") && args.has("draft-vocab")) {
+            throw new UsageException("--shared-head trains the target's full vocabulary: give no --draft-vocab");
+        }
+        int vocab = args.has("shared-head") ? cfg.vocabSize() : args.getInt("draft-vocab", 32000);
+        DraftConfig draft = DraftConfig.forTarget(cfg, vocab, 3);
         int ttt = args.getInt("ttt", 7);
         int workers = args.getInt("workers", 1);
         if (workers > 1 || args.has("collective")) {
@@ -226,9 +239,13 @@ public final class BenchCommand implements Command {
             }
             return 0;
         }
+        System.out.println("train, " + config + " shapes, draft vocabulary " + draft.draftVocabSize()
+                + (args.has("shared-head") ? " (shared head, frozen)" : "") + ", TTT " + ttt + ", forward KL, "
+                + precision + " on " + device);
+        if (args.has("online")) {
+            return trainOnline(args, cfg, draft, precision, ttt, device);
+        }
         try (TrainBench bench = new TrainBench(draft, device, precision, ttt)) {
-            System.out.println("train, " + config + " shapes, draft vocabulary " + draft.draftVocabSize() + ", TTT "
-                    + ttt + ", forward KL, " + precision + " on " + device);
             for (int batch : args.getInts("batch", "1")) {
                 int seq = args.getInt("seq", 2048);
                 for (int accumulate : args.getInts("accumulate", "1")) {
@@ -238,6 +255,37 @@ public final class BenchCommand implements Command {
                 if (args.has("profile")) {
                     bench.profile(batch, seq, profileFile(args, "train", batch));
                 }
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Stage 1 alone (F), training on ready features (T) and online training (O) in one process,
+     * the target with random weights next to the draft; O against the serial bound 1/(1/F + 1/T).
+     */
+    private static int trainOnline(Args args, TargetConfig cfg, DraftConfig draft, Precision precision, int ttt,
+                                   ai.djl.Device device) {
+        if (args.has("profile") || args.has("workers")) {
+            throw new UsageException("--online measures one rank: give no --profile or --workers");
+        }
+        try (TargetModel model = TargetModel.random(cfg, device, TargetModel.defaultDtype(device));
+             TrainBench bench = new TrainBench(draft, precision, ttt, model)) {
+            int warmup = args.getInt("warmup", 3);
+            int iters = args.getInt("iters", 10);
+            int micro = args.getInt("accumulate", 1);
+            for (int batch : args.getInts("batch", "1")) {
+                int seq = args.getInt("seq", 2048);
+                FeaturesBench.Result f = new FeaturesBench(model, dev.eaglespark.features.FeatureSettings.defaultAux(
+                        cfg.numLayers())).run(batch, seq, warmup, iters, 42);
+                TrainBench.Result t = bench.run(batch, seq, micro, warmup, iters, false);
+                TrainBench.Result o = bench.run(batch, seq, micro, warmup, iters, true);
+                double bound = 1 / (1 / f.tokensPerSecond() + 1 / t.tokensPerSecond());
+                System.out.println("features (F): " + f.format());
+                System.out.println("training on features (T): " + t.format());
+                System.out.println("online (O): " + o.format());
+                System.out.printf("online %,.0f tokens/s = %.2f x the serial bound 1/(1/F + 1/T) = %,.0f tokens/s%n",
+                        o.tokensPerSecond(), o.tokensPerSecond() / bound, bound);
             }
         }
         return 0;

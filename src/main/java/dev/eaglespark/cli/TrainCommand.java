@@ -6,6 +6,7 @@ import dev.eaglespark.draft.LossMaskAlignment;
 import dev.eaglespark.draft.LossType;
 import dev.eaglespark.draft.Precision;
 import dev.eaglespark.export.ServingEngine;
+import dev.eaglespark.features.FeatureSettings;
 import dev.eaglespark.spark.TrainStage;
 import dev.eaglespark.train.TrainJob;
 import dev.eaglespark.train.TrainSettings;
@@ -13,8 +14,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
-/** {@code eaglespark train}: EAGLE-3 draft training on stage-1 features, a Spark barrier stage of --workers tasks. */
-public final class TrainCommand implements Command {
+/**
+ * {@code eaglespark train}: EAGLE-3 draft training on stage-1 features, or online on
+ * conversations, a Spark barrier stage of --workers tasks.
+ */
+public final class TrainCommand implements ConversationInputs {
     private static final Map<String, Boolean> OPTIONS = Map.ofEntries(
             Map.entry("features", true), Map.entry("target", true), Map.entry("vocab", true),
             Map.entry("shared-head", false), Map.entry("checkpoints", true), Map.entry("export", true),
@@ -26,7 +30,10 @@ public final class TrainCommand implements Command {
             Map.entry("workers", true), Map.entry("wire", true), Map.entry("io-timeout", true), Map.entry("collective", true),
             Map.entry("precision", true), Map.entry("loss-scale", true), Map.entry("loss-scale-interval", true),
             Map.entry("loss-mask", true), Map.entry("validation", true), Map.entry("validate-every", true),
-            Map.entry("validation-rows", true), Map.entry("export-last", false));
+            Map.entry("validation-rows", true), Map.entry("export-last", false),
+            Map.entry("online", false), Map.entry("input", true), Map.entry("aux-layers", true),
+            Map.entry("max-length", true), Map.entry("truncation", true), Map.entry("template", true),
+            Map.entry("input-splits", true));
 
     @Override
     public Map<String, Boolean> options() {
@@ -36,7 +43,8 @@ public final class TrainCommand implements Command {
     @Override
     public Map<String, PathKind> paths() {
         return Map.of("features", PathKind.URI, "target", PathKind.URI, "vocab", PathKind.URI,
-                "checkpoints", PathKind.URI, "export", PathKind.URI);
+                "checkpoints", PathKind.URI, "export", PathKind.URI, "validation", PathKind.URI,
+                "input", PathKind.URI, "template", PathKind.LOCAL);
     }
 
     @Override
@@ -46,13 +54,16 @@ public final class TrainCommand implements Command {
 
     @Override
     public String summary() {
-        return "train the EAGLE-3 draft on stage-1 features (Spark barrier stage; checkpoints, resume, export)";
+        return "train the EAGLE-3 draft on stage-1 features or online on conversations (Spark barrier stage; "
+                + "checkpoints, resume, export)";
     }
 
     @Override
     public String help() {
         return """
                 usage: eaglespark train --features DIR --target DIR (--vocab FILE | --shared-head)
+                                        --checkpoints DIR [options]
+                       eaglespark train --online --input GLOB... --target DIR (--vocab FILE | --shared-head)
                                         --checkpoints DIR [options]
 
                 A barrier stage of --workers tasks (one per GPU), started together; each trains on
@@ -84,8 +95,26 @@ public final class TrainCommand implements Command {
                 'best' in --checkpoints, and the export is the best checkpoint (--export-last: the
                 last weights).
 
+                Online (--online): no feature files. The inputs are the conversations 'features'
+                takes, cut into about --input-splits splits of whole lines, dealt to the ranks
+                like feature row groups; each rank renders and tokenizes its conversations as
+                stage 1 does, runs the target (loaded once, on the rank's device next to the draft)
+                over each micro-batch and trains on its aux and last hidden states at once. The
+                data position (lines consumed) is in every checkpoint; rejected records go to
+                <checkpoints>/_rejects/ (one file per rank and checkpoint) and their counts into
+                each checkpoint's state.json. Online costs a target forward per sample and epoch;
+                offline costs 32 KiB of storage per token at 8B (see README).
+
                 options:
                   --features DIR         output of 'eaglespark features'
+                  --online               train on conversations (--input) instead of features
+                  --input GLOB           online: conversation JSONL files (.gz, .zst too); repeatable
+                  --input-splits N       online: splits over all inputs, the units of sharding and
+                                         shuffling (default 64 x --workers)
+                  --aux-layers LIST      online: hidden-state indices to fuse (default 2,L/2,L-3)
+                  --max-length N         online: tokens per sample (default 2048)
+                  --truncation P         online: truncate (default) or drop samples over --max-length
+                  --template FILE        online: a chat template file instead of the target's own
                   --target DIR           the target model directory (or 'stories15M', shipped to
                                          the executors by the driver)
                   --vocab FILE           vocab.safetensors of 'eaglespark vocab' (standard draft)
@@ -160,10 +189,6 @@ public final class TrainCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        TrainJob job = new TrainJob(a.required("features"), a.required("target"),
-                a.get("vocab", null), shared, a.required("checkpoints"), a.getInt("epochs", 1), a.getInt("steps", 0),
-                a.getInt("checkpoint-every", 500), a.has("resume"), a.get("export", null), engine, s,
-                validation(a));
         String device = a.get("device", "auto");
         if (!List.of("auto", "gpu", "cpu").contains(device)) {
             throw new UsageException("--device must be auto, gpu or cpu, got '" + device + "'");
@@ -176,6 +201,27 @@ public final class TrainCommand implements Command {
         if (collective == CollectiveKind.NCCL && device.equals("cpu")) {
             throw new UsageException("--collective nccl all-reduces on GPUs: it cannot run with --device cpu");
         }
+        String target = a.required("target"); // the demo is resolved by SparkStages
+        TrainJob.OnlineInput online = null;
+        String features = null;
+        if (a.has("online")) {
+            if (a.has("features")) {
+                throw new UsageException("--online trains on --input conversations: give no --features");
+            }
+            FeatureSettings f = new FeatureSettings(target, a.getInts("aux-layers", null), a.getInt("max-length", 2048),
+                    FeaturesCommand.parseTruncation(a.get("truncation", "truncate")), a.fileText("template"), 0, 0);
+            online = new TrainJob.OnlineInput(a.requiredAll("input"), f, a.getInt("input-splits", 64 * workers));
+        } else {
+            for (String o : List.of("input", "input-splits", "aux-layers", "max-length", "truncation", "template")) {
+                if (a.has(o)) {
+                    throw new UsageException("--" + o + " is for online training: give --online too");
+                }
+            }
+            features = a.required("features");
+        }
+        TrainJob job = new TrainJob(features, target, a.get("vocab", null), shared, a.required("checkpoints"),
+                a.getInt("epochs", 1), a.getInt("steps", 0), a.getInt("checkpoint-every", 500), a.has("resume"),
+                a.get("export", null), engine, s, validation(a), online);
         return SparkStages.train(job, new TrainStage.Workers(workers, device, a.get("wire", "fp32", WireType::parse),
                 Duration.ofSeconds(a.getInt("io-timeout", 600)), collective));
     }

@@ -22,18 +22,23 @@ public final class TrainingSamples implements Iterator<TokenizedSample> {
     @Override
     public boolean hasNext() {
         while (next == null && conversations.hasNext()) {
-            Conversation c = conversations.next();
-            try {
-                ConversationValidator.validate(c);
-                next = encoder.encode(c);
-            } catch (RejectedException e) {
-                rejects.reject(new Reject(c.id(), e.reason(), e.getMessage(), c.source(), c.line()));
-            } catch (RuntimeException e) {
-                // A bug or a tokenizer failure on one record must not end the job either.
-                rejects.reject(new Reject(c.id(), RejectReason.INTERNAL_ERROR, e.toString(), c.source(), c.line()));
-            }
+            next = encode(conversations.next(), encoder, rejects);
         }
         return next != null;
+    }
+
+    /** One conversation as a sample, or null after it went to {@code rejects} with its reason. */
+    public static TokenizedSample encode(Conversation c, SampleEncoder encoder, RejectSink rejects) {
+        try {
+            ConversationValidator.validate(c);
+            return encoder.encode(c);
+        } catch (RejectedException e) {
+            rejects.reject(new Reject(c.id(), e.reason(), e.getMessage(), c.source(), c.line()));
+        } catch (RuntimeException e) {
+            // A bug or a tokenizer failure on one record must not end the job either.
+            rejects.reject(new Reject(c.id(), RejectReason.INTERNAL_ERROR, e.toString(), c.source(), c.line()));
+        }
+        return null;
     }
 
     @Override

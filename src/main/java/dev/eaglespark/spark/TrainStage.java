@@ -115,7 +115,7 @@ public final class TrainStage {
         List<Integer> ranks = IntStream.range(0, workers.count()).boxed().toList();
         RDD<Summary> barrier = jsc.parallelize(ranks, workers.count()).rdd().barrier()
                 .mapPartitions(task, false, ClassTag$.MODULE$.apply(Summary.class));
-        jsc.setJobDescription("eaglespark train: " + workers.count() + " workers on " + job.features());
+        jsc.setJobDescription("eaglespark train: " + workers.count() + " workers on " + job.input());
         // Spark retries a failed barrier stage only when it is a shuffle map stage (a failed
         // barrier result stage aborts the job), so the summaries go through a shuffle.
         List<Summary> results = JavaRDD.fromRDD(barrier, ClassTag$.MODULE$.apply(Summary.class)).repartition(1)
@@ -139,8 +139,10 @@ public final class TrainStage {
      * held, naming the option (each rank would meet the same missing file).
      */
     static void requireInputs(TrainJob job, Configuration conf) throws IOException {
-        require(new Path(OutputPublisher.current(job.features(), conf), FeatureManifest.FILE), "--features " + job.features()
-                + " is not the output of a features run", conf);
+        if (job.online() == null) { // online, the conversations are checked where their splits are planned
+            require(new Path(OutputPublisher.current(job.features(), conf), FeatureManifest.FILE), "--features "
+                    + job.features() + " is not the output of a features run", conf);
+        }
         require(new Path(ShippedModels.resolve(job.target()), "config.json"), "--target " + job.target()
                 + " is not a model directory", conf);
         if (!job.sharedHead()) {

@@ -12,7 +12,6 @@ import dev.eaglespark.draft.GradMode;
 import dev.eaglespark.draft.Precision;
 import dev.eaglespark.draft.SoftLabels;
 import dev.eaglespark.draft.TrainTimeTest;
-import dev.eaglespark.features.FeatureRecord;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -46,7 +45,6 @@ public final class DraftTrainer implements AutoCloseable {
     private final DraftParams params;
     private final ComputeWeights weights;
     private final TrainTimeTest ttt;
-    private final BatchBuilder batches;
     private final TrainSettings settings;
     private final AdamW optimizer;
     private final LossScaler scaler;
@@ -56,14 +54,12 @@ public final class DraftTrainer implements AutoCloseable {
     private boolean computeWeightsCurrent;
 
     /**
-     * @param labels and {@code batches} in the compute dtype of {@code settings}' precision on the
-     *     parameters' device
+     * @param labels in the compute dtype of {@code settings}' precision on the parameters' device
      */
-    public DraftTrainer(DraftParams params, DraftConfig cfg, SoftLabels labels, BatchBuilder batches,
-                        TrainSettings settings, GradientReducer reducer) {
+    public DraftTrainer(DraftParams params, DraftConfig cfg, SoftLabels labels, TrainSettings settings,
+                        GradientReducer reducer) {
         Precision precision = settings.precision().on(params.manager().getDevice());
         this.params = params;
-        this.batches = batches;
         this.settings = settings;
         this.reducer = reducer;
         this.weights = ComputeWeights.of(params, precision);
@@ -97,12 +93,7 @@ public final class DraftTrainer implements AutoCloseable {
         scaler.restore(state);
     }
 
-    /** One update over {@code microBatches} (each a list of rows). */
-    public StepMetrics step(List<List<FeatureRecord>> microBatches) {
-        return update(microBatches.stream().map(rows -> (MicroBatch) scope -> batches.build(scope, rows)).toList());
-    }
-
-    /** One update over micro-batches made on the device (benchmarks, tests). */
+    /** One update over {@code microBatches}, each made on the device when its turn comes. */
     public StepMetrics update(List<MicroBatch> microBatches) {
         long start = System.nanoTime();
         long step = optimizer.steps();
@@ -204,20 +195,21 @@ public final class DraftTrainer implements AutoCloseable {
      * its mean over B x T positions), the correct predictions and the accuracy's denominator.
      * Validation adds these up over held-out rows.
      */
-    public Score score(List<FeatureRecord> rows) {
+    public Score score(MicroBatch rows) {
         try (NDManager scope = params.manager().newSubManager(); GradMode off = GradMode.off()) {
             if (!computeWeightsCurrent) {
                 weights.beginUpdate(); // fp16: copies of the masters as they are now
                 computeWeightsCurrent = true;
             }
-            TrainTimeTest.Inputs in = batches.build(scope, rows);
+            TrainTimeTest.Inputs in = rows.build(scope);
             TrainTimeTest.Output out = forward(in, 1);
             long positions = in.batch().inputIds().getShape().size();
             float[] lossSums = out.stepLoss();
             for (int k = 0; k < lossSums.length; k++) {
                 lossSums[k] *= positions;
             }
-            return new Score(lossSums, out.stepCorrect(), out.stepCounted(), rows.size(), in.tokens());
+            int b = (int) in.batch().inputIds().getShape().get(0);
+            return new Score(lossSums, out.stepCorrect(), out.stepCounted(), b, in.tokens());
         }
     }
 

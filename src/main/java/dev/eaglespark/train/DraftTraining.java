@@ -12,7 +12,9 @@ import dev.eaglespark.draft.DraftConfig;
 import dev.eaglespark.draft.DraftParams;
 import dev.eaglespark.draft.SoftLabels;
 import dev.eaglespark.export.DraftExport;
-import dev.eaglespark.features.FeatureManifest;
+import dev.eaglespark.data.RejectCounts;
+import dev.eaglespark.data.TokenizedSample;
+import dev.eaglespark.draft.Precision;
 import dev.eaglespark.features.FeatureRecord;
 import dev.eaglespark.io.LocalDirs;
 import dev.eaglespark.io.OutputPublisher;
@@ -22,7 +24,6 @@ import dev.eaglespark.model.WeightLoader;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.vocab.DraftVocab;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,8 +34,9 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * A training run of one worker (rank of world): builds the draft from the target's frozen
- * parts and the vocabulary, reads its shard of the features in seeded order, updates,
- * checkpoints (rank 0) and resumes. With a gradient reducer that averages across workers the
+ * parts and the vocabulary, reads its shard of the features (or, online, of the conversations,
+ * the target making their features in the run) in seeded order, updates, checkpoints (rank 0)
+ * and resumes. With a gradient reducer that averages across workers the
  * same code is one rank of data-parallel training.
  */
 public final class DraftTraining {
@@ -74,26 +76,34 @@ public final class DraftTraining {
 
     public static Summary run(TrainJob job, Collective group, Device device, Configuration conf,
                               UpdateListener listener) throws IOException {
-        String features = OutputPublisher.current(job.features(), conf);
-        JsonNode manifest = readJson(new Path(features, FeatureManifest.FILE), conf);
-        int[] aux = JSON.convertValue(manifest.get("aux_layer_ids"), int[].class);
         java.nio.file.Path targetDir = LocalDirs.localize(job.target(), conf);
         TargetConfig tcfg = TargetConfig.load(targetDir.resolve("config.json"));
-        if (manifest.path("target").path("hidden_size").asInt() != tcfg.hiddenSize()) {
-            throw new IOException("features in " + job.features() + " were made by a target of hidden size "
-                    + manifest.path("target").path("hidden_size") + ", not " + targetDir);
-        }
-        if (job.validation() != null) {
-            requireSameTarget(manifest, job.features(), job.validation().features(), conf);
-        }
         DraftVocab vocab = job.sharedHead() ? DraftVocab.identity(tcfg.vocabSize()) : readVocab(job.vocab(), conf);
-        DraftConfig cfg = DraftConfig.forTarget(tcfg, vocab.size(), aux.length);
+        Precision precision = job.settings().precision().on(device);
+        if (job.online() == null) {
+            try (TrainingInput<FeatureRecord> input = TrainingInput.features(job.features(), tcfg,
+                    precision.dataType(), conf)) {
+                return run(job, group, device, conf, listener, targetDir, tcfg, vocab, precision, input);
+            }
+        }
+        try (TrainingInput<TokenizedSample> input = TrainingInput.online(job.online(), targetDir, tcfg, device,
+                precision.dataType(), conf)) {
+            return run(job, group, device, conf, listener, targetDir, tcfg, vocab, precision, input);
+        }
+    }
+
+    private static <T> Summary run(TrainJob job, Collective group, Device device, Configuration conf,
+                                   UpdateListener listener, java.nio.file.Path targetDir, TargetConfig tcfg,
+                                   DraftVocab vocab, Precision precision, TrainingInput<T> input) throws IOException {
+        if (job.validation() != null) {
+            requireSameTarget(input.manifest(), job.input(), job.validation().features(), conf);
+        }
+        DraftConfig cfg = DraftConfig.forTarget(tcfg, vocab.size(), input.aux().length);
         TrainSettings s = job.settings();
-        FeatureDataset data = FeatureDataset.open(features, conf);
         long rowsPerUpdate = (long) s.microBatch() * s.accumulation() * group.worldSize();
-        long perEpoch = Math.max(1, data.rows() / rowsPerUpdate);
+        long perEpoch = Math.max(1, input.data().rows() / rowsPerUpdate);
         long total = job.maxSteps() > 0 ? job.maxSteps() : perEpoch * job.epochs();
-        TrainSettings settings = s.forRun(total, s.precision().on(device));
+        TrainSettings settings = s.forRun(total, precision);
 
         boolean rank0 = group.rank() == 0;
         // Closed in reverse: the arrays first, the stop last (only then may a stopping JVM exit).
@@ -103,8 +113,8 @@ public final class DraftTraining {
              NDManager frozen = NDManager.newBaseManager(device)) {
             TargetParts target = TargetParts.load(targetDir, tcfg, frozen);
             Safety safety = new Safety(stop, lease, export,
-                    CheckpointCompatibility.of(cfg, vocab, manifest, job.sharedHead(), settings.loss()));
-            return train(job, group, device, conf, cfg, tcfg, vocab, aux, data, settings, target, frozen, listener,
+                    CheckpointCompatibility.of(cfg, vocab, input.manifest(), job.sharedHead(), settings.loss()));
+            return train(job, group, device, conf, cfg, tcfg, vocab, input, settings, target, frozen, listener,
                     safety);
         }
     }
@@ -114,8 +124,18 @@ public final class DraftTraining {
      * stages it; null without an export. The driver calls it too, to refuse before any task starts.
      */
     public static OutputPublisher prepareExport(TrainJob job, Configuration conf) throws IOException {
-        return job.export() == null ? null : OutputPublisher.prepare("train", "--export", job.export(),
-                java.util.Arrays.asList(job.features(), job.target(), job.vocab(), job.checkpoints()), conf);
+        if (job.export() == null) {
+            return null;
+        }
+        List<String> reads = new ArrayList<>(java.util.Arrays.asList(job.features(), job.target(), job.vocab(),
+                job.checkpoints()));
+        if (job.validation() != null) {
+            reads.add(job.validation().features());
+        }
+        if (job.online() != null) {
+            reads.addAll(job.online().inputs());
+        }
+        return OutputPublisher.prepare("train", "--export", job.export(), reads, conf);
     }
 
     /** The target's frozen pieces the draft needs: embeddings, final norm, lm_head. */
@@ -132,26 +152,25 @@ public final class DraftTraining {
         }
     }
 
-    private static Summary train(TrainJob job, Collective group, Device device, Configuration conf,
-                                 DraftConfig cfg, TargetConfig tcfg, DraftVocab vocab, int[] aux, FeatureDataset data,
-                                 TrainSettings s, TargetParts target, NDManager frozen, UpdateListener listener,
-                                 Safety safety) throws IOException {
+    private static <T> Summary train(TrainJob job, Collective group, Device device, Configuration conf,
+                                     DraftConfig cfg, TargetConfig tcfg, DraftVocab vocab, TrainingInput<T> input,
+                                     TrainSettings s, TargetParts target, NDManager frozen, UpdateListener listener,
+                                     Safety safety) throws IOException {
         int rank = group.rank();
         int world = group.worldSize();
         long total = s.totalSteps();
+        TrainingRejects rejects = input.rejects();
         try (GradientAverager averager = new GradientAverager(group);
              DraftParams params = initialParams(cfg, target, vocab, job.sharedHead(), device, s.seed(), frozen);
              SoftLabels labels = new SoftLabels(target.norm(), target.lmHead(), tcfg.rmsNormEps(), vocab,
                      s.precision().dataType());
-             DraftTrainer trainer = new DraftTrainer(params, cfg, labels,
-                     new BatchBuilder(tcfg.hiddenSize(), aux.length, s.precision().dataType()), s,
-                     averager)) {
+             DraftTrainer trainer = new DraftTrainer(params, cfg, labels, s, averager)) {
             Checkpoints ckpts = new Checkpoints(job.checkpoints(), conf);
             CheckpointResume.Resumed resumed = CheckpointResume.load(job.resume(), ckpts, group,
                     params.trainableArrays(), trainer.optimizer(), safety.compatibility(), frozen);
             Path latest = resumed == null ? null : resumed.checkpoint();
-            Validation validation = job.validation() == null ? null
-                    : Validation.open(job.validation(), s, group, conf);
+            Validation validation = job.validation() == null ? null : Validation.open(job.validation(), s,
+                    new BatchBuilder(tcfg.hiddenSize(), input.aux().length, s.precision().dataType()), group, conf);
             long validateEvery = job.validateEvery();
             BestCheckpoint best = BestCheckpoint.NONE;
             List<ValidationMetrics> validations = new ArrayList<>();
@@ -167,13 +186,16 @@ public final class DraftTraining {
                 at = positionOf(st, rank, world);
                 if (rank == 0) {
                     curves.resumeAt(st.step());
+                    if (rejects != null) {
+                        rejects.restore(TrainingRejects.fromJson(st.extra().path("rejects")));
+                    }
                 }
                 LOG.info("rank {}: resumed from {} (step {}, epoch {}, position {})", rank, latest, st.step(),
                         at.epoch(), at.position());
             }
-            RankShard shard = new RankShard(data, s.seed(), rank, world, at);
+            RankShard<T> shard = new RankShard<>(input.data(), s.seed(), rank, world, at);
             if (rank == 0) {
-                LOG.info("training in {} on {}{}, loss mask {}", s.precision(), device,
+                LOG.info("training in {} on {} from {}{}, loss mask {}", s.precision(), device, job.input(),
                         trainer.lossScaler().isDynamic()
                                 ? String.format(", loss scale %.0f", trainer.lossScaler().scale()) : "", s.lossMask());
                 if (validation != null) {
@@ -190,11 +212,12 @@ public final class DraftTraining {
                             + " before update " + (trainer.optimizer().steps() + 1) + "; newest committed checkpoint "
                             + last + " (continue with --resume)");
                 }
-                List<List<FeatureRecord>> micro = new ArrayList<>();
+                List<DraftTrainer.MicroBatch> micro = new ArrayList<>();
                 for (int a = 0; a < s.accumulation(); a++) {
-                    micro.add(shard.next(s.microBatch()));
+                    micro.add(input.batch(shard.next(s.microBatch())));
                 }
-                StepMetrics m = trainer.step(micro);
+                StepMetrics m = trainer.update(micro);
+                input.afterUpdate();
                 metrics.add(m);
                 if (rank == 0) {
                     curves.add(m);
@@ -218,10 +241,20 @@ public final class DraftTraining {
                 // A validated update is also a checkpoint, so the best one can be exported.
                 if (end || validate || (job.checkpointEvery() > 0 && m.step() % job.checkpointEvery() == 0)) {
                     List<Checkpoints.DataPosition> ranks = gatherPositions(group, shard.position());
+                    ObjectNode extra = JSON.createObjectNode().put("seed", s.seed()).put("world", world)
+                            .put("loss", s.loss().name()).put("precision", s.precision().toString())
+                            .put("loss_mask", s.lossMask().toString());
+                    input.describe(extra);
+                    if (rejects != null) {
+                        // Every rank's rejects are on file before rank 0 commits the checkpoint.
+                        rejects.write(job.checkpoints(), rank, m.step(), conf);
+                        RejectCounts counts = rejects.total(group);
+                        extra.set("rejects", TrainingRejects.toJson(counts));
+                        if (rank == 0) {
+                            LOG.info("rejects so far: {}", counts);
+                        }
+                    }
                     if (rank == 0) {
-                        ObjectNode extra = JSON.createObjectNode().put("seed", s.seed()).put("world", world)
-                                .put("loss", s.loss().name()).put("features", job.features())
-                                .put("precision", s.precision().toString()).put("loss_mask", s.lossMask().toString());
                         trainer.saveState(extra);
                         if (v != null) {
                             extra.set("validation", v.toJson());
@@ -252,8 +285,8 @@ public final class DraftTraining {
                 curves.writePlot();
                 if (safety.export() != null) {
                     exportBestOrLast(job, ckpts, best, trainer.optimizer().steps(), params, frozen);
-                    DraftExport.write(safety.export().staging().toString(), conf, cfg, params.all(), vocab, aux,
-                            tcfg.numLayers(), job.engine());
+                    DraftExport.write(safety.export().staging().toString(), conf, cfg, params.all(), vocab,
+                            input.aux(), tcfg.numLayers(), job.engine());
                     safety.export().publish();
                 }
             }
@@ -285,15 +318,16 @@ public final class DraftTraining {
 
     /**
      * Validation features must come from the same target, tokenizer and aux layers as the
-     * training features: the draft reads their states as it reads the training ones.
+     * training features (online: as the run's target and aux layers): the draft reads their
+     * states as it reads the training ones.
      */
-    private static void requireSameTarget(JsonNode training, String trainingDir, String validationDir,
+    private static void requireSameTarget(JsonNode training, String trainingInput, String validationDir,
                                           Configuration conf) throws IOException {
-        JsonNode other = readJson(new Path(OutputPublisher.current(validationDir, conf), FeatureManifest.FILE), conf);
+        JsonNode other = TrainingInput.readManifest(validationDir, conf);
         for (String field : List.of("/target/config_sha256", "/target/tokenizer_sha256", "/aux_layer_ids")) {
             if (!training.at(field).equals(other.at(field))) {
                 throw new IOException("the validation features in " + validationDir + " differ from the training "
-                        + "features in " + trainingDir + " in " + field + " (" + other.at(field) + " vs "
+                        + "input " + trainingInput + " in " + field + " (" + other.at(field) + " vs "
                         + training.at(field) + "): make both with the same target, tokenizer and --aux-layers");
             }
         }
@@ -353,9 +387,4 @@ public final class DraftTraining {
         }
     }
 
-    private static JsonNode readJson(Path p, Configuration conf) throws IOException {
-        try (InputStream in = p.getFileSystem(conf).open(p)) {
-            return JSON.readTree(in);
-        }
-    }
 }

@@ -8,7 +8,6 @@ import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
-import java.util.Random;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -26,12 +25,10 @@ import org.apache.parquet.schema.MessageType;
 
 /**
  * Stage-1 features as training input, read with plain parquet-hadoop (no Spark needed). The
- * unit of shuffling and sharding is a (file, row group) pair: each epoch deals the units to the
- * ranks in an order drawn from (seed, epoch), and visits the rows of a unit in an order drawn
- * the same way, so a rank's position in the epoch (samples consumed) identifies where to
- * resume exactly.
+ * unit of shuffling and sharding is a (file, row group) pair, visited in {@link DataOrder}, so a
+ * rank's position in the epoch (samples consumed) identifies where to resume exactly.
  */
-public final class FeatureDataset {
+public final class FeatureDataset implements TrainingData<FeatureRecord> {
     /** One row group of one file and how many rows it has. */
     public record Unit(String file, int rowGroup, long rows) {}
 
@@ -74,30 +71,26 @@ public final class FeatureDataset {
         return units;
     }
 
+    @Override
+    public int unitCount() {
+        return units.size();
+    }
+
+    @Override
     public long rows() {
         return units.stream().mapToLong(Unit::rows).sum();
     }
 
     /**
-     * Rank {@code rank}'s samples of {@code epoch} from position {@code skip} on. All units are put
-     * in the epoch's seeded order and dealt out to the ranks in turn, so every sample is seen once
-     * per epoch across ranks, the shards change every epoch, and they differ by at most one unit.
-     * With one row per unit, rank r of world W gets the global sequence's rows r, r+W, ...: W
-     * ranks with one-row micro-batches consume together what one worker consumes with W times
-     * the accumulation.
+     * Rank {@code rank}'s samples of {@code epoch} from position {@code skip} on, in
+     * {@link DataOrder}: every sample is seen once per epoch across ranks, the shards change every
+     * epoch, and they differ by at most one unit. Units wholly before {@code skip} are not read.
      */
+    @Override
     public Iterator<FeatureRecord> epoch(long seed, int epoch, int rank, int world, long skip) {
-        // Unit numbers (their place in the fixed order), not the units: a unit's rows are shuffled
-        // by its number, so the order depends on the data, not on where the files lie or their names.
-        List<Integer> all = new ArrayList<>();
-        for (int i = 0; i < units.size(); i++) {
-            all.add(i);
-        }
-        Collections.shuffle(all, new Random(seed * 1_000_003L + epoch));
-        List<Integer> order = new ArrayList<>();
-        for (int i = rank; i < all.size(); i += world) {
-            order.add(all.get(i));
-        }
+        // Unit numbers (their place in the fixed order), not the units: the order depends on the
+        // data, not on where the files lie or their names.
+        List<Integer> order = DataOrder.units(units.size(), seed, epoch, rank, world);
         return new UnitRows() {
             private int unit = 0;
             private long toSkip = skip;
@@ -105,14 +98,12 @@ public final class FeatureDataset {
             @Override
             List<FeatureRecord> nextUnit() {
                 while (unit < order.size()) {
-                    int number = order.get(unit++);
-                    Unit u = units.get(number);
+                    Unit u = units.get(order.get(unit++));
                     if (toSkip >= u.rows()) {
                         toSkip -= u.rows(); // skipped without reading
                         continue;
                     }
-                    List<FeatureRecord> rows = read(u);
-                    Collections.shuffle(rows, new Random(seed * 31L + epoch * 7919L + number));
+                    List<FeatureRecord> rows = DataOrder.records(read(u), FeatureRecord::id, seed, epoch);
                     List<FeatureRecord> rest = rows.subList((int) toSkip, rows.size());
                     toSkip = 0;
                     return rest;
@@ -177,6 +168,11 @@ public final class FeatureDataset {
             }
             return rows.get(next++);
         }
+    }
+
+    @Override
+    public String describe() {
+        return units.size() + " row groups of features";
     }
 
     private List<FeatureRecord> read(Unit u) {

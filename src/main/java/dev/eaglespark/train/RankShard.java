@@ -1,6 +1,5 @@
 package dev.eaglespark.train;
 
-import dev.eaglespark.features.FeatureRecord;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -8,18 +7,19 @@ import java.util.List;
 
 /**
  * One rank's endless stream of training rows: its share of each epoch in turn (see
- * {@link FeatureDataset#epoch}), and where it is, for checkpoints.
+ * {@link TrainingData#epoch}), and where it is, for checkpoints.
  */
-public final class RankShard {
-    private final FeatureDataset data;
+public final class RankShard<T> {
+    private final TrainingData<T> data;
     private final long seed;
     private final int rank;
     private final int world;
     private int epoch;
     private long position;
-    private Iterator<FeatureRecord> rows;
+    private Iterator<T> rows;
+    private boolean trainedThisEpoch;
 
-    RankShard(FeatureDataset data, long seed, int rank, int world, Checkpoints.DataPosition at) {
+    RankShard(TrainingData<T> data, long seed, int rank, int world, Checkpoints.DataPosition at) {
         this.data = data;
         this.seed = seed;
         this.rank = rank;
@@ -29,20 +29,29 @@ public final class RankShard {
         this.rows = data.epoch(seed, epoch, rank, world, position);
     }
 
-    List<FeatureRecord> next(int n) throws IOException {
-        List<FeatureRecord> out = new ArrayList<>(n);
+    /** The next {@code n} records that can be trained on; rejected ones are passed over. */
+    List<T> next(int n) throws IOException {
+        List<T> out = new ArrayList<>(n);
+        boolean freshEpoch = false;
         while (out.size() < n) {
             if (!rows.hasNext()) {
+                if (freshEpoch && !trainedThisEpoch) {
+                    throw new IOException("rank " + rank + " of " + world + " has nothing to train on in epoch " + epoch
+                            + " (" + data.describe() + " in all: fewer units than ranks, or every record rejected?)");
+                }
                 epoch++;
                 position = 0;
+                trainedThisEpoch = false;
+                freshEpoch = true;
                 rows = data.epoch(seed, epoch, rank, world, 0);
-                if (!rows.hasNext()) {
-                    throw new IOException("rank " + rank + " of " + world + " has no feature rows to train on ("
-                            + data.units().size() + " row groups in all: fewer than the ranks?)");
-                }
+                continue;
             }
-            out.add(rows.next());
+            T row = rows.next();
             position++;
+            if (row != null) {
+                out.add(row);
+                trainedThisEpoch = true;
+            }
         }
         return out;
     }

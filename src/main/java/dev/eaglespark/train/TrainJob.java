@@ -1,12 +1,14 @@
 package dev.eaglespark.train;
 
 import dev.eaglespark.export.ServingEngine;
+import dev.eaglespark.features.FeatureSettings;
 import java.io.Serializable;
+import java.util.List;
 
 /**
  * Everything a training run needs.
  *
- * @param features output directory of the features stage
+ * @param features output directory of the features stage; null when training online
  * @param target the target model directory (embeddings, final norm and lm_head come from it)
  * @param vocab vocab.safetensors of the vocab stage; ignored for the shared head
  * @param sharedHead full vocabulary with the target's lm_head frozen
@@ -17,10 +19,13 @@ import java.io.Serializable;
  * @param resume continue from the newest committed checkpoint when there is one
  * @param export where to write the serving draft at the end; null for none
  * @param validation the held-out features scored during training; null for none
+ * @param online conversations to train on directly, the target running in the job; null to
+ *     train on {@code features}
  */
 public record TrainJob(String features, String target, String vocab, boolean sharedHead, String checkpoints,
                        int epochs, long maxSteps, long checkpointEvery, boolean resume, String export,
-                       ServingEngine engine, TrainSettings settings, Validation validation) implements Serializable {
+                       ServingEngine engine, TrainSettings settings, Validation validation, OnlineInput online)
+        implements Serializable {
 
     /**
      * A validation split: {@code features} is the features stage's output on held-out
@@ -31,34 +36,64 @@ public record TrainJob(String features, String target, String vocab, boolean sha
      */
     public record Validation(String features, long every, long maxRows, boolean exportLast) implements Serializable {}
 
-    /** A job without a validation split. */
+    /**
+     * Online training's input: conversation files (globs, .gz and .zst, any Hadoop URI) cut into
+     * about {@code splits} splits of whole lines (the units of sharding and shuffling), made into
+     * samples and features as {@code features} would with {@code settings} (its model is the target).
+     */
+    public record OnlineInput(List<String> inputs, FeatureSettings settings, int splits) implements Serializable {
+        public OnlineInput {
+            inputs = List.copyOf(inputs);
+            if (splits < 1) {
+                throw new IllegalArgumentException("online training needs at least one input split, got " + splits);
+            }
+        }
+    }
+
+    public TrainJob {
+        if ((features == null) == (online == null)) {
+            throw new IllegalArgumentException("a training job reads either features or conversations (online)");
+        }
+    }
+
+    /** Training on stage-1 features, without a validation split. */
     public TrainJob(String features, String target, String vocab, boolean sharedHead, String checkpoints, int epochs,
                     long maxSteps, long checkpointEvery, boolean resume, String export, ServingEngine engine,
                     TrainSettings settings) {
         this(features, target, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, resume, export,
-                engine, settings, null);
+                engine, settings, null, null);
     }
 
-    /** The same job with the target at {@code dir} (where the driver or an executor finds it). */
+    /**
+     * The same job with the target at {@code dir} (where the driver or an executor finds it), also
+     * as the model of an online input.
+     */
     public TrainJob withTarget(String dir) {
+        OnlineInput o = online == null ? null
+                : new OnlineInput(online.inputs(), online.settings().withModelDir(dir), online.splits());
         return new TrainJob(features, dir, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, resume,
-                export, engine, settings);
+                export, engine, settings, validation, o);
     }
 
     /** The same job continuing from its newest checkpoint (what a retried stage runs). */
     public TrainJob resuming() {
         return new TrainJob(features, target, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, true,
-                export, engine, settings, validation);
+                export, engine, settings, validation, online);
     }
 
     /** The same job scoring {@code v} during training. */
     public TrainJob withValidation(Validation v) {
         return new TrainJob(features, target, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, resume,
-                export, engine, settings, v);
+                export, engine, settings, v, online);
     }
 
     /** Updates between validations: the split's own interval, else the checkpoints' (0: only at the end). */
     public long validateEvery() {
         return validation == null ? 0 : validation.every() > 0 ? validation.every() : checkpointEvery;
+    }
+
+    /** What the job reads, for logs and the Spark UI. */
+    public String input() {
+        return online == null ? features : "conversations " + online.inputs() + " (online)";
     }
 }

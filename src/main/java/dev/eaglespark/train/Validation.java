@@ -19,27 +19,31 @@ import org.apache.hadoop.conf.Configuration;
  */
 final class Validation {
     private final FeatureDataset data;
+    private final BatchBuilder batches;
     private final long limit;
     private final int microBatch;
     private final double decay;
     private final Collective group;
 
-    private Validation(FeatureDataset data, long limit, int microBatch, double decay, Collective group) {
+    private Validation(FeatureDataset data, BatchBuilder batches, long limit, int microBatch, double decay,
+                       Collective group) {
         this.data = data;
+        this.batches = batches;
         this.limit = limit;
         this.microBatch = microBatch;
         this.decay = decay;
         this.group = group;
     }
 
-    static Validation open(TrainJob.Validation spec, TrainSettings s, Collective group, Configuration conf)
-            throws IOException {
+    /** @param batches makes the rows' micro-batches as the training features' are made */
+    static Validation open(TrainJob.Validation spec, TrainSettings s, BatchBuilder batches, Collective group,
+                           Configuration conf) throws IOException {
         FeatureDataset data = FeatureDataset.open(OutputPublisher.current(spec.features(), conf), conf);
         long limit = spec.maxRows() > 0 ? Math.min(spec.maxRows(), data.rows()) : data.rows();
         if (limit == 0) {
             throw new IOException("the validation features " + spec.features() + " hold no rows");
         }
-        return new Validation(data, limit, s.microBatch(), s.stepDecay(), group);
+        return new Validation(data, batches, limit, s.microBatch(), s.stepDecay(), group);
     }
 
     long rows() {
@@ -56,7 +60,7 @@ final class Validation {
         while (rows.hasNext()) {
             batch.add(rows.next());
             if (batch.size() == microBatch || !rows.hasNext()) {
-                DraftTrainer.Score sc = trainer.score(batch);
+                DraftTrainer.Score sc = trainer.score(scope -> batches.build(scope, batch));
                 for (int k = 0; k < ttt; k++) {
                     sums[k] += sc.lossSums()[k];
                     sums[ttt + k] += sc.correct()[k];

@@ -9,10 +9,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.collective.CollectiveKind;
 import dev.eaglespark.collective.WireType;
+import dev.eaglespark.data.Conversation;
+import dev.eaglespark.data.ConversationReader;
+import dev.eaglespark.data.TrainingSamples;
 import dev.eaglespark.data.TruncationPolicy;
 import dev.eaglespark.draft.LossType;
 import dev.eaglespark.export.ServingEngine;
 import dev.eaglespark.features.FeatureSettings;
+import dev.eaglespark.features.SampleSource;
 import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.testutil.TestData;
@@ -23,6 +27,7 @@ import dev.eaglespark.train.TrainSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
@@ -139,6 +144,47 @@ class TrainStageTest {
         }
         assertFalse(a.best().isNone() || b.best().isNone(), "both name a best checkpoint");
         assertTrue(Files.isRegularFile(Path.of(two, "best")));
+    }
+
+    /**
+     * Online, with one conversation per input split (the finest unit), two ranks consume together
+     * what one worker consumes with twice the accumulation, as offline. The input holds only
+     * conversations that encode: a rejected one-line unit would shift the dealing between ranks.
+     */
+    @Test
+    void onlineTwoWorkersEqualOneWorkerWithTheSameGlobalBatch() throws Exception {
+        FeatureSettings settings = new FeatureSettings(model.toString(), null, 128, TruncationPolicy.TRUNCATE, null,
+                0, 0);
+        Path sample = TestData.path("sharegpt_sample.jsonl");
+        List<String> all = Files.readAllLines(sample);
+        List<String> lines = new ArrayList<>();
+        try (SampleSource source = new SampleSource(model, settings);
+             java.io.InputStream in = Files.newInputStream(sample)) {
+            ConversationReader reader = new ConversationReader(in, sample.toString(), r -> { });
+            while (reader.hasNext() && lines.size() < 16) {
+                Conversation c = reader.next();
+                if (TrainingSamples.encode(c, source.encoder(), r -> { }) != null) {
+                    lines.add(all.get((int) c.line() - 1));
+                }
+            }
+        }
+        Path input = tmp.resolve("trainable.jsonl");
+        Files.write(input, lines);
+        TrainJob.OnlineInput in = new TrainJob.OnlineInput(List.of(input.toString()), settings, lines.size());
+        String one = tmp.resolve("ck-online-one").toString();
+        String two = tmp.resolve("ck-online-two").toString();
+        train(online(job(one, 2), in), 1);
+        train(online(job(two, 1), in), 2);
+        double diff = maxRelativeDifference(Path.of(one, "step-00000004/model.safetensors"),
+                Path.of(two, "step-00000004/model.safetensors"));
+        System.out.printf("online, 2 workers vs 1 worker x 2 micro-batches, after 4 updates: max relative "
+                + "difference %.3g%n", diff);
+        assertTrue(diff < 1e-5, "max relative difference " + diff);
+    }
+
+    private static TrainJob online(TrainJob j, TrainJob.OnlineInput in) {
+        return new TrainJob(null, j.target(), j.vocab(), j.sharedHead(), j.checkpoints(), j.epochs(), j.maxSteps(),
+                j.checkpointEvery(), j.resume(), j.export(), j.engine(), j.settings(), j.validation(), in);
     }
 
     @Test

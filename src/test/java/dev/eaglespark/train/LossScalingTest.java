@@ -153,7 +153,7 @@ class LossScalingTest {
             ref = ReferenceBatch.of(file, new ObjectMapper().readTree(Fixtures.path(FIXTURE + ".json").toFile()));
             ref.putParams(params, scratch);
             labels = ref.softLabels(scratch, DataType.FLOAT16);
-            trainer = new DraftTrainer(params, ref.config(), labels, null, s, DraftTrainer.GradientReducer.SINGLE);
+            trainer = new DraftTrainer(params, ref.config(), labels, s, DraftTrainer.GradientReducer.SINGLE);
         }
 
         StepMetrics update() {

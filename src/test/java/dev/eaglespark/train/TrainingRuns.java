@@ -24,15 +24,20 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * Small single-worker draft-training runs on stories15M features, with features, checkpoints
- * and exports under any Hadoop URI.
+ * Small single-worker draft-training runs on stories15M features (or online on conversations,
+ * when {@code online} is given), with features, checkpoints and exports under any Hadoop URI.
  */
-public record TrainingRuns(String features, String target, String vocab, Configuration conf) {
+public record TrainingRuns(String features, String target, String vocab, Configuration conf,
+                           TrainJob.OnlineInput online) {
+
+    public TrainingRuns(String features, String target, String vocab, Configuration conf) {
+        this(features, target, vocab, conf, null);
+    }
 
     public TrainJob job(String ckpt, long steps, long every, boolean resume, boolean shared, String export) {
         TrainSettings s = new TrainSettings(7, 0.8, LossType.FORWARD_KL, 2e-3, 1e-4, 5, 0, 0.0, 0.5, 4, 1, 11);
-        return new TrainJob(features, target, shared ? null : vocab, shared, ckpt, 1, steps, every, resume, export,
-                ServingEngine.SGLANG, s);
+        return new TrainJob(online == null ? features : null, target, shared ? null : vocab, shared, ckpt, 1, steps,
+                every, resume, export, ServingEngine.SGLANG, s, null, online);
     }
 
     public DraftTraining.Summary run(TrainJob job) throws IOException {
@@ -90,6 +95,7 @@ public record TrainingRuns(String features, String target, String vocab, Configu
         long steps = 2 * every;
         DraftTraining.Summary whole = run(variant.apply(job(straight, steps, every, false, false, straightExport)));
         HadoopFiles.copy(straight + "/" + stepDir(every), crashed + "/" + stepDir(every), conf);
+        copyRejectsUpTo(straight, crashed, every);
         HadoopFiles.write(crashed + "/" + stepDir(steps) + "/model.safetensors",
                 "partial".getBytes(StandardCharsets.UTF_8), conf);
         DraftTraining.Summary resumed = run(variant.apply(job(crashed, steps, every, true, false, resumedExport)));
@@ -97,6 +103,24 @@ public record TrainingRuns(String features, String target, String vocab, Configu
         assertSameTensors(straight + "/" + stepDir(steps) + "/model.safetensors",
                 crashed + "/" + stepDir(steps) + "/model.safetensors");
         return new DraftTraining.Summary[] {whole, resumed};
+    }
+
+    /**
+     * The rejects files an online run had written when it died after checkpoint {@code step}:
+     * those of checkpoints up to it (rank-R-step-S.jsonl); none for offline runs.
+     */
+    private void copyRejectsUpTo(String from, String to, long step) throws IOException {
+        String dir = "/" + TrainingRejects.DIR;
+        org.apache.hadoop.fs.Path written = new org.apache.hadoop.fs.Path(from + dir);
+        if (!written.getFileSystem(conf).exists(written)) {
+            return;
+        }
+        for (String name : HadoopFiles.list(from + dir, conf)) {
+            long s = Long.parseLong(name.replaceAll(".*-step-(\\d+)\\.jsonl", "$1"));
+            if (s <= step) {
+                HadoopFiles.copy(from + dir + "/" + name, to + dir + "/" + name, conf);
+            }
+        }
     }
 
     /** Every tensor of two safetensors files equal bit for bit. */
