@@ -47,6 +47,21 @@ class TrainBenchSmokeTest {
     }
 
     @Test
+    void benchCommandRunsOnlineTrainingWithTheSharedHeadOnCpu() {
+        assertEquals(0, dev.eaglespark.cli.Main.run(new String[] {"bench", "--stage", "train", "--shapes",
+                Fixtures.path("tiny-llama3/config.json").toString(), "--device", "cpu", "--shared-head", "--online",
+                "--seq", "16", "--ttt", "3", "--warmup", "0", "--iters", "1"}));
+    }
+
+    @Test
+    void countsTheFrozenSharedHeadTwiceNotThrice() throws Exception {
+        TargetConfig t = TargetConfig.parse(new ObjectMapper().readTree(FeaturesBench.llama31_8bConfig()), "8b");
+        double head = 2.0 * 4096 * 128256;
+        assertEquals(TrainBench.flopsPerToken(DraftConfig.forTarget(t, 32000, 3), 2048, 7) - 7 * 3 * 2.0 * 4096 * 32000
+                + 7 * 2 * head, TrainBench.flopsPerToken(DraftConfig.forTarget(t, 128256, 3), 2048, 7), 1e3);
+    }
+
+    @Test
     void twoRanksAverageTheirGradientsOverTheRing() {
         assertEquals(0, dev.eaglespark.cli.Main.run(new String[] {"bench", "--stage", "train", "--shapes",
                 Fixtures.path("tiny-llama3/config.json").toString(), "--device", "cpu", "--draft-vocab", "256",
