@@ -46,7 +46,7 @@ public final class TrainBench implements AutoCloseable {
                     + "%d updates skipped (loss scale)", precision, batch, seqLen,
                     microBatches == 1 ? "" : ", " + microBatches + " micro-batches per update (ms per micro-batch)",
                     medianSeconds * 1e3, tokensPerSecond, tflops, gpu ? "GPU memory" : "host memory added by an update",
-                    GpuMemory.format(peakBytes), skipped);
+                    gpu ? GpuMemory.format(peakBytes) : String.format("%.1f MiB", peakBytes / 1048576.0), skipped);
         }
     }
 

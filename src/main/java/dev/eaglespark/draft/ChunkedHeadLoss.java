@@ -14,15 +14,21 @@ import java.util.Locale;
  * logits or soft labels of a whole sequence ever exist, only those of one chunk (256 MiB of fp32
  * logits of the wider vocabulary by default: 523 tokens at 128,256).
  *
- * <p>The autograd graph of the TTT forward ends at each step's norm(h_out). Here, outside
- * autograd, each chunk's draft logits z give the loss and, in closed form, dL/dz; then
- * dL/dnorm(h_out) = dL/dz @ lm_head and, for a trained head, dL/dlm_head += dL/dz^T @ norm(h_out).
- * The graph is closed by the surrogate sum_k sum(norm(h_out)_k * G_k) (+ sum(lm_head * dW)),
- * whose backward hands each leaf exactly its gradient. With N = B*T, per position and step
+ * <p>The autograd graph of the TTT forward ends at each step's h_out. Here, outside autograd,
+ * each chunk's rows go through the draft's final norm (as the TTT script computes RMSNorm) and
+ * lm_head, and the draft logits z give the loss and, in closed form, dL/dz; then
+ * dL/dhn = dL/dz @ lm_head, for a trained head dL/dlm_head += dL/dz^T @ hn, and through the norm
+ * (hn = w * fp16(x r), r = rsqrt(mean(x^2) + eps), in fp32) dL/dw += sum(dL/dhn * fp16(x r)) and
+ * dL/dx = r g - x r^3 sum(g x) / H with g = fp32(dL/dhn * w): what autograd computes through
+ * those ops, without keeping the norm's fp32 copy of every step's output for the backward. The
+ * graph is closed by the surrogate sum_k sum(h_out_k * G_k) + sum(w * dW_norm)
+ * (+ sum(lm_head * dW)), whose backward hands each leaf exactly its gradient. With N = B*T, per
+ * position and step
  * (mask = position mask, p_t the target's soft labels, p_s = softmax(z)):
  * <ul>
- *   <li>forward KL, L = -mask * sum_v p_t log p_s / N: dL/dz = mask * (p_s * sum_v p_t - p_t) / N
- *       (sum_v p_t is 1 up to rounding; the form is log-softmax's own backward);</li>
+ *   <li>forward KL, L = -mask * sum_v p_t log p_s / N: dL/dz = mask * (p_s - p_t) / N
+ *       (log-softmax's backward gives p_s * sum_v p_t - p_t, and the soft labels sum to 1 up to
+ *       fp32 rounding);</li>
  *   <li>reverse KL, L = mask * sum_v p_s a / N with a = log p_s - log(p_t + 1e-8):
  *       dL/dz_j = mask * p_s,j * (a_j - sum_v p_s a) / N (the derivative of a's log p_s term,
  *       sum_v p_s d log p_s / dz_j = p_s,j - p_s,j * sum_v p_s, vanishes).</li>
@@ -57,19 +63,23 @@ public final class ChunkedHeadLoss {
      * @param chunkTokens tokens per chunk (over all rows of a batch), or 0 for
      *     {@link #CHUNK_LOGITS} fp32 logits of the target vocabulary
      */
-    public ChunkedHeadLoss(SoftLabels target, int steps, double decay, LossType loss, long chunkTokens) {
+    public ChunkedHeadLoss(SoftLabels target, int steps, double decay, LossType loss, double draftEps,
+                           long chunkTokens) {
         this.target = target;
         this.steps = steps;
         long chunk = chunkTokens > 0 ? chunkTokens : Math.max(1, CHUNK_LOGITS / target.targetVocabSize());
-        this.trainedHead = ScriptModule.of("EagleChunkedHeadLoss", code(steps, decay, loss, chunk, true, target.eps()));
-        this.frozenHead = ScriptModule.of("EagleChunkedHeadLoss", code(steps, decay, loss, chunk, false, target.eps()));
+        this.trainedHead = ScriptModule.of("EagleChunkedHeadLoss",
+                code(steps, decay, loss, chunk, true, draftEps, target.eps()));
+        this.frozenHead = ScriptModule.of("EagleChunkedHeadLoss",
+                code(steps, decay, loss, chunk, false, draftEps, target.eps()));
     }
 
-    /** The losses of one micro-batch and the array whose backward delivers their gradient. */
+    /** The losses of one micro-batch and the scalar whose backward delivers their gradient. */
     public record Result(NDArray graphEnd, NDArray total, NDArray perStep) {}
 
     /**
-     * @param normed each step's norm(h_out) [B, T, H], ends of the autograd graph
+     * @param outputs each step's h_out [B, T, H], ends of the autograd graph
+     * @param norm the draft's final norm weight [H] in the compute dtype (trained)
      * @param head the draft's lm_head [Vd, H] in the compute dtype; trained when it requires gradients
      * @param lastHidden the target's last hidden state [B, T, Ht] in the compute dtype
      * @param lossMask [B, T]
@@ -78,21 +88,22 @@ public final class ChunkedHeadLoss {
      *     losses, accuracies, correct predictions and accuracy denominators (detached, fp32), in
      *     lastHidden's manager
      */
-    public Result run(List<NDArray> normed, NDArray head, NDArray lastHidden, NDArray lossMask, float gradScale) {
-        if (normed.size() != steps) {
-            throw new IllegalArgumentException(normed.size() + " step outputs for " + steps + " steps");
+    public Result run(List<NDArray> outputs, NDArray norm, NDArray head, NDArray lastHidden, NDArray lossMask,
+                      float gradScale) {
+        if (outputs.size() != steps) {
+            throw new IllegalArgumentException(outputs.size() + " step outputs for " + steps + " steps");
         }
         ScriptModule script = head.hasGradient() ? trainedHead : frozenHead;
         try (NDManager host = NDManager.newBaseManager(Device.cpu())) {
             NDArray scale = host.create(new float[] {gradScale}); // read by the script on the host: no sync
-            NDList out = script.forwardArgsRecording(lastHidden, normed, head, lossMask, target.norm(), target.head(),
-                    target.draftIds(), target.inVocab(), scale);
+            NDList out = script.forwardArgsRecording(lastHidden, outputs, norm, head, lossMask, target.norm(),
+                    target.head(), target.draftIds(), target.inVocab(), scale);
             return new Result(out.get(0), out.get(1), out.get(2));
         }
     }
 
     private static String code(int steps, double decay, LossType loss, long chunkTokens, boolean trainHead,
-                               double targetEps) {
+                               double draftEps, double targetEps) {
         StringBuilder weights = new StringBuilder();
         for (int k = 0; k < steps; k++) {
             // As floats, as the weighted sum of the reference multiplies its fp32 losses.
@@ -101,7 +112,7 @@ public final class ChunkedHeadLoss {
         // Per position: the loss summed over the vocabulary [B, n, 1], and dL/dz (unmasked, unscaled) in p's place.
         String lossAndGrad = loss == LossType.FORWARD_KL ? """
                           per = torch.neg(torch.sum(torch.mul(tp, log_p), [2], True))
-                          torch.sub_(torch.mul_(p, torch.sum(tp, [2], True)), tp)
+                          torch.sub_(p, tp)
                           dz = p
                 """ : """
                           dz = torch.mul_(torch.sub(log_p, torch.log(torch.add(tp, 1e-08))), p)
@@ -111,7 +122,7 @@ public final class ChunkedHeadLoss {
         // A trained head's gradient: each chunk's dL/dz of all steps against their rows in one product.
         String keepRows = trainHead ? """
                           chunk_grads.append(torch.reshape(g, [-1, vocab]))
-                          chunk_rows.append(torch.reshape(x, [-1, hidden]))
+                          chunk_rows.append(torch.reshape(hn, [-1, hidden]))
                 """ : "";
         String headGrad = trainHead ? """
                       if len(chunk_grads) > 0:
@@ -121,15 +132,16 @@ public final class ChunkedHeadLoss {
                 ? "    end = torch.add(end, torch.sum(torch.mul(head, torch.to(d_head, ops.prim.dtype(head))), dtype=6))\n"
                 : "";
         return """
-                  def forward(self: __torch__.EagleChunkedHeadLoss, h_last: Tensor, normed: List[Tensor], head: Tensor,
-                      loss_mask: Tensor, t_norm: Tensor, t_head: Tensor, draft_ids: Tensor, in_vocab: Tensor,
-                      grad_scale: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+                  def forward(self: __torch__.EagleChunkedHeadLoss, h_last: Tensor, outputs: List[Tensor], norm: Tensor,
+                      head: Tensor, loss_mask: Tensor, t_norm: Tensor, t_head: Tensor, draft_ids: Tensor,
+                      in_vocab: Tensor, grad_scale: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
                     steps = %d
                     step_weights = [%s]
                     b = torch.size(h_last, 0)
                     t = torch.size(h_last, 1)
                     dev = ops.prim.device(h_last)
                     w = torch.detach(head)
+                    w_norm = torch.detach(norm)
                     vocab = torch.size(w, 0)
                     hidden = torch.size(w, 1)
                     scale = float(grad_scale)
@@ -137,8 +149,9 @@ public final class ChunkedHeadLoss {
                     rows = annotate(List[Tensor], [])
                     grads = annotate(List[Tensor], [])
                     for k in range(steps):
-                      rows.append(torch.detach(normed[k]))
+                      rows.append(torch.detach(outputs[k]))
                       grads.append(torch.zeros_like(rows[k]))
+                    d_norm = torch.zeros([hidden], dtype=6, layout=None, device=dev)
                     losses = torch.zeros([steps], dtype=6, layout=None, device=dev)
                     correct = torch.zeros([steps], dtype=6, layout=None, device=dev)
                     counted = torch.zeros([steps], dtype=6, layout=None, device=dev)
@@ -155,10 +168,13 @@ public final class ChunkedHeadLoss {
                         lo = max(s0, k + 1)
                         hi = min(s1, t + k + 1)
                         if lo < hi:
-                          x = torch.slice(rows[k], 1, lo - k - 1, hi - k - 1)
+                          x32 = torch.to(torch.slice(rows[k], 1, lo - k - 1, hi - k - 1), 6)
+                          r = torch.rsqrt(torch.add(torch.mean(torch.pow(x32, 2), [-1], True), %s))
+                          n16 = torch.to(torch.mul(x32, r), ops.prim.dtype(w))
+                          hn = torch.mul(n16, w_norm)
                           tp = torch.slice(labels[0], 1, lo - s0, hi - s0)
                           m = torch.unsqueeze(torch.slice(pm, 1, lo - s0, hi - s0), 2)
-                          logits = torch.linear(x, w)
+                          logits = torch.linear(hn, w)
                           log_p = torch.log_softmax(logits, 2, 6)
                           p = torch.exp(log_p)
                 %s
@@ -167,16 +183,21 @@ public final class ChunkedHeadLoss {
                           torch.add_(torch.select(correct, 0, k), torch.sum(torch.mul(hit, torch.squeeze(m, 2))))
                           torch.add_(torch.select(counted, 0, k), torch.sum(torch.slice(lm, 1, lo - s0, hi - s0)))
                           g = torch.to(torch.mul_(dz, torch.mul(m, scale * step_weights[k] / (b * t))), ops.prim.dtype(w))
-                          torch.copy_(torch.slice(grads[k], 1, lo - k - 1, hi - k - 1), torch.matmul(g, w))
+                          g_hn = torch.matmul(g, w)
+                          torch.add_(d_norm, torch.sum(torch.mul(g_hn, n16), [0, 1], dtype=6))
+                          g_n = torch.to(torch.mul(g_hn, w_norm), 6)
+                          s = torch.sum(torch.mul(g_n, x32), [-1], True)
+                          g_x = torch.sub(torch.mul(g_n, r), torch.mul(x32, torch.mul(s, torch.div(torch.pow(r, 3), hidden))))
+                          torch.copy_(torch.slice(grads[k], 1, lo - k - 1, hi - k - 1), g_x)
                 %s%s
                     losses = torch.div(losses, b * t)
                     total = torch.select(losses, 0, 0)
                     for k in range(1, steps):
                       total = torch.add(total, torch.mul(torch.select(losses, 0, k), step_weights[k]))
                     accs = torch.div(correct, torch.clamp_min(counted, 1e-06))
-                    end = torch.zeros([], dtype=6, layout=None, device=dev)
+                    end = torch.sum(torch.mul(norm, torch.to(d_norm, ops.prim.dtype(norm))), dtype=6)
                     for k in range(steps):
-                      end = torch.add(end, torch.sum(torch.mul(normed[k], grads[k]), dtype=6))
+                      end = torch.add(end, torch.sum(torch.mul(outputs[k], grads[k]), dtype=6))
                 %s
                     return (end, total, torch.stack([losses, accs, correct, counted]))
                   def soft_labels(self: __torch__.EagleChunkedHeadLoss, h_last: Tensor, t_norm: Tensor, t_head: Tensor,
@@ -208,7 +229,8 @@ public final class ChunkedHeadLoss {
                     variance = torch.mean(torch.pow(x32, 2), [-1], True)
                     normed = torch.div(x32, torch.sqrt(torch.add(variance, %s)))
                     return torch.mul(torch.to(normed, ops.prim.dtype(x)), w)
-                """.formatted(steps, weights, trainHead ? "vocab" : "0", chunkTokens, lossAndGrad, keepRows, headGrad, closeHead,
+                """.formatted(steps, weights, trainHead ? "vocab" : "0", chunkTokens,
+                String.format(Locale.ROOT, "%.17g", draftEps), lossAndGrad, keepRows, headGrad, closeHead,
                 String.format(Locale.ROOT, "%.17g", targetEps));
     }
 }

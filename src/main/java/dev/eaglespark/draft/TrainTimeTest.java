@@ -15,8 +15,9 @@ import dev.eaglespark.model.RotaryEmbedding;
  * previous hidden state; step k rotates queries and keys at positions t + k; the ids, target
  * distributions and masks move left by one per step (the draft is predicting one token further
  * ahead). Loss = sum over steps of 0.8^k * loss_k. The steps run as one TorchScript call
- * ({@link TrainTimeTestScript}) whose graph ends at each step's norm(h_out); the lm_head, the
- * soft labels and the losses follow a chunk of positions at a time ({@link ChunkedHeadLoss}).
+ * ({@link TrainTimeTestScript}) whose graph ends at each step's h_out; the final norm, the
+ * lm_head, the soft labels and the losses follow a chunk of positions at a time
+ * ({@link ChunkedHeadLoss}).
  */
 public final class TrainTimeTest {
     private final Eagle3Draft draft;
@@ -39,7 +40,7 @@ public final class TrainTimeTest {
         DraftConfig c = draft.config();
         this.rope = new RotaryEmbedding(c.rope(), c.headDim(), RopePrecision.FP32);
         this.script = new TrainTimeTestScript(c, steps);
-        this.loss = new ChunkedHeadLoss(target, steps, decay, loss, chunkTokens);
+        this.loss = new ChunkedHeadLoss(target, steps, decay, loss, c.rmsNormEps(), chunkTokens);
     }
 
     /**
@@ -134,16 +135,17 @@ public final class TrainTimeTest {
 
     /**
      * The forward of one micro-batch and, chunk by chunk, its head, losses and their gradient
-     * with respect to each step's norm(h_out) (and a trained head); call with gradients recorded.
+     * with respect to each step's h_out (and the final norm and a trained head); call with
+     * gradients recorded.
      *
      * @param lastHidden the target's last hidden state [B, T, Ht] in the compute dtype (soft labels)
      * @param gradScale what the gradients are multiplied by: the loss scale over the micro-batches
      */
     public Output run(Batch batch, NDArray lastHidden, float gradScale) {
         NDList rope = rope(batch);
-        NDList normed = script.run(batch.inputIds(), batch.aux(), batch.bias(), rope.get(0), rope.get(1), draft);
-        return new Output(loss.run(normed, draft.weight(DraftParams.LM_HEAD), lastHidden, batch.lossMask(),
-                gradScale));
+        NDList outputs = script.run(batch.inputIds(), batch.aux(), batch.bias(), rope.get(0), rope.get(1), draft);
+        return new Output(loss.run(outputs, draft.weight("norm.weight"), draft.weight(DraftParams.LM_HEAD),
+                lastHidden, batch.lossMask(), gradScale));
     }
 
     /**

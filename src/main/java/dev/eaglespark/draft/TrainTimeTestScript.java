@@ -7,9 +7,9 @@ import dev.eaglespark.model.ScriptModule;
 /**
  * The train-time-test forward of {@link TrainTimeTest} as one TorchScript call with autograd
  * on: the draft step of every TTT step ({@link DraftFragments}, the same methods inference runs)
- * and the shift of the ids between steps. It returns each step's output through the draft's
- * final norm, where the graph ends: the lm_head and the loss run chunk by chunk in
- * {@link ChunkedHeadLoss}, outside autograd. Through DJL the same work is about a thousand JNI
+ * and the shift of the ids between steps. It returns each step's output h_out, where the graph
+ * ends: the final norm, the lm_head and the loss run chunk by chunk in {@link ChunkedHeadLoss},
+ * outside autograd. Through DJL the same work is about a thousand JNI
  * calls per micro-batch at tens of microseconds each, which kept the GPU waiting for the host;
  * here it is one, and the backward runs in libtorch.
  *
@@ -31,16 +31,12 @@ final class TrainTimeTestScript {
                   def forward(self: __torch__.$CLASS,
                       ids: Tensor, aux: Tensor, bias: Tensor, cos_table: Tensor, sin_table: Tensor,
                       $WEIGHTS) -> List[Tensor]:
-                    outputs = self.steps(ids, aux, bias, cos_table, sin_table, fc, embed, in_norm, hidden_norm,
+                    return self.steps(ids, aux, bias, cos_table, sin_table, fc, embed, in_norm, hidden_norm,
                         wq, wk, wv, wo, post_norm, gate, up, down)
-                    normed = annotate(List[Tensor], [])
-                    for h in outputs:
-                      normed.append(self.rms_norm(h, norm))
-                    return normed
                 """);
     }
 
-    /** @return each step's norm(h_out) [B, T, H] (differentiable), in ids' manager */
+    /** @return each step's h_out [B, T, H] (differentiable), in ids' manager */
     NDList run(NDArray ids, NDArray aux, NDArray bias, NDArray cos, NDArray sin, Eagle3Draft draft) {
         return graph.forward(inputs(new NDList(ids, aux, bias, cos, sin), draft), true);
     }

@@ -23,7 +23,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The chunked head and loss against the same loss written out over whole sequences and
+ * The chunked final norm, head and loss against the same written out over whole sequences and
  * differentiated by autograd (fp32, CPU): the reference's shifts, uniform targets past the end,
  * position masks, both KL directions, a trained and a frozen (full-vocabulary) head, and chunk
  * sizes from one token to the whole batch. Losses, accuracies and every gradient agree within
@@ -58,34 +58,39 @@ class ChunkedHeadLossTest {
             NDArray head = shared ? targetHead.duplicate() : m.randomNormal(0, 1, new Shape(draftVocab, H),
                     DataType.FLOAT32);
             head.setRequiresGradient(!shared);
-            List<NDArray> normed = new ArrayList<>();
+            NDArray norm = m.randomUniform(0.5f, 1.5f, new Shape(H));
+            norm.setRequiresGradient(true);
+            List<NDArray> outputs = new ArrayList<>();
             for (int k = 0; k < STEPS; k++) {
-                NDArray n = m.randomNormal(new Shape(B, T, H));
-                n.setRequiresGradient(true);
-                normed.add(n);
+                NDArray h = m.randomNormal(new Shape(B, T, H));
+                h.setRequiresGradient(true);
+                outputs.add(h);
             }
             float[] expected;
             List<float[]> expectedGrads = new ArrayList<>();
             try (GradMode gc = GradMode.recording()) {
-                NDArray stats = wholeSequence(normed, head, hLast, targetNorm, targetHead, vocab, lossMask, loss);
+                NDArray stats = wholeSequence(outputs, norm, head, hLast, targetNorm, targetHead, vocab, lossMask,
+                        loss);
                 gc.backward(stats.get(0).mul(SCALE));
                 expected = stats.toFloatArray();
             }
-            for (NDArray n : normed) {
-                expectedGrads.add(n.getGradient().toFloatArray());
+            for (NDArray h : outputs) {
+                expectedGrads.add(h.getGradient().toFloatArray());
             }
+            float[] expectedNorm = norm.getGradient().toFloatArray();
             float[] expectedHead = shared ? null : head.getGradient().toFloatArray();
-            normed.forEach(n -> JniUtils.zeroGrad((PtNDArray) n));
+            outputs.forEach(h -> JniUtils.zeroGrad((PtNDArray) h));
+            JniUtils.zeroGrad((PtNDArray) norm);
             if (!shared) {
                 JniUtils.zeroGrad((PtNDArray) head);
             }
 
             try (SoftLabels soft = new SoftLabels(targetNorm, targetHead, 1e-5, vocab)) {
-                ChunkedHeadLoss chunked = new ChunkedHeadLoss(soft, STEPS, 0.8, loss, chunkTokens);
+                ChunkedHeadLoss chunked = new ChunkedHeadLoss(soft, STEPS, 0.8, loss, 1e-5, chunkTokens);
                 int before = resources(soft.manager());
                 float[] actual;
                 try (NDManager step = m.newSubManager(); GradMode gc = GradMode.recording()) {
-                    ChunkedHeadLoss.Result r = chunked.run(normed, head, hLast, lossMask, SCALE);
+                    ChunkedHeadLoss.Result r = chunked.run(outputs, norm, head, hLast, lossMask, SCALE);
                     gc.backward(r.graphEnd());
                     actual = r.total().reshape(1).concat(r.perStep().get("0:2").reshape(-1)).toFloatArray();
                     r.graphEnd().close();
@@ -94,8 +99,9 @@ class ChunkedHeadLossTest {
                 Close.assertRelative("total, losses, accuracies", expected, actual, 1e-5);
                 for (int k = 0; k < STEPS; k++) {
                     Close.assertRelative("gradient of step " + k, expectedGrads.get(k),
-                            normed.get(k).getGradient().toFloatArray(), 1e-5);
+                            outputs.get(k).getGradient().toFloatArray(), 1e-5);
                 }
+                Close.assertRelative("final norm gradient", expectedNorm, norm.getGradient().toFloatArray(), 1e-5);
                 if (!shared) {
                     Close.assertRelative("lm_head gradient", expectedHead, head.getGradient().toFloatArray(), 1e-5);
                 }
@@ -110,8 +116,9 @@ class ChunkedHeadLossTest {
      *
      * @return [total, per-step losses, per-step accuracies] (total differentiable)
      */
-    private static NDArray wholeSequence(List<NDArray> normed, NDArray head, NDArray hLast, NDArray targetNorm,
-                                         NDArray targetHead, DraftVocab vocab, NDArray lossMask, LossType loss) {
+    private static NDArray wholeSequence(List<NDArray> outputs, NDArray norm, NDArray head, NDArray hLast,
+                                         NDArray targetNorm, NDArray targetHead, DraftVocab vocab, NDArray lossMask,
+                                         LossType loss) {
         NDManager m = hLast.getManager();
         int k = vocab.size();
         long[] ids = new long[k];
@@ -131,7 +138,7 @@ class ChunkedHeadLossTest {
         NDList losses = new NDList();
         NDList accs = new NDList();
         for (int s = 0; s < STEPS; s++) {
-            NDArray draftLogits = Ops.linear(normed.get(s), head);
+            NDArray draftLogits = Ops.linear(Ops.rmsNorm(outputs.get(s), norm, 1e-5), head);
             NDArray logP = draftLogits.logSoftmax(2);
             NDArray pm = positionMask.expandDims(2);
             NDArray per = loss == LossType.FORWARD_KL ? pm.mul(targetP).mul(logP).sum(new int[] {2}).neg()
