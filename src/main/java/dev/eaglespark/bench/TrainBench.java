@@ -62,15 +62,20 @@ public final class TrainBench implements AutoCloseable {
     private TargetConfig target;
 
     public TrainBench(DraftConfig cfg, Device device, Precision precision, int ttt) {
-        this(cfg, device, precision, ttt, DraftTrainer.GradientReducer.SINGLE);
+        this(cfg, device, precision, ttt, DraftTrainer.GradientReducer.SINGLE, false);
+    }
+
+    /** With {@code recompute}: the TTT steps recomputed one at a time in the backward. */
+    public TrainBench(DraftConfig cfg, Device device, Precision precision, int ttt, boolean recompute) {
+        this(cfg, device, precision, ttt, DraftTrainer.GradientReducer.SINGLE, recompute);
     }
 
     /**
      * Also online training: {@code target} (on the same device, its shapes those of {@code cfg}'s
      * target) makes each micro-batch's features from random token ids inside the update.
      */
-    public TrainBench(DraftConfig cfg, Precision precision, int ttt, TargetModel target) {
-        this(cfg, target.device(), precision, ttt, DraftTrainer.GradientReducer.SINGLE);
+    public TrainBench(DraftConfig cfg, Precision precision, int ttt, TargetModel target, boolean recompute) {
+        this(cfg, target.device(), precision, ttt, DraftTrainer.GradientReducer.SINGLE, recompute);
         this.online = new OnlineFeatures(target, FeatureSettings.defaultAux(target.config().numLayers()),
                 this.precision.dataType());
         this.target = target.config();
@@ -78,6 +83,11 @@ public final class TrainBench implements AutoCloseable {
 
     /** One rank of data-parallel training: {@code reducer} averages the gradients across ranks. */
     public TrainBench(DraftConfig cfg, Device device, Precision precision, int ttt, DraftTrainer.GradientReducer reducer) {
+        this(cfg, device, precision, ttt, reducer, false);
+    }
+
+    private TrainBench(DraftConfig cfg, Device device, Precision precision, int ttt,
+                       DraftTrainer.GradientReducer reducer, boolean recompute) {
         this.cfg = cfg;
         this.device = device;
         this.precision = precision.on(device);
@@ -101,7 +111,8 @@ public final class TrainBench implements AutoCloseable {
         this.labels = new SoftLabels(frozen.ones(new Shape(cfg.targetHiddenSize())), targetHead, cfg.rmsNormEps(),
                 vocab, this.precision.dataType());
         TrainSettings settings = new TrainSettings(ttt, 0.8, LossType.FORWARD_KL, 1e-4, 1e-5, 0, 1_000_000, 0.0, 0.5,
-                1, 1, 0, this.precision, TrainSettings.DEFAULT_LOSS_SCALE, TrainSettings.DEFAULT_GROWTH_INTERVAL);
+                1, 1, 0, this.precision, TrainSettings.DEFAULT_LOSS_SCALE, TrainSettings.DEFAULT_GROWTH_INTERVAL)
+                .withRecompute(recompute);
         this.trainer = new DraftTrainer(params, cfg, labels, settings, reducer);
         frozen.close(); // everything above holds its own copies
     }

@@ -27,7 +27,7 @@ public final class BenchCommand implements Command {
             Map.entry("accumulate", true),
             Map.entry("prompt-len", true), Map.entry("new-tokens", true), Map.entry("mix", true),
             Map.entry("requests", true), Map.entry("answers", true), Map.entry("bandwidth", true),
-            Map.entry("shared-head", false), Map.entry("online", false));
+            Map.entry("shared-head", false), Map.entry("online", false), Map.entry("recompute", false));
 
     @Override
     public Map<String, Boolean> options() {
@@ -116,6 +116,8 @@ public final class BenchCommand implements Command {
                                    update; prints stage 1 alone (F), training on ready features
                                    (T), online (O) and O against the serial bound 1/(1/F + 1/T)
                   --ttt N          train: train-time-test length (default 7)
+                  --recompute      train: recompute the TTT steps one at a time in the backward, as
+                                   train --recompute does (less memory, one more forward)
                   --accumulate L   train: micro-batches per update (gradient accumulation, default 1;
                                    a comma-separated list runs each in turn on the same weights);
                                    times are then per micro-batch
@@ -240,12 +242,13 @@ public final class BenchCommand implements Command {
             return 0;
         }
         System.out.println("train, " + config + " shapes, draft vocabulary " + draft.draftVocabSize()
-                + (args.has("shared-head") ? " (shared head, frozen)" : "") + ", TTT " + ttt + ", forward KL, "
-                + precision + " on " + device);
+                + (args.has("shared-head") ? " (shared head, frozen)" : "") + ", TTT " + ttt
+                + (args.has("recompute") ? " (steps recomputed in the backward)" : "") + ", forward KL, " + precision
+                + " on " + device);
         if (args.has("online")) {
             return trainOnline(args, cfg, draft, precision, ttt, device);
         }
-        try (TrainBench bench = new TrainBench(draft, device, precision, ttt)) {
+        try (TrainBench bench = new TrainBench(draft, device, precision, ttt, args.has("recompute"))) {
             for (int batch : args.getInts("batch", "1")) {
                 int seq = args.getInt("seq", 2048);
                 for (int accumulate : args.getInts("accumulate", "1")) {
@@ -270,7 +273,7 @@ public final class BenchCommand implements Command {
             throw new UsageException("--online measures one rank: give no --profile or --workers");
         }
         try (TargetModel model = TargetModel.random(cfg, device, TargetModel.defaultDtype(device));
-             TrainBench bench = new TrainBench(draft, precision, ttt, model)) {
+             TrainBench bench = new TrainBench(draft, precision, ttt, model, args.has("recompute"))) {
             int warmup = args.getInt("warmup", 3);
             int iters = args.getInt("iters", 10);
             int micro = args.getInt("accumulate", 1);

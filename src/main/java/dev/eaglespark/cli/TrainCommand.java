@@ -33,7 +33,7 @@ public final class TrainCommand implements ConversationInputs {
             Map.entry("validation-rows", true), Map.entry("export-last", false),
             Map.entry("online", false), Map.entry("input", true), Map.entry("aux-layers", true),
             Map.entry("max-length", true), Map.entry("truncation", true), Map.entry("template", true),
-            Map.entry("input-splits", true));
+            Map.entry("input-splits", true), Map.entry("recompute", false));
 
     @Override
     public Map<String, Boolean> options() {
@@ -156,6 +156,10 @@ public final class TrainCommand implements ConversationInputs {
                   --validate-every N     updates between validations (default: --checkpoint-every)
                   --validation-rows N    score the first N rows of --validation (default: all)
                   --export-last          export the last weights, not the best checkpoint by validation
+                  --recompute            keep only each TTT step's output, keys and values in the
+                                         forward and recompute one step at a time in the backward:
+                                         about a third of the activation memory per token, for one
+                                         more forward of the steps (long sequences)
                   --workers N            barrier tasks, one per GPU (default 1)
                   --device D             auto (default: the GPU Spark assigns the task, else the
                                          CPU), gpu (also in local mode: rank mod visible GPUs), cpu
@@ -183,8 +187,9 @@ public final class TrainCommand implements ConversationInputs {
                     Double.parseDouble(a.get("clip", "0.5")), a.getInt("micro-batch", 1), a.getInt("accumulation", 1),
                     Long.parseLong(a.get("seed", "0")), Precision.parse(a.get("precision", "auto")),
                     Double.parseDouble(a.get("loss-scale", String.valueOf(TrainSettings.DEFAULT_LOSS_SCALE))),
-                    a.getInt("loss-scale-interval", TrainSettings.DEFAULT_GROWTH_INTERVAL),
-                    LossMaskAlignment.parse(a.get("loss-mask", "shifted")));
+                    a.getInt("loss-scale-interval", TrainSettings.DEFAULT_GROWTH_INTERVAL))
+                    .withLossMask(LossMaskAlignment.parse(a.get("loss-mask", "shifted")))
+                    .withRecompute(a.has("recompute"));
             engine = ServingEngine.parse(a.get("engine", "sglang"));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());

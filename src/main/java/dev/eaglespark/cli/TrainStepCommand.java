@@ -80,7 +80,7 @@ public final class TrainStepCommand implements Command {
         Precision precision = a.get("precision", "fp32", Precision::parse).on(device);
         LossMaskAlignment alignment = a.get("loss-mask", "reference", LossMaskAlignment::parse);
         try (SafeTensorsFile f = SafeTensorsFile.open(input)) {
-            ReferenceStep.Result r = ReferenceStep.run(f, m, precision, device, alignment, 0);
+            ReferenceStep.Result r = ReferenceStep.run(f, m, precision, device, alignment, 0, false);
             try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(out))) {
                 r.toSafeTensors().writeTo(os);
             }

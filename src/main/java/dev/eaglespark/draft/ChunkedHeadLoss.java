@@ -74,8 +74,11 @@ public final class ChunkedHeadLoss {
                 code(steps, decay, loss, chunk, false, draftEps, target.eps()));
     }
 
-    /** The losses of one micro-batch and the scalar whose backward delivers their gradient. */
-    public record Result(NDArray graphEnd, NDArray total, NDArray perStep) {}
+    /**
+     * The losses of one micro-batch, the scalar whose backward delivers their gradient, and the
+     * gradient G_k of each step's output that it hands on.
+     */
+    public record Result(NDArray graphEnd, NDArray total, NDArray perStep, List<NDArray> gradients) {}
 
     /**
      * @param outputs each step's h_out [B, T, H], ends of the autograd graph
@@ -98,7 +101,7 @@ public final class ChunkedHeadLoss {
             NDArray scale = host.create(new float[] {gradScale}); // read by the script on the host: no sync
             NDList out = script.forwardArgsRecording(lastHidden, outputs, norm, head, lossMask, target.norm(),
                     target.head(), target.draftIds(), target.inVocab(), scale);
-            return new Result(out.get(0), out.get(1), out.get(2));
+            return new Result(out.get(0), out.get(1), out.get(2), out.subList(3, out.size()));
         }
     }
 
@@ -134,7 +137,7 @@ public final class ChunkedHeadLoss {
         return """
                   def forward(self: __torch__.EagleChunkedHeadLoss, h_last: Tensor, outputs: List[Tensor], norm: Tensor,
                       head: Tensor, loss_mask: Tensor, t_norm: Tensor, t_head: Tensor, draft_ids: Tensor,
-                      in_vocab: Tensor, grad_scale: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+                      in_vocab: Tensor, grad_scale: Tensor) -> Tuple[Tensor, Tensor, Tensor, List[Tensor]]:
                     steps = %d
                     step_weights = [%s]
                     b = torch.size(h_last, 0)
@@ -199,7 +202,7 @@ public final class ChunkedHeadLoss {
                     for k in range(steps):
                       end = torch.add(end, torch.sum(torch.mul(outputs[k], grads[k]), dtype=6))
                 %s
-                    return (end, total, torch.stack([losses, accs, correct, counted]))
+                    return (end, total, torch.stack([losses, accs, correct, counted]), grads)
                   def soft_labels(self: __torch__.EagleChunkedHeadLoss, h_last: Tensor, t_norm: Tensor, t_head: Tensor,
                       draft_ids: Tensor, in_vocab: Tensor, s0: int, s1: int) -> Tuple[Tensor, Tensor, Tensor]:
                     b = torch.size(h_last, 0)

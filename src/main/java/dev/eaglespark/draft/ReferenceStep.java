@@ -53,16 +53,17 @@ public final class ReferenceStep {
 
     /** The step on {@code device}: on a GPU the kernels a GPU trains with (fused attention in fp16). */
     public static Result run(SafeTensorsFile f, JsonNode meta, Precision precision, Device device) {
-        return run(f, meta, precision, device, LossMaskAlignment.REFERENCE, 0);
+        return run(f, meta, precision, device, LossMaskAlignment.REFERENCE, 0, false);
     }
 
     /**
      * The step with the loss mask aligned as {@code alignment} says (the reference's dumps were
      * computed with it unshifted, {@link LossMaskAlignment#REFERENCE}), the head and loss in
-     * chunks of {@code chunkTokens} tokens (0: training's default size).
+     * chunks of {@code chunkTokens} tokens (0: training's default size), and the TTT steps
+     * recomputed in the backward when {@code recompute}.
      */
     public static Result run(SafeTensorsFile f, JsonNode meta, Precision precision, Device device,
-                             LossMaskAlignment alignment, long chunkTokens) {
+                             LossMaskAlignment alignment, long chunkTokens, boolean recompute) {
         ReferenceBatch ref = ReferenceBatch.of(f, meta);
         DataType dtype = precision.dataType();
         float scale = precision == Precision.FP16 ? FP16_LOSS_SCALE : 1;
@@ -73,13 +74,12 @@ public final class ReferenceStep {
             try (ComputeWeights weights = ComputeWeights.of(params, precision)) {
                 weights.beginUpdate();
                 TrainTimeTest ttt = new TrainTimeTest(new Eagle3Draft(ref.config(), weights.params()),
-                        ref.tttLength(), 0.8, ref.loss(), soft, chunkTokens);
+                        ref.tttLength(), 0.8, ref.loss(), soft, chunkTokens, recompute);
                 TrainTimeTest.Output out;
                 try (GradMode gc = GradMode.recording()) {
                     TrainTimeTest.Inputs in = ref.inputs(m, dtype);
-                    TrainTimeTest.Batch batch = alignment.align(in.batch());
-                    out = ttt.run(batch, in.lastHidden(), scale);
-                    gc.backward(out.graphEnd());
+                    out = ttt.run(alignment.align(in.batch()), in.lastHidden(), scale);
+                    out.backward(gc);
                 }
                 weights.afterBackward((float) (1 / scale));
                 Map<String, float[]> grads = new LinkedHashMap<>();

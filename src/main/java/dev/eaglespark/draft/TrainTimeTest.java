@@ -25,18 +25,25 @@ public final class TrainTimeTest {
     private final RotaryEmbedding rope;
     private final TrainTimeTestScript script;
     private final ChunkedHeadLoss loss;
+    private final boolean recompute;
     private RopeCache ropeCache;
 
-    /** With chunks of {@link ChunkedHeadLoss}'s default size. */
+    /** With chunks of {@link ChunkedHeadLoss}'s default size, keeping every step's activations. */
     public TrainTimeTest(Eagle3Draft draft, int steps, double decay, LossType loss, SoftLabels target) {
-        this(draft, steps, decay, loss, target, 0);
+        this(draft, steps, decay, loss, target, 0, false);
     }
 
-    /** @param chunkTokens tokens per chunk of the head and loss, 0 for the default (256 MiB of fp32 logits) */
+    /**
+     * @param chunkTokens tokens per chunk of the head and loss, 0 for the default (256 MiB of fp32 logits)
+     * @param recompute keep only each step's output, keys and values through the forward and
+     *     recompute one step at a time in the backward ({@link StepwiseBackward}): about a third of
+     *     the activation memory's growth with the sequence for one more forward of the steps
+     */
     public TrainTimeTest(Eagle3Draft draft, int steps, double decay, LossType loss, SoftLabels target,
-                         long chunkTokens) {
+                         long chunkTokens, boolean recompute) {
         this.draft = draft;
         this.steps = steps;
+        this.recompute = recompute;
         DraftConfig c = draft.config();
         this.rope = new RotaryEmbedding(c.rope(), c.headDim(), RopePrecision.FP32);
         this.script = new TrainTimeTestScript(c, steps);
@@ -67,28 +74,28 @@ public final class TrainTimeTest {
     public record Inputs(Batch batch, NDArray lastHidden, long tokens) {}
 
     /**
-     * Weighted total, per-step losses and accuracies, and what the backward starts from. The
-     * values stay on the device until first asked for: reading a number waits for the GPU, and a
-     * wait per micro-batch would stop the host from queueing the backward and the next forward.
+     * Weighted total, per-step losses and accuracies, and the backward. The values stay on the
+     * device until first asked for: reading a number waits for the GPU, and a wait per micro-batch
+     * would stop the host from queueing the backward and the next forward.
      */
     public static final class Output {
-        private final NDArray graphEnd;
+        private final java.util.function.Consumer<GradMode> backward;
         private final NDArray total;
         private final NDArray perStep; // [4, steps]: losses, accuracies, correct predictions, denominators
         private float[] values;
 
-        Output(ChunkedHeadLoss.Result r) {
-            this.graphEnd = r.graphEnd();
+        Output(ChunkedHeadLoss.Result r, java.util.function.Consumer<GradMode> backward) {
+            this.backward = backward;
             this.total = r.total();
             this.perStep = r.perStep();
         }
 
         /**
-         * A scalar whose backward (seed 1) adds the gradient of the total loss, times the run's
-         * gradient scale, to every trained weight; its value means nothing.
+         * Adds the gradient of the total loss, times the run's gradient scale, to every trained
+         * weight ({@code recording}: the caller's open recording mode).
          */
-        public NDArray graphEnd() {
-            return graphEnd;
+        public void backward(GradMode recording) {
+            backward.accept(recording);
         }
 
         /** [1 + 2 * steps] on the device: the total, the per-step losses, the accuracies. */
@@ -143,9 +150,27 @@ public final class TrainTimeTest {
      */
     public Output run(Batch batch, NDArray lastHidden, float gradScale) {
         NDList rope = rope(batch);
-        NDList outputs = script.run(batch.inputIds(), batch.aux(), batch.bias(), rope.get(0), rope.get(1), draft);
-        return new Output(loss.run(outputs, draft.weight("norm.weight"), draft.weight(DraftParams.LM_HEAD),
-                lastHidden, batch.lossMask(), gradScale));
+        NDArray cos = rope.get(0);
+        NDArray sin = rope.get(1);
+        if (!recompute) {
+            NDList outputs = script.run(batch.inputIds(), batch.aux(), batch.bias(), cos, sin, draft);
+            ChunkedHeadLoss.Result r = headLoss(outputs, batch, lastHidden, gradScale);
+            return new Output(r, gc -> gc.backward(r.graphEnd()));
+        }
+        NDList all = script.runWithoutGraph(batch.inputIds(), batch.aux(), batch.bias(), cos, sin, draft);
+        NDList outputs = new NDList(all.subList(0, steps));
+        ChunkedHeadLoss.Result r = headLoss(outputs, batch, lastHidden, gradScale);
+        StepwiseBackward stepwise = new StepwiseBackward(script, draft, batch, cos, sin, outputs,
+                new NDList(all.subList(steps, 2 * steps)), new NDList(all.subList(2 * steps, 3 * steps)));
+        return new Output(r, gc -> {
+            gc.backward(r.graphEnd()); // the final norm and the head: the outputs are no graph's
+            stepwise.run(gc, r.gradients());
+        });
+    }
+
+    private ChunkedHeadLoss.Result headLoss(NDList outputs, Batch batch, NDArray lastHidden, float gradScale) {
+        return loss.run(outputs, draft.weight("norm.weight"), draft.weight(DraftParams.LM_HEAD), lastHidden,
+                batch.lossMask(), gradScale);
     }
 
     /**

@@ -64,7 +64,7 @@ public final class DraftTrainer implements AutoCloseable {
         this.reducer = reducer;
         this.weights = ComputeWeights.of(params, precision);
         this.ttt = new TrainTimeTest(new Eagle3Draft(cfg, weights.params()), settings.tttLength(),
-                settings.stepDecay(), settings.loss(), labels);
+                settings.stepDecay(), settings.loss(), labels, 0, settings.recompute());
         this.optimizer = new AdamW(params.manager(), 0.9, 0.95, 1e-8, settings.weightDecay());
         this.scaler = precision == Precision.FP16
                 ? LossScaler.dynamic(settings.initialLossScale(), settings.lossScaleGrowthInterval())
@@ -167,7 +167,7 @@ public final class DraftTrainer implements AutoCloseable {
                     next = microBatches.get(j + 1).build(nextScope);
                 }
                 try (GradMode gc = GradMode.recording()) {
-                    gc.backward(out.graphEnd());
+                    out.backward(gc);
                 }
                 NDArray micro = out.statistics();
                 micro.attach(stats);

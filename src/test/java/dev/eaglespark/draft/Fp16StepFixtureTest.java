@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.testutil.Fixtures;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * One fp16 training step (fp16 weights and features, scaled loss, fp32 softmax and loss) against
@@ -19,20 +19,20 @@ import org.junit.jupiter.params.provider.ValueSource;
  * (cosine similarity), which is what the optimizer consumes after unscaling. Measured on the CPU:
  * losses within 1.8e-4 relative, cosines above 0.99999; the limits (2e-3, 0.999) leave room for
  * other kernels' accumulation orders and still catch a graph cut or a missed unscale. The head
- * and loss run in the fixture test's small chunks (several per sequence).
+ * and loss run in the fixture test's small chunks (several per sequence), with the steps'
+ * activations kept and with the steps recomputed in the backward.
  */
 class Fp16StepFixtureTest {
     private static final double LOSS_REL = 2e-3;
     private static final double MIN_COSINE = 0.999;
 
     @ParameterizedTest
-    @ValueSource(strings = {"eagle3_standard_forward_kl", "eagle3_standard_reverse_kl",
-                            "eagle3_shared_head_forward_kl", "eagle3_shared_head_reverse_kl"})
-    void fp16StepAgreesWithTheFp32Reference(String name) throws Exception {
+    @MethodSource("dev.eaglespark.draft.TrainTimeTestFixtureTest#fixtures")
+    void fp16StepAgreesWithTheFp32Reference(String name, boolean recompute) throws Exception {
         JsonNode meta = new ObjectMapper().readTree(Fixtures.path(name + ".json").toFile());
         try (SafeTensorsFile f = SafeTensorsFile.open(Fixtures.path(name + ".safetensors"))) {
             ReferenceStep.Result r = ReferenceStep.run(f, meta, Precision.FP16, ai.djl.Device.cpu(),
-                    LossMaskAlignment.REFERENCE, TrainTimeTestFixtureTest.CHUNK_TOKENS);
+                    LossMaskAlignment.REFERENCE, TrainTimeTestFixtureTest.CHUNK_TOKENS, recompute);
             float[] ploss = f.readFloats("ploss");
             double worstLoss = 0;
             for (int k = 0; k < ploss.length; k++) {
@@ -47,8 +47,8 @@ class Fp16StepFixtureTest {
                 worstCos = Math.min(worstCos, cos);
                 assertTrue(cos > MIN_COSINE, name + " grad." + n + ": cosine " + cos);
             }
-            System.out.printf("fp16 step on %s: worst per-step loss error %.2e relative, worst gradient cosine "
-                    + "%.6f%n", name, worstLoss, worstCos);
+            System.out.printf("fp16 step on %s%s: worst per-step loss error %.2e relative, worst gradient cosine "
+                    + "%.6f%n", name, recompute ? " (steps recomputed)" : "", worstLoss, worstCos);
         }
     }
 

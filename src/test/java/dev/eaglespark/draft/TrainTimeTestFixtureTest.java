@@ -15,12 +15,15 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * One training step against the reference trainer, for both variants and both losses:
  * per-step loss and accuracy within 1e-4 (absolute), the total within 1e-4, every gradient
- * within 1e-3 relative to its largest magnitude. The head and loss run in chunks of
+ * within 1e-3 relative to its largest magnitude, with the steps' activations kept and with the
+ * steps recomputed one at a time in the backward. The head and loss run in chunks of
  * {@link #CHUNK_TOKENS} tokens: 5 positions of the batch's 2 rows, 6 chunks over the 24 positions
  * and the 6 past the end that later TTT steps reach.
  */
@@ -30,14 +33,19 @@ class TrainTimeTestFixtureTest {
     @TempDir
     Path tmp;
 
+    /** Each fixture, with every step's activations kept and with the steps recomputed in the backward. */
+    static Stream<Arguments> fixtures() {
+        return Stream.of("eagle3_standard_forward_kl", "eagle3_standard_reverse_kl", "eagle3_shared_head_forward_kl",
+                "eagle3_shared_head_reverse_kl").flatMap(n -> Stream.of(Arguments.of(n, false), Arguments.of(n, true)));
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"eagle3_standard_forward_kl", "eagle3_standard_reverse_kl",
-                            "eagle3_shared_head_forward_kl", "eagle3_shared_head_reverse_kl"})
-    void matchesTheReferenceTrainer(String name) throws Exception {
+    @MethodSource("fixtures")
+    void matchesTheReferenceTrainer(String name, boolean recompute) throws Exception {
         JsonNode meta = new ObjectMapper().readTree(Fixtures.path(name + ".json").toFile());
         try (SafeTensorsFile f = SafeTensorsFile.open(Fixtures.path(name + ".safetensors"))) {
             ReferenceStep.Result r = ReferenceStep.run(f, meta, Precision.FP32, ai.djl.Device.cpu(),
-                    LossMaskAlignment.REFERENCE, CHUNK_TOKENS);
+                    LossMaskAlignment.REFERENCE, CHUNK_TOKENS, recompute);
             assertClose("ploss", f.readFloats("ploss"), r.ploss(), 1e-4);
             assertClose("acc", f.readFloats("acc"), r.acc(), 1e-4);
             assertEquals(f.readFloats("total_loss")[0], r.total(), 1e-4, "total");
