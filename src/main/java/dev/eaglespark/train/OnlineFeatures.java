@@ -1,5 +1,6 @@
 package dev.eaglespark.train;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -68,17 +69,19 @@ public final class OnlineFeatures implements AutoCloseable {
         ForwardResult states = target.forward(scope, sequences, ForwardRequest.features(aux));
         NDArray fused = states.fusedAux(aux);
         states.hidden().values().stream().filter(h -> h != fused).forEach(NDArray::close); // one aux layer: fused itself
-        // Outside inference mode, which the target's forward runs in: autograd refuses to save
-        // inference tensors, and the draft's graph saves its inputs. Nothing here requires gradients.
-        NDList out = finish.forward(new NDList(fused, states.lastHidden(), scope.create(lengths),
-                scope.create(mask, new Shape(b, t))), true);
+        NDList out;
+        try (NDManager host = NDManager.newBaseManager(Device.cpu())) {
+            // Outside inference mode, which the target's forward runs in: autograd refuses to save
+            // inference tensors, and the draft's graph saves its inputs. Nothing here requires gradients.
+            out = finish.forward(new NDList(fused, states.lastHidden(), host.create(ids, new Shape(b, t)),
+                    host.create(lengths), host.create(mask, new Shape(b, t))), true);
+        }
         fused.close();
         states.lastHidden().close();
         NDArray bad = out.get(3);
         bad.attach(flags);
         pending.add(new Pending(bad, rows));
-        TrainTimeTest.Batch batch = TrainTimeTest.Batch.of(scope.create(ids, new Shape(b, t)), lengths, out.get(2),
-                out.get(0));
+        TrainTimeTest.Batch batch = TrainTimeTest.Batch.of(out.get(4), lengths, out.get(2), out.get(0));
         return new TrainTimeTest.Inputs(batch, out.get(1), tokens);
     }
 
@@ -99,14 +102,20 @@ public final class OnlineFeatures implements AutoCloseable {
 
     /**
      * (aux, last hidden in the compute dtype, loss mask with non-finite rows cleared, non-finite
-     * flags [B]). Each row is summed in fp32, finite exactly when every value is (as stage 1
-     * checks); positions past a row's end do not count and become zeros.
+     * flags [B], ids) on the states' device. Each row is summed in fp32, finite exactly when every
+     * value is (as stage 1 checks); positions past a row's end do not count and become zeros. On a
+     * GPU the host arrays go up from page-locked copies without waiting (a plain upload would wait
+     * for the target's forward just queued); on the CPU they are copied (an array made from a Java
+     * buffer does not own its memory).
      */
     private static String code(DataType compute) {
         int dtype = compute == DataType.FLOAT16 ? 5 : 6;
         return """
-                  def forward(self: __torch__.OnlineFeatures, fused: Tensor, last: Tensor, lengths: Tensor,
-                      loss_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+                  def forward(self: __torch__.OnlineFeatures, fused: Tensor, last: Tensor, ids: Tensor, lengths: Tensor,
+                      loss_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+                    ids = self.upload(ids, fused)
+                    lengths = self.upload(lengths, fused)
+                    loss_mask = self.upload(loss_mask, fused)
                     f16 = torch.to(fused, 5)
                     l16 = torch.to(last, 5)
                     t = torch.size(fused, 1)
@@ -118,7 +127,11 @@ public final class OnlineFeatures implements AutoCloseable {
                     drop = torch.logical_not(torch.unsqueeze(keep, 2))
                     aux = torch.to(torch.masked_fill(f16, drop, 0.), %d)
                     hidden = torch.to(torch.masked_fill(l16, drop, 0.), %d)
-                    return (aux, hidden, torch.mul(loss_mask, keep), bad)
+                    return (aux, hidden, torch.mul(loss_mask, keep), bad, ids)
+                  def upload(self: __torch__.OnlineFeatures, x: Tensor, like: Tensor) -> Tensor:
+                    if ops.prim.is_cuda(like):
+                      return torch.to(torch.pin_memory(x), ops.prim.device(like), ops.prim.dtype(x), True)
+                    return torch.clone(x)
                 """.formatted(dtype, dtype);
     }
 
