@@ -99,7 +99,8 @@ public final class TrainStage {
             }
             Configuration tasks = new Configuration(jsc.hadoopConfiguration());
             tasks.set(CheckpointLease.RUN_CONF, app);
-            return runStage(spark, jsc, job, workers, new HadoopConf(tasks));
+            TrainJob planned = job.planned(jsc.hadoopConfiguration()); // online: the splits planned once, here
+            return runStage(spark, jsc, planned, workers, new HadoopConf(tasks));
         }
     }
 

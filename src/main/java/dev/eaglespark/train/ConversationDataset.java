@@ -47,14 +47,10 @@ final class ConversationDataset implements TrainingData<TokenizedSample> {
         this.rejects = rejects;
     }
 
-    /**
-     * @param units about this many splits over all inputs
-     * @param rejects where the first epoch's rejects go
-     */
-    static ConversationDataset open(List<String> inputs, org.apache.hadoop.conf.Configuration conf, int units,
+    /** @param rejects where the first epoch's rejects go */
+    static ConversationDataset open(TrainJob.OnlineInput input, org.apache.hadoop.conf.Configuration conf,
                                     SampleEncoder encoder, RejectSink rejects) throws IOException {
-        List<InputSplit> splits = InputPlanner.plan(InputPlanner.files(inputs, conf), conf, units);
-        return new ConversationDataset(splits, conf, encoder, rejects);
+        return new ConversationDataset(input.splits(conf), conf, encoder, rejects);
     }
 
     @Override

@@ -2,8 +2,12 @@ package dev.eaglespark.train;
 
 import dev.eaglespark.export.ServingEngine;
 import dev.eaglespark.features.FeatureSettings;
+import dev.eaglespark.features.InputPlanner;
+import dev.eaglespark.features.InputSplit;
+import java.io.IOException;
 import java.io.Serializable;
 import java.util.List;
+import org.apache.hadoop.conf.Configuration;
 
 /**
  * Everything a training run needs.
@@ -40,13 +44,32 @@ public record TrainJob(String features, String target, String vocab, boolean sha
      * Online training's input: conversation files (globs, .gz and .zst, any Hadoop URI) cut into
      * about {@code splits} splits of whole lines (the units of sharding and shuffling), made into
      * samples and features as {@code features} would with {@code settings} (its model is the target).
+     *
+     * @param planned the splits, when planned already (the train stage plans them once, on the
+     *     driver, instead of every rank scanning every input); null to plan them where needed
      */
-    public record OnlineInput(List<String> inputs, FeatureSettings settings, int splits) implements Serializable {
+    public record OnlineInput(List<String> inputs, FeatureSettings settings, int splits, List<InputSplit> planned)
+            implements Serializable {
         public OnlineInput {
             inputs = List.copyOf(inputs);
+            planned = planned == null ? null : List.copyOf(planned);
             if (splits < 1) {
                 throw new IllegalArgumentException("online training needs at least one input split, got " + splits);
             }
+        }
+
+        public OnlineInput(List<String> inputs, FeatureSettings settings, int splits) {
+            this(inputs, settings, splits, null);
+        }
+
+        /** The splits: as planned, or planned now (every input file scanned for its line starts). */
+        public List<InputSplit> splits(Configuration conf) throws IOException {
+            return planned != null ? planned : InputPlanner.plan(InputPlanner.files(inputs, conf), conf, splits);
+        }
+
+        /** The same input with its splits planned. */
+        public OnlineInput plan(Configuration conf) throws IOException {
+            return new OnlineInput(inputs, settings, splits, splits(conf));
         }
     }
 
@@ -70,7 +93,8 @@ public record TrainJob(String features, String target, String vocab, boolean sha
      */
     public TrainJob withTarget(String dir) {
         OnlineInput o = online == null ? null
-                : new OnlineInput(online.inputs(), online.settings().withModelDir(dir), online.splits());
+                : new OnlineInput(online.inputs(), online.settings().withModelDir(dir), online.splits(),
+                        online.planned());
         return new TrainJob(features, dir, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, resume,
                 export, engine, settings, validation, o);
     }
@@ -90,6 +114,12 @@ public record TrainJob(String features, String target, String vocab, boolean sha
     /** Updates between validations: the split's own interval, else the checkpoints' (0: only at the end). */
     public long validateEvery() {
         return validation == null ? 0 : validation.every() > 0 ? validation.every() : checkpointEvery;
+    }
+
+    /** The same job with its online input's splits planned (nothing to do for features). */
+    public TrainJob planned(Configuration conf) throws IOException {
+        return online == null ? this : new TrainJob(features, target, vocab, sharedHead, checkpoints, epochs, maxSteps,
+                checkpointEvery, resume, export, engine, settings, validation, online.plan(conf));
     }
 
     /** What the job reads, for logs and the Spark UI. */

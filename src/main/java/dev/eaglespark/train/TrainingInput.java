@@ -119,8 +119,7 @@ interface TrainingInput<T> extends AutoCloseable {
         TrainingRejects rejects = new TrainingRejects();
         TargetModel model = null;
         try {
-            ConversationDataset data = ConversationDataset.open(in.inputs(), conf, in.splits(), samples.encoder(),
-                    rejects);
+            ConversationDataset data = ConversationDataset.open(in, conf, samples.encoder(), rejects);
             model = TargetModel.load(targetDir, device);
             OnlineFeatures features = new OnlineFeatures(model, aux, compute);
             TargetModel loaded = model;

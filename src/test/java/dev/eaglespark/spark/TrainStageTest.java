@@ -18,7 +18,7 @@ import dev.eaglespark.export.ServingEngine;
 import dev.eaglespark.features.FeatureSettings;
 import dev.eaglespark.features.SampleSource;
 import dev.eaglespark.model.Stories15M;
-import dev.eaglespark.tensors.SafeTensorsFile;
+import dev.eaglespark.testutil.Close;
 import dev.eaglespark.testutil.TestData;
 import dev.eaglespark.train.CheckpointLease;
 import dev.eaglespark.train.FeatureDataset;
@@ -127,7 +127,7 @@ class TrainStageTest {
         // Averaging two one-row gradients over the ring equals accumulating them at half weight
         // (halving is exact in binary floating point), so the weights agree to the last bit up to
         // summation order; the tolerance allows for that order.
-        double diff = maxRelativeDifference(Path.of(one, "step-00000004/model.safetensors"),
+        double diff = Close.maxRelativeDifference(Path.of(one, "step-00000004/model.safetensors"),
                 Path.of(two, "step-00000004/model.safetensors"));
         System.out.printf("2 workers vs 1 worker x 2 micro-batches, after 4 updates: max relative difference %.3g%n",
                 diff);
@@ -175,7 +175,7 @@ class TrainStageTest {
         String two = tmp.resolve("ck-online-two").toString();
         train(online(job(one, 2), in), 1);
         train(online(job(two, 1), in), 2);
-        double diff = maxRelativeDifference(Path.of(one, "step-00000004/model.safetensors"),
+        double diff = Close.maxRelativeDifference(Path.of(one, "step-00000004/model.safetensors"),
                 Path.of(two, "step-00000004/model.safetensors"));
         System.out.printf("online, 2 workers vs 1 worker x 2 micro-batches, after 4 updates: max relative "
                 + "difference %.3g%n", diff);
@@ -202,7 +202,7 @@ class TrainStageTest {
         assertTrue(FAILED_TASKS.get() > failedBefore, "a task failed and the stage was retried");
         String csv = Files.readString(Path.of(failing, "metrics.csv"));
         assertEquals(5, csv.lines().count(), "header and updates 1..4 once each:\n" + csv);
-        assertEquals(0.0, maxRelativeDifference(Path.of(straight, "step-00000004/model.safetensors"),
+        assertEquals(0.0, Close.maxRelativeDifference(Path.of(straight, "step-00000004/model.safetensors"),
                 Path.of(failing, "step-00000004/model.safetensors")), "bit for bit; uninterrupted:\n"
                 + Files.readString(Path.of(straight, "metrics.csv")) + "\nretried:\n" + csv);
         assertTrue(Files.exists(Path.of(failing, "training-curves.html")));
@@ -272,24 +272,5 @@ class TrainStageTest {
             sb.append(c.getMessage()).append(" | ");
         }
         return sb.toString();
-    }
-
-    private static double maxRelativeDifference(Path a, Path b) throws Exception {
-        double worst = 0;
-        try (SafeTensorsFile x = SafeTensorsFile.open(a); SafeTensorsFile y = SafeTensorsFile.open(b)) {
-            assertEquals(x.tensors().keySet(), y.tensors().keySet());
-            for (String name : x.tensors().keySet()) {
-                float[] p = x.readFloats(name);
-                float[] q = y.readFloats(name);
-                double scale = 0;
-                for (float v : p) {
-                    scale = Math.max(scale, Math.abs(v));
-                }
-                for (int i = 0; i < p.length; i++) {
-                    worst = Math.max(worst, Math.abs(p[i] - q[i]) / Math.max(scale, 1e-12));
-                }
-            }
-        }
-        return worst;
     }
 }

@@ -1,6 +1,10 @@
 package dev.eaglespark.testutil;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.eaglespark.tensors.SafeTensorsFile;
+import java.nio.file.Path;
 
 /** Comparisons against reference values with an explicit, stated tolerance. */
 public final class Close {
@@ -31,5 +35,29 @@ public final class Close {
                     what, err, rel, worst, expected[worst], actual[worst], scale));
         }
         return err;
+    }
+
+    /**
+     * The largest difference between two safetensors files' tensors of the same names, each
+     * relative to the first file's largest magnitude in that tensor.
+     */
+    public static double maxRelativeDifference(Path a, Path b) throws Exception {
+        double worst = 0;
+        try (SafeTensorsFile x = SafeTensorsFile.open(a);
+             SafeTensorsFile y = SafeTensorsFile.open(b)) {
+            assertEquals(x.tensors().keySet(), y.tensors().keySet());
+            for (String name : x.tensors().keySet()) {
+                float[] p = x.readFloats(name);
+                float[] q = y.readFloats(name);
+                double scale = 0;
+                for (float v : p) {
+                    scale = Math.max(scale, Math.abs(v));
+                }
+                for (int i = 0; i < p.length; i++) {
+                    worst = Math.max(worst, Math.abs(p[i] - q[i]) / Math.max(scale, 1e-12));
+                }
+            }
+        }
+        return worst;
     }
 }

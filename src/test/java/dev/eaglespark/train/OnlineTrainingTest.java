@@ -11,7 +11,7 @@ import dev.eaglespark.features.FeatureSettings;
 import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.spark.FeaturesJob;
 import dev.eaglespark.spark.VocabJob;
-import dev.eaglespark.tensors.SafeTensorsFile;
+import dev.eaglespark.testutil.Close;
 import dev.eaglespark.testutil.TestData;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -88,7 +88,7 @@ class OnlineTrainingTest {
             assertEquals(off.get(i).tokens(), on.get(i).tokens(), "update " + (i + 1) + " trains the same samples");
             assertEquals(off.get(i).loss(), on.get(i).loss(), 1e-5 * Math.abs(off.get(i).loss()), "loss " + (i + 1));
         }
-        double diff = maxRelativeDifference(Path.of(a, TrainingRuns.stepDir(3), "model.safetensors"),
+        double diff = Close.maxRelativeDifference(Path.of(a, TrainingRuns.stepDir(3), "model.safetensors"),
                 Path.of(b, TrainingRuns.stepDir(3), "model.safetensors"));
         System.out.printf("online vs offline training, 3 updates: max relative weight difference %.3g%n", diff);
         assertTrue(diff <= 1e-6, "max relative difference " + diff);
@@ -125,24 +125,5 @@ class OnlineTrainingTest {
             }
         }
         return out;
-    }
-
-    static double maxRelativeDifference(Path a, Path b) throws Exception {
-        double worst = 0;
-        try (SafeTensorsFile x = SafeTensorsFile.open(a); SafeTensorsFile y = SafeTensorsFile.open(b)) {
-            assertEquals(x.tensors().keySet(), y.tensors().keySet());
-            for (String name : x.tensors().keySet()) {
-                float[] p = x.readFloats(name);
-                float[] q = y.readFloats(name);
-                double scale = 0;
-                for (float v : p) {
-                    scale = Math.max(scale, Math.abs(v));
-                }
-                for (int i = 0; i < p.length; i++) {
-                    worst = Math.max(worst, Math.abs(p[i] - q[i]) / Math.max(scale, 1e-12));
-                }
-            }
-        }
-        return worst;
     }
 }
