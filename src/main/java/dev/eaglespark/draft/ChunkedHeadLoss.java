@@ -15,8 +15,9 @@ import java.util.Locale;
  * logits of the wider vocabulary by default: 523 tokens at 128,256).
  *
  * <p>The autograd graph of the TTT forward ends at each step's h_out. Here, outside autograd,
- * each chunk's rows go through the draft's final norm (as the TTT script computes RMSNorm) and
- * lm_head, and the draft logits z give the loss and, in closed form, dL/dz; then
+ * each chunk's rows go through the draft's final norm ({@link DraftFragments#norm}, the RMSNorm
+ * every draft script runs) and lm_head, and the draft logits z give the loss and, in closed form,
+ * dL/dz; then
  * dL/dhn = dL/dz @ lm_head, for a trained head dL/dlm_head += dL/dz^T @ hn, and through the norm
  * (hn = w * fp16(x r), r = rsqrt(mean(x^2) + eps), in fp32) dL/dw += sum(dL/dhn * fp16(x r)) and
  * dL/dx = r g - x r^3 sum(g x) / H with g = fp32(dL/dhn * w): what autograd computes through
@@ -171,9 +172,10 @@ public final class ChunkedHeadLoss {
                         lo = max(s0, k + 1)
                         hi = min(s1, t + k + 1)
                         if lo < hi:
-                          x32 = torch.to(torch.slice(rows[k], 1, lo - k - 1, hi - k - 1), 6)
-                          r = torch.rsqrt(torch.add(torch.mean(torch.pow(x32, 2), [-1], True), %s))
-                          n16 = torch.to(torch.mul(x32, r), ops.prim.dtype(w))
+                          normed = self.rms_normed(torch.slice(rows[k], 1, lo - k - 1, hi - k - 1))
+                          x32 = normed[0]
+                          r = normed[1]
+                          n16 = normed[2]
                           hn = torch.mul(n16, w_norm)
                           tp = torch.slice(labels[0], 1, lo - s0, hi - s0)
                           m = torch.unsqueeze(torch.slice(pm, 1, lo - s0, hi - s0), 2)
@@ -213,7 +215,7 @@ public final class ChunkedHeadLoss {
                     inside = annotate(List[Tensor], [])
                     if s0 < t:
                       end = min(s1, t)
-                      logits = torch.linear(self.rms_norm(torch.slice(h_last, 1, s0, end), t_norm), t_head)
+                      logits = torch.linear(self.target_norm(torch.slice(h_last, 1, s0, end), t_norm), t_head)
                       chosen = logits
                       if k_vocab != torch.size(t_head, 0):
                         chosen = torch.index_select(logits, 2, draft_ids)
@@ -227,13 +229,13 @@ public final class ChunkedHeadLoss {
                       inside.append(torch.expand(torch.reshape(first, [1, 1]), [b, n]))
                     p = torch.cat(probs, 1)
                     return (p, torch.argmax(p, 2), torch.cat(inside, 1))
-                  def rms_norm(self: __torch__.EagleChunkedHeadLoss, x: Tensor, w: Tensor) -> Tensor:
+                  def target_norm(self: __torch__.EagleChunkedHeadLoss, x: Tensor, w: Tensor) -> Tensor:
                     x32 = torch.to(x, 6)
                     variance = torch.mean(torch.pow(x32, 2), [-1], True)
                     normed = torch.div(x32, torch.sqrt(torch.add(variance, %s)))
                     return torch.mul(torch.to(normed, ops.prim.dtype(x)), w)
-                """.formatted(steps, weights, trainHead ? "vocab" : "0", chunkTokens,
-                String.format(Locale.ROOT, "%.17g", draftEps), lossAndGrad, keepRows, headGrad, closeHead,
-                String.format(Locale.ROOT, "%.17g", targetEps));
+                """.formatted(steps, weights, trainHead ? "vocab" : "0", chunkTokens, lossAndGrad, keepRows, headGrad,
+                closeHead, String.format(Locale.ROOT, "%.17g", targetEps))
+                + DraftFragments.norm(draftEps, "EagleChunkedHeadLoss");
     }
 }

@@ -5,12 +5,12 @@ import java.util.Locale;
 
 /**
  * The draft's math, once: the TorchScript methods that every draft script is built from (the
- * train-time-test forward of {@link TrainTimeTestScript} and the inference steps of
- * {@link DraftStepScripts}), so training and speculative decoding cannot compute two different
- * drafts. RMSNorm as transformers computes it (fp32 statistics through differentiable casts,
- * x * rsqrt(mean(x^2) + eps)); the decoder layer's input is concat(input_layernorm(embed(ids)),
- * hidden_norm(h)) with h as the residual; rotary embedding on halves; SwiGLU MLP; the head is
- * lm_head(norm(h)).
+ * train-time-test steps of {@link TrainTimeTestScript}, the final norm of
+ * {@link ChunkedHeadLoss}, the inference steps of {@link DraftStepScripts}), so training and
+ * speculative decoding cannot compute two different drafts. RMSNorm as transformers computes it
+ * (fp32 statistics through differentiable casts, x * rsqrt(mean(x^2) + eps)); the decoder
+ * layer's input is concat(input_layernorm(embed(ids)), hidden_norm(h)) with h as the residual;
+ * rotary embedding on halves; SwiGLU MLP; the head is lm_head(norm(h)).
  *
  * <p>Attention of a draft step: a query sees the causal keys of step 0 ({@code keys[0]}, with an
  * additive bias where causality or padding needs one) and, at its own position only, the keys of
@@ -64,11 +64,6 @@ final class DraftFragments {
                     return torch.add(h1, mlp)
                   def head(self: __torch__.$CLASS, h: Tensor, norm: Tensor, lm_head: Tensor) -> Tensor:
                     return torch.linear(self.rms_norm(h, norm), lm_head)
-                  def rms_norm(self: __torch__.$CLASS, x: Tensor, w: Tensor) -> Tensor:
-                    x32 = torch.to(x, 6)
-                    variance = torch.mean(torch.pow(x32, 2), [-1], True)
-                    normed = torch.mul(x32, torch.rsqrt(torch.add(variance, %s)))
-                    return torch.mul(torch.to(normed, ops.prim.dtype(x)), w)
                   def heads(self: __torch__.$CLASS, x: Tensor, b: int, t: int, n: int) -> Tensor:
                     return torch.transpose(torch.reshape(x, [b, t, n, %d]), 1, 2)
                   def rope(self: __torch__.$CLASS, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
@@ -139,7 +134,24 @@ final class DraftFragments {
                       p = torch.slice(probs, 4, tk + i - 1, tk + i)
                       out = torch.add(out, torch.mul(p, torch.unsqueeze(values[i], 2)))
                     return torch.reshape(torch.transpose(torch.reshape(out, [b, kv * g, t, d]), 1, 2), [b, t, kv * g * d])
-                """.formatted(c.numHeads(), kv, kv, String.format(Locale.ROOT, "%.17g", c.rmsNormEps()), d, d / 2,
-                kv, g, d, scale, g, kv, g, d, scale).replace("$CLASS", className);
+                """.formatted(c.numHeads(), kv, kv, d, d / 2, kv, g, d, scale, g, kv, g, d, scale)
+                .replace("$CLASS", className) + norm(c.rmsNormEps(), className);
+    }
+
+    /**
+     * The draft's RMSNorm for module class {@code className} (among {@link #methods}):
+     * {@code rms_norm(x, w)}, and {@code rms_normed(x)}, its parts before the weight (x in fp32,
+     * 1 / rms(x), and x / rms(x) in x's dtype), which {@link ChunkedHeadLoss} differentiates
+     * in closed form.
+     */
+    static String norm(double eps, String className) {
+        return """
+                  def rms_norm(self: __torch__.$CLASS, x: Tensor, w: Tensor) -> Tensor:
+                    return torch.mul(self.rms_normed(x)[2], w)
+                  def rms_normed(self: __torch__.$CLASS, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+                    x32 = torch.to(x, 6)
+                    r = torch.rsqrt(torch.add(torch.mean(torch.pow(x32, 2), [-1], True), %s))
+                    return (x32, r, torch.to(torch.mul(x32, r), ops.prim.dtype(x)))
+                """.formatted(String.format(Locale.ROOT, "%.17g", eps)).replace("$CLASS", className);
     }
 }
