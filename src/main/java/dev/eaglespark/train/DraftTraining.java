@@ -169,8 +169,11 @@ public final class DraftTraining {
             CheckpointResume.Resumed resumed = CheckpointResume.load(job.resume(), ckpts, group,
                     params.trainableArrays(), trainer.optimizer(), safety.compatibility(), frozen);
             Path latest = resumed == null ? null : resumed.checkpoint();
-            Validation validation = job.validation() == null ? null : Validation.open(job.validation(), s,
-                    new BatchBuilder(tcfg.hiddenSize(), input.aux().length, s.precision().dataType()), group, conf);
+            Validation validation = job.validation() == null ? null
+                    : Validation.open(job.validation(), s, group, conf);
+            // Validation rows are stage-1 features, online too: micro-batches as offline training makes them.
+            BatchBuilder validationBatches = new BatchBuilder(tcfg.hiddenSize(), input.aux().length,
+                    s.precision().dataType());
             long validateEvery = job.validateEvery();
             BestCheckpoint best = BestCheckpoint.NONE;
             List<ValidationMetrics> validations = new ArrayList<>();
@@ -226,7 +229,8 @@ public final class DraftTraining {
                 listener.afterUpdate(m);
                 boolean end = trainer.optimizer().steps() >= total;
                 boolean validate = validation != null && (end || (validateEvery > 0 && m.step() % validateEvery == 0));
-                ValidationMetrics v = validate ? validation.run(trainer, m.step(), s.tttLength()) : null;
+                ValidationMetrics v = validate
+                        ? validation.run(trainer, validationBatches, m.step(), s.tttLength()) : null;
                 boolean improved = v != null && best.improvedBy(v);
                 if (v != null) {
                     validations.add(v);

@@ -19,39 +19,38 @@ import org.apache.hadoop.conf.Configuration;
  */
 final class Validation {
     private final FeatureDataset data;
-    private final BatchBuilder batches;
     private final long limit;
     private final int microBatch;
     private final double decay;
     private final Collective group;
 
-    private Validation(FeatureDataset data, BatchBuilder batches, long limit, int microBatch, double decay,
-                       Collective group) {
+    private Validation(FeatureDataset data, long limit, int microBatch, double decay, Collective group) {
         this.data = data;
-        this.batches = batches;
         this.limit = limit;
         this.microBatch = microBatch;
         this.decay = decay;
         this.group = group;
     }
 
-    /** @param batches makes the rows' micro-batches as the training features' are made */
-    static Validation open(TrainJob.Validation spec, TrainSettings s, BatchBuilder batches, Collective group,
-                           Configuration conf) throws IOException {
+    static Validation open(TrainJob.Validation spec, TrainSettings s, Collective group, Configuration conf)
+            throws IOException {
         FeatureDataset data = FeatureDataset.open(OutputPublisher.current(spec.features(), conf), conf);
         long limit = spec.maxRows() > 0 ? Math.min(spec.maxRows(), data.rows()) : data.rows();
         if (limit == 0) {
             throw new IOException("the validation features " + spec.features() + " hold no rows");
         }
-        return new Validation(data, batches, limit, s.microBatch(), s.stepDecay(), group);
+        return new Validation(data, limit, s.microBatch(), s.stepDecay(), group);
     }
 
     long rows() {
         return limit;
     }
 
-    /** Scores the split with the trainer's weights after update {@code step}; every rank calls it at the same steps. */
-    ValidationMetrics run(DraftTrainer trainer, long step, int ttt) {
+    /**
+     * Scores the split with the trainer's weights after update {@code step}, its micro-batches
+     * made by {@code batches} as the training features' are; every rank calls it at the same steps.
+     */
+    ValidationMetrics run(DraftTrainer trainer, BatchBuilder batches, long step, int ttt) {
         long start = System.nanoTime();
         // per step: loss sums, correct predictions, denominators; then rows and tokens
         double[] sums = new double[3 * ttt + 2];

@@ -92,15 +92,7 @@ class LossMaskAlignmentTest {
                     denominator++;
                     int at = (k * t + p) * v;
                     int target = (p + k) * v;
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int i = 0; i < v; i++) {
-                        max = Math.max(max, logits[at + i]);
-                    }
-                    double sum = 0;
-                    for (int i = 0; i < v; i++) {
-                        sum += Math.exp(logits[at + i] - max);
-                    }
-                    double logZ = max + Math.log(sum);
+                    double logZ = logSumExp(logits, at, v);
                     for (int i = 0; i < v; i++) {
                         loss -= targetP[target + i] * (logits[at + i] - logZ);
                     }
@@ -128,19 +120,25 @@ class LossMaskAlignmentTest {
         java.util.Arrays.fill(p, (t - 1) * v, t * v, 1f / v);
         for (int i = 0; i + 1 < t; i++) {
             int from = (i + 1) * v;
-            double max = Double.NEGATIVE_INFINITY;
+            double logZ = logSumExp(logits, from, v);
             for (int j = 0; j < v; j++) {
-                max = Math.max(max, logits[from + j]);
-            }
-            double sum = 0;
-            for (int j = 0; j < v; j++) {
-                sum += Math.exp(logits[from + j] - max);
-            }
-            for (int j = 0; j < v; j++) {
-                p[i * v + j] = (float) (Math.exp(logits[from + j] - max) / sum);
+                p[i * v + j] = (float) Math.exp(logits[from + j] - logZ);
             }
         }
         return p;
+    }
+
+    /** log sum_i exp(x[at + i]) over n entries, in double. */
+    private static double logSumExp(float[] x, int at, int n) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, x[at + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += Math.exp(x[at + i] - max);
+        }
+        return max + Math.log(sum);
     }
 
     /** Whether step k counts position p: its mask entry, moved left by shift + k. */
