@@ -152,7 +152,8 @@ public final class TrainCommand implements ConversationInputs {
                                          position, whose target is padding, is not). reference:
                                          unshifted, as the reference trainers do
                   --validation DIR       held-out features ('eaglespark features' output of
-                                         conversations not in --features; same target and aux layers)
+                                         conversations not trained on; same target and aux layers,
+                                         online too)
                   --validate-every N     updates between validations (default: --checkpoint-every)
                   --validation-rows N    score the first N rows of --validation (default: all)
                   --export-last          export the last weights, not the best checkpoint by validation
