@@ -43,7 +43,8 @@ public final class CheckpointCompatibility {
     }
 
     /**
-     * @param manifest the features manifest (its {@code target} part identifies the target)
+     * @param manifest the features manifest (its {@code target} part identifies the target), or
+     *     online the same fields of the run's own target ({@link TrainingInput#manifest})
      */
     public static CheckpointCompatibility of(DraftConfig cfg, DraftVocab vocab, JsonNode manifest, boolean sharedHead,
                                              LossType loss) {
