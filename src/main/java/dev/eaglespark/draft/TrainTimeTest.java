@@ -145,13 +145,14 @@ public final class TrainTimeTest {
      * with respect to each step's h_out (and the final norm and a trained head); call with
      * gradients recorded.
      *
+     * @param batch its loss mask as the caller aligned it ({@link LossMaskAlignment})
      * @param lastHidden the target's last hidden state [B, T, Ht] in the compute dtype (soft labels)
      * @param gradScale what the gradients are multiplied by: the loss scale over the micro-batches
      */
     public Output run(Batch batch, NDArray lastHidden, float gradScale) {
-        NDList rope = rope(batch);
-        NDArray cos = rope.get(0);
-        NDArray sin = rope.get(1);
+        NDList table = ropeRows(batch);
+        NDArray cos = table.get(0);
+        NDArray sin = table.get(1);
         if (!recompute) {
             NDList outputs = script.run(batch.inputIds(), batch.aux(), batch.bias(), cos, sin, draft);
             ChunkedHeadLoss.Result r = headLoss(outputs, batch, lastHidden, gradScale);
@@ -178,14 +179,14 @@ public final class TrainTimeTest {
      * computes them (the same steps and head, no gradients): what inference must reproduce.
      */
     public NDArray stepLogits(Batch batch) {
-        NDList rope = rope(batch);
+        NDList table = ropeRows(batch);
         try (GradMode off = GradMode.off()) {
-            return script.logits(batch.inputIds(), batch.aux(), batch.bias(), rope.get(0), rope.get(1), draft);
+            return script.logits(batch.inputIds(), batch.aux(), batch.bias(), table.get(0), table.get(1), draft);
         }
     }
 
     /** The rotary rows of the batch: step k reads rows k..k+t-1 of positions 0..t+steps-2 (positions t + k). */
-    private NDList rope(Batch batch) {
+    private NDList ropeRows(Batch batch) {
         NDArray ids = batch.inputIds();
         int t = (int) ids.getShape().get(1);
         return ropeCache().fromZero(ids.getManager(), t + steps - 1, batch.aux().getDataType());
