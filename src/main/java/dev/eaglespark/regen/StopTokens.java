@@ -11,9 +11,11 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Where generation stops: the eos ids of config.json and generation_config.json, and the
- * end-of-turn tokens of the common chat formats when the tokenizer has them (a chat model
- * ends its turn with them, not with the end-of-text token).
+ * Where generation stops: the eos ids of config.json and generation_config.json, their bos id
+ * (a model that starts a new text has finished this one: stories15M, like llama2.c models,
+ * ends a story with it and never emits eos), and the end-of-turn tokens of the common chat
+ * formats when the tokenizer has them (a chat model ends its turn with them, not with the
+ * end-of-text token).
  */
 public final class StopTokens {
     private static final List<String> END_OF_TURN = List.of("<|eot_id|>", "<|im_end|>", "<|end_of_text|>",
@@ -27,7 +29,9 @@ public final class StopTokens {
         for (String file : List.of("config.json", "generation_config.json")) {
             Path p = modelDir.resolve(file);
             if (Files.isRegularFile(p)) {
-                addIds(json.readTree(p.toFile()).get("eos_token_id"), ids);
+                JsonNode config = json.readTree(p.toFile());
+                addIds(config.get("eos_token_id"), ids);
+                addIds(config.get("bos_token_id"), ids);
             }
         }
         for (String t : END_OF_TURN) {
