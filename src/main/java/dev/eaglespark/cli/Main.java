@@ -7,9 +7,9 @@ import java.util.Map;
 
 /** The single entry point: {@code eaglespark <command> [options]}, one command per stage or tool. */
 public final class Main {
-    private static final List<Command> COMMANDS = List.of(new RegenerateCommand(), new FeaturesCommand(), new VocabCommand(), new DumpCommand(),
-            new TrainCommand(), new TrainStepCommand(), new EvaluateCommand(), new PrecisionCommand(),
-            new BenchCommand());
+    private static final List<Command> COMMANDS = List.of(new PromptsCommand(), new RegenerateCommand(),
+            new FeaturesCommand(), new VocabCommand(), new DumpCommand(), new TrainCommand(), new ExportCommand(),
+            new TrainStepCommand(), new EvaluateCommand(), new PrecisionCommand(), new BenchCommand());
 
     private Main() {}
 

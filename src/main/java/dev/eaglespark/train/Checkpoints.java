@@ -171,10 +171,7 @@ public final class Checkpoints {
      */
     public State load(Path ck, Map<String, NDArray> into, AdamW optimizer, NDManager scratch,
                       CheckpointCompatibility compatibility) throws IOException {
-        FileSystem fs = ck.getFileSystem(conf);
-        if (!fs.exists(new Path(ck, MARKER))) {
-            throw new IOException(ck + " is not a committed checkpoint (no " + MARKER + ")");
-        }
+        FileSystem fs = committed(ck);
         Path statePath = new Path(ck, "state.json");
         JsonNode s;
         try (InputStream in = fs.open(statePath)) {
@@ -212,11 +209,22 @@ public final class Checkpoints {
 
     /** Loads a committed checkpoint's weights into {@code into} (by name), refusing other shapes. */
     public void loadWeights(Path ck, Map<String, NDArray> into, NDManager scratch) throws IOException {
+        FileSystem fs = committed(ck);
+        set(into, readWeights(fs, ck, into, scratch));
+    }
+
+    /** The trained weights of a committed checkpoint (fp32, by name), made in {@code m}. */
+    public Map<String, NDArray> weights(Path ck, NDManager m) throws IOException {
+        return read(committed(ck), new Path(ck, "model.safetensors"), m);
+    }
+
+    /** The checkpoint's file system, once its commit marker is found. */
+    private FileSystem committed(Path ck) throws IOException {
         FileSystem fs = ck.getFileSystem(conf);
         if (!fs.exists(new Path(ck, MARKER))) {
             throw new IOException(ck + " is not a committed checkpoint (no " + MARKER + ")");
         }
-        set(into, readWeights(fs, ck, into, scratch));
+        return fs;
     }
 
     /** The checkpoint's weights, each of the shape of its namesake in {@code into} (else refused). */

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.data.TruncationPolicy;
+import dev.eaglespark.export.ServingEngine;
 import dev.eaglespark.features.FeatureSettings;
 import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.spark.FeaturesJob;
@@ -197,6 +198,17 @@ class DraftTrainingTest {
             assertEquals(2000, out.readLongs("d2t").length);
             assertEquals(2000, java.util.Arrays.stream(out.readLongs("t2d")).sum());
         }
+        assertCheckpointExportsTheSame(ck + "/step-00000002", tmp.resolve("vocab/vocab.safetensors").toString(), export);
+    }
+
+    /** The export command's files for the run's last checkpoint are the run's own export, byte for byte. */
+    private static void assertCheckpointExportsTheSame(String checkpoint, String vocab, String export) throws Exception {
+        Path again = Files.createTempDirectory(tmp, "checkpoint-export");
+        CheckpointExport.write(checkpoint, features, model.toString(), vocab, again.toString(), ServingEngine.SGLANG,
+                new Configuration());
+        for (String file : List.of("config.json", "model.safetensors")) {
+            assertArrayEquals(Files.readAllBytes(Path.of(export, file)), Files.readAllBytes(again.resolve(file)), file);
+        }
     }
 
     @Test
@@ -213,5 +225,6 @@ class DraftTrainingTest {
                 assertEquals(Bf16.toFloat(Bf16.fromFloat(head[i])), exported[i], 0f);
             }
         }
+        assertCheckpointExportsTheSame(tmp.resolve("ck-shared/step-00000001").toString(), null, export);
     }
 }
