@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 /**
  * Acceptance over many generations: tau (tokens per verification round, bonus included, as
  * EAGLE reports it), per-position acceptance (draft token j accepted, given tokens 1..j-1
- * were), generated tokens and the target forwards they took.
+ * were), generated tokens, the target forwards they took and the wall time of the generations.
  */
 public final class AcceptanceReport {
     private final int k;
@@ -17,6 +17,7 @@ public final class AcceptanceReport {
     private long tokens;
     private long forwards;
     private long prompts;
+    private double seconds;
 
     public AcceptanceReport(int k) {
         this.k = k;
@@ -24,7 +25,9 @@ public final class AcceptanceReport {
         this.acceptedAt = new long[k];
     }
 
-    public void add(SpeculativeDecoder.Result r) {
+    /** A generation and the seconds it took. */
+    public void add(SpeculativeDecoder.Result r, double seconds) {
+        this.seconds += seconds;
         prompts++;
         tokens += r.tokens().length;
         forwards += r.targetForwards();
@@ -57,6 +60,14 @@ public final class AcceptanceReport {
         return tokens - forwards;
     }
 
+    public double seconds() {
+        return seconds;
+    }
+
+    public double tokensPerSecond() {
+        return seconds == 0 ? 0 : tokens / seconds;
+    }
+
     public ObjectNode toJson() {
         ObjectNode n = new ObjectMapper().createObjectNode();
         n.put("prompts", prompts);
@@ -69,12 +80,15 @@ public final class AcceptanceReport {
         n.put("generated_tokens", tokens);
         n.put("target_forwards", forwards);
         n.put("target_forwards_saved", forwardsSaved());
+        n.put("seconds", seconds);
+        n.put("tokens_per_second", tokensPerSecond());
         return n;
     }
 
     public String format() {
         StringBuilder sb = new StringBuilder(String.format("tau %.3f over %d prompts (%,d tokens, %,d target forwards,"
-                + " %,d saved); acceptance by position:", tau(), prompts, tokens, forwards, forwardsSaved()));
+                + " %,d saved, %.1f tokens/s); acceptance by position:", tau(), prompts, tokens, forwards,
+                forwardsSaved(), tokensPerSecond()));
         for (double d : perPosition()) {
             sb.append(String.format(" %.3f", d));
         }

@@ -1,6 +1,7 @@
 package dev.eaglespark.spec;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -14,6 +15,7 @@ import dev.eaglespark.model.TargetModel;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.testutil.Fixtures;
 import dev.eaglespark.vocab.DraftVocab;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
@@ -40,7 +42,11 @@ class SpeculativeDecoderTest {
     }
 
     private static long[] greedy(long[] prompt, int n) {
-        return new Generator(target, Set.of()).generate(List.of(Generator.Request.greedy(prompt, n))).get(0).tokens();
+        return greedy(prompt, n, Set.of());
+    }
+
+    private static long[] greedy(long[] prompt, int n, Set<Long> stops) {
+        return new Generator(target, stops).generate(List.of(Generator.Request.greedy(prompt, n))).get(0).tokens();
     }
 
     @Test
@@ -93,5 +99,24 @@ class SpeculativeDecoderTest {
                     .generate(List.of(Generator.Request.greedy(prompt, 24))).get(0).tokens();
             assertArrayEquals(expected, out);
         }
+    }
+
+    @Test
+    void plainDecodingOfTheSamePromptsGivesTheSameTokens() {
+        Set<Long> stops = Set.of(29889L); // a period: some rows stop early
+        SpeculativeDecoder dec = new SpeculativeDecoder(target, AUX, K, stops);
+        List<long[]> prompts = List.of(golden.readLongs("p0.input_ids"), golden.readLongs("p1.input_ids"),
+                golden.readLongs("p2.input_ids"));
+        List<long[]> outputs = new ArrayList<>();
+        AcceptanceReport spec = Evaluation.run(dec, prompts, 24, K, p -> new OracleProposer(target, p), outputs);
+        Evaluation.Plain plain = Evaluation.plain(new Generator(target, stops), prompts, 24);
+        assertEquals(0, plain.mismatches(outputs));
+        assertEquals(spec.toJson().get("generated_tokens").asLong(), plain.tokens());
+        for (int i = 0; i < prompts.size(); i++) {
+            assertArrayEquals(greedy(prompts.get(i), 24, stops), plain.outputs().get(i), "prompt " + i);
+        }
+        assertTrue(spec.seconds() > 0 && plain.seconds() > 0, "both are timed");
+        outputs.set(1, new long[] {1});
+        assertEquals(1, plain.mismatches(outputs), "a differing output is counted");
     }
 }
