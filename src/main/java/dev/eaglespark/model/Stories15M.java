@@ -31,6 +31,11 @@ public final class Stories15M {
 
     private Stories15M() {}
 
+    /** Prepares the model in the default cache and prints its directory (for scripts that ship it elsewhere). */
+    public static void main(String[] args) throws IOException {
+        System.out.println(ensure());
+    }
+
     /** The model directory under the default cache, created on first use. */
     public static Path ensure() throws IOException {
         return ensure(CacheDir.root());
