@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The embedded demo of the whole pipeline on Spark local mode, with the stories15M target
-# (fetched once with npm) and the sample conversations shipped with the tests:
-# regenerate -> features -> vocab -> train -> export -> evaluate (trained vs untrained draft).
-# Settings and paths are those of conf/jobs/demo.conf: outputs go to target/quickstart/;
+# (fetched once with npm) writing its own data: prompts (story openings) -> regenerate ->
+# features -> vocab -> train -> export -> evaluate on held-out openings (trained vs untrained
+# draft). Settings and paths are those of conf/jobs/demo.conf: outputs go to target/quickstart/;
 # TRAIN_STEPS sets the training length.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,13 +12,17 @@ run() {
   SPARK_MASTER='local[*]' jobs/submit.sh "$1" --config conf/jobs/demo.conf "${@:2}"
 }
 rm -rf target/quickstart
-echo "== 1. regenerate: stories15M answers the sample conversations' questions itself"
+prompts=target/quickstart/prompts
+echo "== 1. prompts: stories15M writes story openings, for training (seed 1) and held out (seed 2)"
+run prompts
+run prompts --seed 2 --count 20 --exclude $prompts/train.jsonl --output $prompts/heldout.jsonl
+echo "== 2. regenerate: stories15M answers its training openings itself"
 run regenerate
-echo "== 2. features (stage 1)"
+echo "== 3. features (stage 1)"
 run features
-echo "== 3. draft vocabulary"
+echo "== 4. draft vocabulary"
 run vocab
-echo "== 4. train the draft (${TRAIN_STEPS:-200} updates on the CPU) and export it"
+echo "== 5. train the draft (${TRAIN_STEPS:-100} updates on the CPU) and export it"
 run train ${TRAIN_STEPS:+--steps "$TRAIN_STEPS"}
-echo "== 5. evaluate: speculative decoding on MT-bench questions, trained vs untrained draft"
+echo "== 6. evaluate: speculative decoding on the held-out openings, trained vs untrained draft"
 run evaluate
