@@ -16,6 +16,12 @@ public final class ExportCommand implements Command {
     }
 
     @Override
+    public Map<String, PathKind> paths() {
+        return Map.of("checkpoint", PathKind.URI, "features", PathKind.URI, "target", PathKind.URI,
+                "vocab", PathKind.URI, "output", PathKind.URI);
+    }
+
+    @Override
     public String name() {
         return "export";
     }
@@ -42,7 +48,8 @@ public final class ExportCommand implements Command {
                   --target DIR       the target model directory (or 'stories15M')
                   --vocab FILE       the run's vocab.safetensors (standard draft)
                   --shared-head      the draft shares the target's lm_head (no --vocab)
-                  --output DIR       the export directory
+                  --output DIR       the export directory (replaced only when complete; refused
+                                     when it holds foreign files)
                   --engine E         sglang (default) or vllm: aux layer id convention of the export
                 """;
     }

@@ -38,6 +38,11 @@ public final class PromptsCommand implements Command {
     }
 
     @Override
+    public Map<String, PathKind> paths() {
+        return Map.of("model", PathKind.LOCAL, "output", PathKind.LOCAL, "exclude", PathKind.LOCAL);
+    }
+
+    @Override
     public Set<String> listOptions() {
         return Set.of("exclude");
     }

@@ -7,6 +7,7 @@ import dev.eaglespark.draft.LossType;
 import dev.eaglespark.draft.Precision;
 import dev.eaglespark.export.ServingEngine;
 import dev.eaglespark.features.FeatureSettings;
+import dev.eaglespark.spark.DeviceChoice;
 import dev.eaglespark.spark.TrainStage;
 import dev.eaglespark.train.TrainJob;
 import dev.eaglespark.train.TrainSettings;
@@ -196,15 +197,13 @@ public final class TrainCommand implements ConversationInputs {
             throw new UsageException(e.getMessage());
         }
         String device = a.get("device", "auto");
-        if (!List.of("auto", "gpu", "cpu").contains(device)) {
-            throw new UsageException("--device must be auto, gpu or cpu, got '" + device + "'");
-        }
+        DeviceChoice choice = a.get("device", "auto", DeviceChoice::parse);
         int workers = a.getInt("workers", 1);
         if (workers < 1) {
             throw new UsageException("--workers must be at least 1");
         }
         CollectiveKind collective = a.get("collective", "auto", CollectiveKind::parse);
-        if (collective == CollectiveKind.NCCL && device.equals("cpu")) {
+        if (collective == CollectiveKind.NCCL && choice == DeviceChoice.CPU) {
             throw new UsageException("--collective nccl all-reduces on GPUs: it cannot run with --device cpu");
         }
         String target = a.required("target"); // the demo is resolved by SparkStages

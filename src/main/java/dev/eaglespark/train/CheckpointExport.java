@@ -10,9 +10,11 @@ import dev.eaglespark.export.DraftExport;
 import dev.eaglespark.export.ServingEngine;
 import dev.eaglespark.features.FeatureManifest;
 import dev.eaglespark.io.LocalDirs;
+import dev.eaglespark.io.OutputPublisher;
 import dev.eaglespark.model.TargetConfig;
 import dev.eaglespark.vocab.DraftVocab;
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
@@ -38,7 +40,10 @@ public final class CheckpointExport {
         DraftVocab v = vocab == null ? DraftVocab.identity(tcfg.vocabSize()) : DraftTraining.readVocab(vocab, conf);
         DraftConfig cfg = DraftConfig.forTarget(tcfg, v.size(), aux.length);
         Path ck = new Path(checkpoint);
-        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+        // Published as train --export is: staged, never over foreign files or an input.
+        try (NDManager m = NDManager.newBaseManager(Device.cpu());
+             OutputPublisher out = OutputPublisher.prepare("export", "--output", export,
+                     Arrays.asList(checkpoint, features, target, vocab), conf)) {
             Map<String, NDArray> weights = new LinkedHashMap<>(new Checkpoints(ck.getParent().toString(), conf)
                     .weights(ck, m));
             if (vocab == null) {
@@ -46,13 +51,14 @@ public final class CheckpointExport {
             }
             for (Map.Entry<String, long[]> e : DraftParams.shapes(cfg).entrySet()) {
                 NDArray w = weights.get(e.getKey());
-                if (w == null || !java.util.Arrays.equals(w.getShape().getShape(), e.getValue())) {
+                if (w == null || !Arrays.equals(w.getShape().getShape(), e.getValue())) {
                     throw new IOException(checkpoint + ": weight " + e.getKey() + (w == null ? " missing" : " is "
                             + w.getShape() + ", the draft of this target and vocabulary needs "
-                            + java.util.Arrays.toString(e.getValue())));
+                            + Arrays.toString(e.getValue())));
                 }
             }
-            DraftExport.write(export, conf, cfg, weights, v, aux, tcfg.numLayers(), engine);
+            DraftExport.write(out.staging().toString(), conf, cfg, weights, v, aux, tcfg.numLayers(), engine);
+            out.publish();
         }
     }
 }
