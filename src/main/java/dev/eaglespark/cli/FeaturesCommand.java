@@ -2,6 +2,7 @@ package dev.eaglespark.cli;
 
 import dev.eaglespark.data.TruncationPolicy;
 import dev.eaglespark.features.FeatureSettings;
+import dev.eaglespark.spark.DeviceChoice;
 import java.util.Locale;
 import java.util.Map;
 
@@ -11,7 +12,8 @@ public final class FeaturesCommand implements ConversationInputs {
             Map.entry("model", true), Map.entry("input", true), Map.entry("output", true),
             Map.entry("aux-layers", true), Map.entry("max-length", true), Map.entry("truncation", true),
             Map.entry("template", true), Map.entry("tokens-per-batch", true), Map.entry("window", true),
-            Map.entry("partitions", true), Map.entry("row-group-mb", true), Map.entry("template-limits", true));
+            Map.entry("partitions", true), Map.entry("row-group-mb", true), Map.entry("template-limits", true),
+            Map.entry("device", true));
 
     @Override
     public Map<String, Boolean> options() {
@@ -42,7 +44,7 @@ public final class FeaturesCommand implements ConversationInputs {
                 features run wrote is refused before any work. _manifest.json
                 records the target, tokenizer, template, aux layers and counts, _rejects/ every
                 record that was not written and why. Runs on the Spark master spark-submit gives,
-                else local mode on all cores; each task uses the GPU Spark assigns it, else the CPU.
+                else local mode on all cores; each task runs where --device says.
 
                 options:
                   --model DIR           target model directory (local, hdfs:// or s3a://), or
@@ -64,6 +66,9 @@ public final class FeaturesCommand implements ConversationInputs {
                   --partitions N        input splits (default: Spark's default parallelism)
                   --row-group-mb N      Parquet row group size (default 256); 0: one sample per
                                         row group (the finest unit training shards and shuffles)
+                  --device D            auto (default: the GPU Spark assigns the task, else the
+                                        CPU; local mode assigns none), gpu (also in local mode:
+                                        task partition mod visible GPUs) or cpu
                 """;
     }
 
@@ -76,8 +81,9 @@ public final class FeaturesCommand implements ConversationInputs {
         String template = args.fileText("template");
         FeatureSettings s = new FeatureSettings(model, aux, args.getInt("max-length", 2048), truncation, template,
                 args.getInt("tokens-per-batch", 8192), args.getInt("window", 64), args.templateLimits());
+        DeviceChoice device = args.get("device", "auto", DeviceChoice::parse);
         return SparkStages.features(s, args.requiredAll("input"), output, args.getInt("partitions", 0),
-                (long) args.getInt("row-group-mb", 256) << 20);
+                (long) args.getInt("row-group-mb", 256) << 20, device);
     }
 
     static TruncationPolicy parseTruncation(String s) {

@@ -1,6 +1,7 @@
 package dev.eaglespark.cli;
 
 import dev.eaglespark.regen.RegenerateSettings;
+import dev.eaglespark.spark.DeviceChoice;
 import java.util.Map;
 
 /** {@code eaglespark regenerate}: the target answers the conversations' user turns again (Spark). */
@@ -9,7 +10,8 @@ public final class RegenerateCommand implements ConversationInputs {
             Map.entry("model", true), Map.entry("input", true), Map.entry("output", true),
             Map.entry("template", true), Map.entry("max-new-tokens", true), Map.entry("max-prompt-tokens", true),
             Map.entry("temperature", true), Map.entry("top-p", true), Map.entry("seed", true),
-            Map.entry("batch-size", true), Map.entry("partitions", true), Map.entry("template-limits", true));
+            Map.entry("batch-size", true), Map.entry("partitions", true), Map.entry("template-limits", true),
+            Map.entry("device", true));
 
     @Override
     public Map<String, Boolean> options() {
@@ -59,6 +61,9 @@ public final class RegenerateCommand implements ConversationInputs {
                                          16 on the CPU); a finished row's slot takes the next turn
                                          or conversation at once (continuous batching)
                   --partitions N         input splits (default: Spark's default parallelism)
+                  --device D             auto (default: the GPU Spark assigns the task, else the
+                                         CPU; local mode assigns none), gpu (also in local mode:
+                                         task partition mod visible GPUs) or cpu
                 """;
     }
 
@@ -76,6 +81,8 @@ public final class RegenerateCommand implements ConversationInputs {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        return SparkStages.regenerate(model, template, s, args.requiredAll("input"), output, args.getInt("partitions", 0));
+        DeviceChoice device = args.get("device", "auto", DeviceChoice::parse);
+        return SparkStages.regenerate(model, template, s, args.requiredAll("input"), output, args.getInt("partitions", 0),
+                device);
     }
 }

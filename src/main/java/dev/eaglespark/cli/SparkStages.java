@@ -17,19 +17,21 @@ import org.apache.spark.sql.SparkSession;
 final class SparkStages {
     private SparkStages() {}
 
-    static int features(FeatureSettings s, List<String> inputs, String output, int partitions, long rowGroupBytes)
-            throws Exception {
+    static int features(FeatureSettings s, List<String> inputs, String output, int partitions, long rowGroupBytes,
+                        dev.eaglespark.spark.DeviceChoice device) throws Exception {
         SparkSession spark = SparkSessions.getOrCreate("eaglespark features");
-        FeaturesJob.Summary summary = FeaturesJob.run(spark, s.withModelDir(model(spark, s.modelDir())), inputs, output, partitions, rowGroupBytes);
+        FeaturesJob.Summary summary = FeaturesJob.run(spark, s.withModelDir(model(spark, s.modelDir())), inputs, output,
+                partitions, rowGroupBytes, device);
         System.out.println(summary.format());
         return 0;
     }
 
     static int regenerate(String model, String template, dev.eaglespark.regen.RegenerateSettings s,
-                          List<String> inputs, String output, int partitions) throws Exception {
+                          List<String> inputs, String output, int partitions, dev.eaglespark.spark.DeviceChoice device)
+            throws Exception {
         SparkSession spark = SparkSessions.getOrCreate("eaglespark regenerate");
-        System.out.println(dev.eaglespark.spark.RegenerateJob.run(spark, model(spark, model), template, s, inputs, output, partitions)
-                .format());
+        System.out.println(dev.eaglespark.spark.RegenerateJob.run(spark, model(spark, model), template, s, inputs, output,
+                partitions, device).format());
         return 0;
     }
 

@@ -1,6 +1,5 @@
 package dev.eaglespark.spark;
 
-import ai.djl.Device;
 import dev.eaglespark.data.TokenizedSample;
 import dev.eaglespark.features.FeatureExtractor;
 import dev.eaglespark.features.FeatureManifest;
@@ -75,6 +74,12 @@ public final class FeaturesJob {
 
     public static Summary run(SparkSession spark, FeatureSettings settings, List<String> inputs, String output,
                               int partitions, long rowGroupBytes) throws IOException {
+        return run(spark, settings, inputs, output, partitions, rowGroupBytes, DeviceChoice.AUTO);
+    }
+
+    /** As above, each task on the device {@code device} picks for its partition. */
+    public static Summary run(SparkSession spark, FeatureSettings settings, List<String> inputs, String output,
+                              int partitions, long rowGroupBytes, DeviceChoice device) throws IOException {
         long start = System.nanoTime();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration conf = jsc.hadoopConfiguration();
@@ -82,14 +87,15 @@ public final class FeaturesJob {
         reads.add(settings.modelDir());
         try (OutputPublisher publisher = OutputPublisher.prepare("features", "--output", output, reads, conf)) {
             Summary summary = write(spark, jsc, conf, settings, inputs, publisher.staging(), partitions,
-                    rowGroupBytes, start);
+                    rowGroupBytes, device, start);
             publisher.publish();
             return summary;
         }
     }
 
     private static Summary write(SparkSession spark, JavaSparkContext jsc, Configuration conf, FeatureSettings settings,
-                                 List<String> inputs, Path out, int partitions, long rowGroupBytes, long start)
+                                 List<String> inputs, Path out, int partitions, long rowGroupBytes,
+                                 DeviceChoice device, long start)
             throws IOException {
         String output = out.toString();
         Map<String, byte[]> modelFiles = ModelFiles.read(settings.modelDir(), conf);
@@ -109,7 +115,7 @@ public final class FeaturesJob {
         Counters counters = new Counters(rows, tokens, masked, bytes, rejects);
 
         JavaRDD<InputSplit> rdd = jsc.parallelize(splits, Math.max(1, splits.size()));
-        JavaRDD<Row> rowRdd = rdd.mapPartitions(new SplitFeatures(settings, aux, new HadoopConf(conf),
+        JavaRDD<Row> rowRdd = rdd.mapPartitions(new SplitFeatures(settings, aux, device, new HadoopConf(conf),
                 rejectsDir.toString(), counters, failOnce));
         Dataset<Row> df = spark.createDataFrame(rowRdd, SCHEMA);
         jsc.setJobDescription("eaglespark features: " + splits.size() + " splits -> " + output);
@@ -147,15 +153,17 @@ public final class FeaturesJob {
         private static final long serialVersionUID = 1L;
         private final FeatureSettings settings;
         private final int[] aux;
+        private final DeviceChoice device;
         private final HadoopConf conf;
         private final String rejectsDir;
         private final Counters counters;
         private final int failOnce;
 
-        SplitFeatures(FeatureSettings settings, int[] aux, HadoopConf conf, String rejectsDir, Counters counters,
-                      int failOnce) {
+        SplitFeatures(FeatureSettings settings, int[] aux, DeviceChoice device, HadoopConf conf, String rejectsDir,
+                      Counters counters, int failOnce) {
             this.settings = settings;
             this.aux = aux;
+            this.device = device;
             this.conf = conf;
             this.rejectsDir = rejectsDir;
             this.counters = counters;
@@ -170,9 +178,8 @@ public final class FeaturesJob {
             InputSplit split = splits.next();
             Configuration hadoop = conf.get();
             java.nio.file.Path modelDir = LocalDirs.localize(ShippedModels.resolve(settings.modelDir()), hadoop);
-            Device device = TaskDevice.current();
-            TargetModel model = ExecutorModels.target(modelDir, device);
             TaskContext tc = TaskContext.get();
+            TargetModel model = ExecutorModels.target(modelDir, device.forTask(tc.partitionId()));
             SampleSource source = new SampleSource(modelDir, settings);
             PartitionRejects sink = new PartitionRejects(rejectsDir, hadoop, tc.partitionId());
             InputStream in = InputPlanner.open(split, hadoop);

@@ -55,6 +55,13 @@ public final class RegenerateJob {
 
     public static Summary run(SparkSession spark, String modelDir, String templateText, RegenerateSettings settings,
                               List<String> inputs, String output, int partitions) throws IOException {
+        return run(spark, modelDir, templateText, settings, inputs, output, partitions, DeviceChoice.AUTO);
+    }
+
+    /** As above, each task on the device {@code device} picks for its partition. */
+    public static Summary run(SparkSession spark, String modelDir, String templateText, RegenerateSettings settings,
+                              List<String> inputs, String output, int partitions, DeviceChoice device)
+            throws IOException {
         long start = System.nanoTime();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration conf = jsc.hadoopConfiguration();
@@ -62,7 +69,7 @@ public final class RegenerateJob {
         reads.add(modelDir);
         try (OutputPublisher publisher = OutputPublisher.prepare("regenerate", "--output", output, reads, conf)) {
             Summary s = write(spark, jsc, conf, modelDir, templateText, settings, inputs,
-                    publisher.staging().toString(), partitions, start);
+                    publisher.staging().toString(), partitions, device, start);
             publisher.publish();
             LOG.info(s.format());
             return s;
@@ -71,7 +78,7 @@ public final class RegenerateJob {
 
     private static Summary write(SparkSession spark, JavaSparkContext jsc, Configuration conf, String modelDir,
                                  String templateText, RegenerateSettings settings, List<String> inputs, String output,
-                                 int partitions, long start) throws IOException {
+                                 int partitions, DeviceChoice device, long start) throws IOException {
         List<InputSplit> splits = InputPlanner.plan(InputPlanner.files(inputs, conf), conf,
                 partitions > 0 ? partitions : jsc.defaultParallelism());
         LongAccumulator conversations = jsc.sc().longAccumulator("regenerate.conversations");
@@ -79,7 +86,7 @@ public final class RegenerateJob {
         LongAccumulator tokens = jsc.sc().longAccumulator("regenerate.tokens");
         CollectionAccumulator<Map<String, Long>> rejects = jsc.sc().collectionAccumulator("regenerate.rejects");
         JavaRDD<String> lines = jsc.parallelize(splits, Math.max(1, splits.size())).mapPartitions(
-                new SplitAnswers(modelDir, templateText, settings, new HadoopConf(conf),
+                new SplitAnswers(modelDir, templateText, settings, device, new HadoopConf(conf),
                         new Path(output, "_rejects").toString(), conversations, answers, tokens, rejects));
         jsc.setJobDescription("eaglespark regenerate: " + splits.size() + " splits -> " + output);
         spark.createDataset(lines.rdd(), Encoders.STRING()).write().mode(SaveMode.ErrorIfExists).text(output);
@@ -95,6 +102,7 @@ public final class RegenerateJob {
         private final String modelDir;
         private final String templateText;
         private final RegenerateSettings settings;
+        private final DeviceChoice device;
         private final HadoopConf conf;
         private final String rejectsDir;
         private final LongAccumulator conversations;
@@ -102,12 +110,14 @@ public final class RegenerateJob {
         private final LongAccumulator tokens;
         private final CollectionAccumulator<Map<String, Long>> rejects;
 
-        SplitAnswers(String modelDir, String templateText, RegenerateSettings settings, HadoopConf conf,
+        SplitAnswers(String modelDir, String templateText, RegenerateSettings settings, DeviceChoice device,
+                     HadoopConf conf,
                      String rejectsDir, LongAccumulator conversations, LongAccumulator answers,
                      LongAccumulator tokens, CollectionAccumulator<Map<String, Long>> rejects) {
             this.modelDir = modelDir;
             this.templateText = templateText;
             this.settings = settings;
+            this.device = device;
             this.conf = conf;
             this.rejectsDir = rejectsDir;
             this.conversations = conversations;
@@ -125,7 +135,7 @@ public final class RegenerateJob {
             InputSplit split = splits.next();
             Configuration hadoop = conf.get();
             java.nio.file.Path dir = LocalDirs.localize(ShippedModels.resolve(modelDir), hadoop);
-            TargetModel model = ExecutorModels.target(dir, TaskDevice.current());
+            TargetModel model = ExecutorModels.target(dir, device.forTask(TaskContext.get().partitionId()));
             try (SampleSource source = new SampleSource(dir, templateText, settings.maxPromptTokens(),
                          TruncationPolicy.DROP, settings.templateLimits());
                  PartitionRejects sink = new PartitionRejects(rejectsDir, hadoop, TaskContext.get().partitionId());

@@ -1,7 +1,6 @@
 package dev.eaglespark.spark;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import dev.eaglespark.collective.Collective;
 import dev.eaglespark.collective.CollectiveChoice;
 import dev.eaglespark.collective.CollectiveKind;
@@ -234,18 +233,7 @@ public final class TrainStage {
         }
 
         private Device device(int rank) {
-            Device assigned = TaskDevice.current();
-            if (workers.device().equals("cpu")) {
-                return Device.cpu();
-            }
-            if (assigned.isGpu() || workers.device().equals("auto")) {
-                return assigned;
-            }
-            int gpus = Engine.getInstance().getGpuCount();
-            if (gpus == 0) {
-                throw new IllegalStateException("--device gpu, but this executor sees no GPU");
-            }
-            return Device.gpu(rank % gpus);
+            return DeviceChoice.parse(workers.device()).forTask(rank);
         }
     }
 }

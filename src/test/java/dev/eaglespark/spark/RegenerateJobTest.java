@@ -2,6 +2,7 @@ package dev.eaglespark.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -44,9 +45,17 @@ class RegenerateJobTest {
         SparkSession spark = SparkSession.builder().master("local[2]").appName("regenerate-test")
                 .config("spark.ui.enabled", "false").getOrCreate();
         RegenerateJob.Summary s;
+        List<String> input = List.of(TestData.path("mt_bench_questions.jsonl").toString());
         try {
-            s = RegenerateJob.run(spark, model.toString(), null, settings,
-                    List.of(TestData.path("mt_bench_questions.jsonl").toString()), out, 3);
+            s = RegenerateJob.run(spark, model.toString(), null, settings, input, out, 3);
+            if (ai.djl.engine.Engine.getInstance().getGpuCount() == 0) {
+                // --device gpu in local mode: every task asks for a GPU itself, and here there is none.
+                Exception e = assertThrows(Exception.class, () -> RegenerateJob.run(spark, model.toString(), null,
+                        settings, input, tmp.resolve("regen-gpu").toString(), 3, DeviceChoice.GPU));
+                assertTrue(String.valueOf(e.getMessage()).contains("--device gpu, but this executor sees no GPU"),
+                        String.valueOf(e.getMessage()));
+                assertFalse(Files.exists(tmp.resolve("regen-gpu")), "nothing published by the failed run");
+            }
         } finally {
             spark.stop();
         }
