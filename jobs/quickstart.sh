@@ -12,17 +12,18 @@ run() {
   SPARK_MASTER='local[*]' jobs/submit.sh "$1" --config conf/jobs/demo.conf "${@:2}"
 }
 rm -rf target/quickstart
-prompts=target/quickstart/prompts
 echo "== 1. prompts: stories15M writes story openings, for training (seed 1) and held out (seed 2)"
 run prompts
-run prompts --seed 2 --count 20 --exclude $prompts/train.jsonl --output $prompts/heldout.jsonl
+# The held-out openings: evaluate.prompts in the config names this file.
+run prompts --seed 2 --count 20 --exclude target/quickstart/prompts/train.jsonl \
+  --output target/quickstart/prompts/heldout.jsonl
 echo "== 2. regenerate: stories15M answers its training openings itself"
 run regenerate
 echo "== 3. features (stage 1)"
 run features
 echo "== 4. draft vocabulary"
 run vocab
-echo "== 5. train the draft (${TRAIN_STEPS:-100} updates on the CPU) and export it"
+echo "== 5. train the draft (${TRAIN_STEPS:-200} updates on the CPU) and export it"
 run train ${TRAIN_STEPS:+--steps "$TRAIN_STEPS"}
 echo "== 6. evaluate: speculative decoding on the held-out openings, trained vs untrained draft"
 run evaluate

@@ -7,6 +7,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -17,41 +19,90 @@ import java.util.stream.Stream;
 /**
  * The tables and the plot of the quality benchmark (jobs/gpu/quality.sh), from what its run left
  * in its output directory: evaluations {@code eval/RUN@step-NNNNNNNN.json} and
- * {@code eval/speed-main.json}, training curves {@code runs/RUN/metrics.csv}, the features'
- * manifests, the vocabularies' coverage and the stage timings. Writes {@code quality.md},
- * {@code learning-curve.csv} and {@code learning-curve.png} (tau against training tokens).
+ * {@code eval/speed-main.json}, training curves {@code runs/RUN/metrics.csv} with their
+ * validation columns and {@code best} pointers, the features' manifests, the vocabularies'
+ * coverage, the stage timings and summaries. Writes {@code quality.md}, {@code learning-curve.csv}
+ * and {@code learning-curve.png} (tau against training tokens).
+ *
+ * <p>Each evaluated checkpoint is set beside the validation of the same update: evaluate's tau
+ * and acceptance at each draft position (given the earlier ones) against the training forward's
+ * teacher-forced val_tau and val_acc_K on the held-out validation conversations, with the largest
+ * difference over the positions, so "validation agrees with evaluation within {@value #AGREEMENT}
+ * per position" can be read off the table.
  *
  * <p>Usage: {@code QualityReport OUT_DIR "SETTINGS"}.
  */
 public final class QualityReport {
+    /** The agreement the issue asks between validation accuracy and eval-time acceptance, per position. */
+    static final double AGREEMENT = 0.05;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern EVAL = Pattern.compile("(.+)@step-(\\d+)\\.json");
 
-    /** One evaluated checkpoint: its run, step, the training tokens up to it, and the evaluation. */
-    record Point(String run, long step, long tokens, JsonNode eval, Map<String, String> validation) {}
+    /** One evaluated checkpoint: its run, step, the training tokens up to it, evaluation and validation. */
+    record Point(String run, long step, long tokens, JsonNode eval, Validation validation) {
+        JsonNode trained() {
+            return eval.path("trained");
+        }
+
+        double tau() {
+            return trained().path("tau").asDouble();
+        }
+
+        int prompts() {
+            return trained().path("prompts").asInt();
+        }
+    }
+
+    /** The validation of one update (empty when the update was not validated). */
+    record Validation(double loss, double tau, double[] acc) {
+        static final Validation NONE = new Validation(Double.NaN, Double.NaN, new double[0]);
+
+        boolean present() {
+            return !Double.isNaN(tau);
+        }
+    }
 
     private QualityReport() {}
 
     public static void main(String[] args) throws IOException {
         Path out = Paths.get(args[0]);
         String settings = args.length > 1 ? args[1] : "";
-        Map<String, List<Point>> runs = points(out);
+        Map<String, Metrics> metrics = metrics(out);
+        Map<String, List<Point>> runs = points(out, metrics);
         StringBuilder md = new StringBuilder("# Quality benchmark results\n\nSettings: `" + settings + "`\n\n");
         data(out, md);
-        curve(runs, md);
-        ablations(runs, md);
+        curve(metrics.get("main"), runs.getOrDefault("main", List.of()), best(out, "main"), md);
+        agreement(runs, md);
+        ablations(runs, metrics, md);
         speed(out, md);
         timings(out, md);
+        summaries(out, md);
         Files.writeString(out.resolve("quality.md"), md);
-        writeCsv(runs, out.resolve("learning-curve.csv"));
-        plot(runs, out.resolve("learning-curve.png"));
+        writeCsv(metrics, runs, out.resolve("learning-curve.csv"));
+        plot(metrics, runs, out.resolve("learning-curve.png"));
         System.out.print(md);
     }
 
+    /** metrics.csv of every run under OUT/runs, main first. */
+    static Map<String, Metrics> metrics(Path out) throws IOException {
+        Map<String, Metrics> all = new TreeMap<>(MAIN_FIRST);
+        Path runs = out.resolve("runs");
+        if (Files.isDirectory(runs)) {
+            try (Stream<Path> dirs = Files.list(runs)) {
+                for (Path d : dirs.filter(Files::isDirectory).toList()) {
+                    all.put(d.getFileName().toString(), Metrics.read(d.resolve("metrics.csv")));
+                }
+            }
+        }
+        return all;
+    }
+
+    private static final Comparator<String> MAIN_FIRST = (a, b) -> a.equals(b) ? 0 : a.equals("main") ? -1
+            : b.equals("main") ? 1 : a.compareTo(b);
+
     /** Every evaluated checkpoint by run (main first), in step order. */
-    static Map<String, List<Point>> points(Path out) throws IOException {
-        Map<String, List<Point>> runs = new TreeMap<>((a, b) -> a.equals("main") ? (b.equals("main") ? 0 : -1)
-                : b.equals("main") ? 1 : a.compareTo(b));
+    static Map<String, List<Point>> points(Path out, Map<String, Metrics> metrics) throws IOException {
+        Map<String, List<Point>> runs = new TreeMap<>(MAIN_FIRST);
         Path evals = out.resolve("eval");
         if (!Files.isDirectory(evals)) {
             return runs;
@@ -64,13 +115,23 @@ public final class QualityReport {
                 }
                 String run = m.group(1);
                 long step = Long.parseLong(m.group(2));
-                Metrics metrics = Metrics.read(out.resolve("runs").resolve(run).resolve("metrics.csv"));
-                runs.computeIfAbsent(run, r -> new ArrayList<>()).add(new Point(run, step, metrics.tokensUpTo(step),
-                        JSON.readTree(f.toFile()), metrics.validationAt(step)));
+                Metrics mt = metrics.getOrDefault(run, Metrics.EMPTY);
+                runs.computeIfAbsent(run, r -> new ArrayList<>()).add(new Point(run, step, mt.tokensUpTo(step),
+                        JSON.readTree(f.toFile()), mt.validationAt(step)));
             }
         }
-        runs.values().forEach(l -> l.sort(java.util.Comparator.comparingLong(Point::step)));
+        runs.values().forEach(l -> l.sort(Comparator.comparingLong(Point::step)));
         return runs;
+    }
+
+    /** The checkpoint a run's {@code best} pointer names (its step), or -1. */
+    static long best(Path out, String run) throws IOException {
+        Path f = out.resolve("runs").resolve(run).resolve("best");
+        if (!Files.isRegularFile(f)) {
+            return -1;
+        }
+        Matcher m = Pattern.compile("step-(\\d+)").matcher(Files.readString(f).strip());
+        return m.matches() ? Long.parseLong(m.group(1)) : -1;
     }
 
     private static void data(Path out, StringBuilder md) throws IOException {
@@ -95,44 +156,75 @@ public final class QualityReport {
         md.append('\n');
     }
 
-    private static void curve(Map<String, List<Point>> runs, StringBuilder md) {
-        List<Point> main = runs.getOrDefault("main", List.of());
-        if (main.isEmpty()) {
+    /** Every validated update of the main run, with evaluate's tau where that checkpoint was evaluated. */
+    private static void curve(Metrics main, List<Point> evaluated, long best, StringBuilder md) {
+        if (main == null || main.validatedSteps().isEmpty()) {
             return;
         }
-        md.append("## Learning curve (main run), held-out evaluation prompts, chain k = ")
-                .append(main.get(0).eval().path("trained").path("draft_length").asInt()).append(", greedy\n\n");
-        JsonNode untrained = main.get(0).eval().path("untrained");
-        List<String> valCols = new ArrayList<>(main.get(main.size() - 1).validation().keySet());
-        md.append("| step | training tokens | tau | acceptance by position |");
-        valCols.forEach(c -> md.append(' ').append(c).append(" |"));
-        md.append("\n| --- | --- | --- | --- |").append(" --- |".repeat(valCols.size())).append('\n');
-        if (!untrained.isMissingNode()) {
-            md.append(String.format("| 0 (untrained) | 0 | %.3f | %s |%s%n", untrained.path("tau").asDouble(),
-                    positions(untrained), " |".repeat(valCols.size())));
-        }
-        for (Point p : main) {
-            JsonNode t = p.eval().path("trained");
-            md.append(String.format("| %d | %,d | %.3f | %s |", p.step(), p.tokens(), t.path("tau").asDouble(),
-                    positions(t)));
-            valCols.forEach(c -> md.append(' ').append(p.validation().getOrDefault(c, "")).append(" |"));
-            md.append('\n');
+        Map<Long, Point> byStep = new LinkedHashMap<>();
+        evaluated.forEach(p -> byStep.put(p.step(), p));
+        md.append("## Learning curve (main run)\n\nval: the training forward, teacher-forced, on the held-out"
+                        + " validation conversations. evaluate: speculative decoding (chain k = ")
+                .append(evaluated.isEmpty() ? "?" : evaluated.get(0).trained().path("draft_length").asText())
+                .append(", greedy) on held-out evaluation prompts.\n\n")
+                .append("| step | training tokens | val_loss | val_tau | evaluate tau | prompts |\n")
+                .append("| --- | --- | --- | --- | --- | --- |\n");
+        for (long step : main.validatedSteps()) {
+            Validation v = main.validationAt(step);
+            Point p = byStep.get(step);
+            md.append(String.format("| %d%s | %,d | %.4f | %.3f | %s | %s |%n", step, step == best ? " (best)" : "",
+                    main.tokensUpTo(step), v.loss(), v.tau(), p == null ? "" : String.format("%.3f", p.tau()),
+                    p == null ? "" : String.valueOf(p.prompts())));
         }
         md.append('\n');
     }
 
-    private static void ablations(Map<String, List<Point>> runs, StringBuilder md) {
-        if (runs.size() < 2 || !runs.containsKey("main")) {
+    /** Evaluate's acceptance per position against validation's accuracy per step, checkpoint by checkpoint. */
+    private static void agreement(Map<String, List<Point>> runs, StringBuilder md) {
+        List<Point> pts = runs.values().stream().flatMap(List::stream).filter(p -> p.validation().present()).toList();
+        if (pts.isEmpty()) {
             return;
         }
-        double mainTau = last(runs.get("main")).eval().path("trained").path("tau").asDouble();
-        md.append("## Ablations (last checkpoint of each run, same data, seed and schedule)\n\n")
-                .append("| run | step | tau | tau - main | acceptance by position |\n| --- | --- | --- | --- | --- |\n");
-        runs.forEach((run, pts) -> {
-            Point p = last(pts);
-            double tau = p.eval().path("trained").path("tau").asDouble();
-            md.append(String.format("| %s | %d | %.3f | %+.3f | %s |%n", run, p.step(), tau, tau - mainTau,
-                    positions(p.eval().path("trained"))));
+        md.append("## Validation against evaluation, per draft position\n\nEach cell: evaluate's acceptance at the"
+                + " position (given the earlier ones) / validation's teacher-forced accuracy of that step, at the same"
+                + " update. Agreement: the largest |difference| over the positions, against ").append(AGREEMENT)
+                .append(".\n\n| checkpoint | prompts | tau: evaluate / val | acceptance / val accuracy by position |"
+                        + " max abs difference | within ").append(AGREEMENT).append(" |\n| --- | --- | --- | --- | --- | --- |\n");
+        for (Point p : pts) {
+            double[] acc = acceptance(p.trained());
+            double[] val = p.validation().acc();
+            StringBuilder cells = new StringBuilder();
+            double worst = 0;
+            for (int k = 0; k < Math.min(acc.length, val.length); k++) {
+                cells.append(k == 0 ? "" : " ").append(String.format("%.3f/%.3f", acc[k], val[k]));
+                worst = Math.max(worst, Math.abs(acc[k] - val[k]));
+            }
+            md.append(String.format("| %s@%d | %d | %.3f / %.3f | %s | %.3f | %s |%n", p.run(), p.step(), p.prompts(),
+                    p.tau(), p.validation().tau(), cells, worst, worst <= AGREEMENT ? "yes" : "no"));
+        }
+        md.append('\n');
+    }
+
+    private static void ablations(Map<String, List<Point>> runs, Map<String, Metrics> metrics, StringBuilder md) {
+        if (metrics.size() < 2 || !metrics.containsKey("main")) {
+            return;
+        }
+        Point mainLast = runs.containsKey("main") ? last(runs.get("main")) : null;
+        Validation mainVal = metrics.get("main").lastValidation();
+        md.append("## Ablations (last checkpoint of each run; same data, seed, initial weights and schedule)\n\n")
+                .append("| run | step | prompts | tau | tau - main | val_tau | val_tau - main | acceptance by position |\n")
+                .append("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        metrics.forEach((run, mt) -> {
+            Point p = runs.containsKey(run) ? last(runs.get(run)) : null;
+            Validation v = mt.lastValidation();
+            boolean sameStep = p != null && mainLast != null && p.step() == mainLast.step();
+            md.append(String.format("| %s | %s | %s | %s | %s | %s | %s | %s |%n", run,
+                    p == null ? mt.lastStep() : p.step(), p == null ? "" : p.prompts(),
+                    p == null ? "" : String.format("%.3f", p.tau()),
+                    sameStep ? String.format("%+.3f", p.tau() - mainLast.tau()) : "",
+                    v.present() ? String.format("%.3f", v.tau()) : "",
+                    v.present() && mainVal.present() ? String.format("%+.3f", v.tau() - mainVal.tau()) : "",
+                    p == null ? "" : positions(p.trained())));
         });
         md.append('\n');
     }
@@ -145,7 +237,10 @@ public final class QualityReport {
         JsonNode r = JSON.readTree(f.toFile());
         JsonNode t = r.path("trained");
         JsonNode plain = r.path("plain");
-        md.append("## Speed: the main run's exported draft, speculative against plain decoding\n\n")
+        long best = best(out, "main");
+        md.append("## Speed: the main run's export")
+                .append(best >= 0 ? " (the best checkpoint by validation, step " + best + ")" : "")
+                .append(", speculative against plain decoding\n\n")
                 .append("| prompts | tau | acceptance by position | speculative tokens/s | plain tokens/s | speed-up |"
                         + " prompts whose outputs differ |\n| --- | --- | --- | --- | --- | --- | --- |\n")
                 .append(String.format("| %d | %.3f | %s | %.1f | %.1f | %.3f | %d |%n%n", t.path("prompts").asInt(),
@@ -167,34 +262,60 @@ public final class QualityReport {
         md.append('\n');
     }
 
-    private static void writeCsv(Map<String, List<Point>> runs, Path csv) throws IOException {
-        StringBuilder sb = new StringBuilder("run,step,training_tokens,tau,acceptance_by_position\n");
-        runs.values().forEach(pts -> pts.forEach(p -> sb.append(String.format("%s,%d,%d,%.4f,%s%n", p.run(), p.step(),
-                p.tokens(), p.eval().path("trained").path("tau").asDouble(),
-                positions(p.eval().path("trained")).replace(' ', ';')))));
+    private static void summaries(Path out, StringBuilder md) throws IOException {
+        Path f = out.resolve("summaries.txt");
+        if (Files.isRegularFile(f)) {
+            md.append("## The stages' own summaries\n\n```\n").append(Files.readString(f)).append("```\n");
+        }
+    }
+
+    private static void writeCsv(Map<String, Metrics> metrics, Map<String, List<Point>> runs, Path csv)
+            throws IOException {
+        StringBuilder sb = new StringBuilder("run,step,training_tokens,val_tau,eval_tau,eval_prompts,"
+                + "eval_acceptance_by_position,val_accuracy_by_step\n");
+        metrics.forEach((run, mt) -> {
+            Map<Long, Point> evaluated = new LinkedHashMap<>();
+            runs.getOrDefault(run, List.of()).forEach(p -> evaluated.put(p.step(), p));
+            java.util.TreeSet<Long> steps = new java.util.TreeSet<>(mt.validatedSteps());
+            steps.addAll(evaluated.keySet());
+            for (long step : steps) {
+                Validation v = mt.validationAt(step);
+                Point p = evaluated.get(step);
+                sb.append(String.format("%s,%d,%d,%s,%s,%s,%s,%s%n", run, step, mt.tokensUpTo(step),
+                        v.present() ? String.format("%.4f", v.tau()) : "",
+                        p == null ? "" : String.format("%.4f", p.tau()), p == null ? "" : p.prompts(),
+                        p == null ? "" : positions(p.trained()).replace(' ', ';'), join(v.acc())));
+            }
+        });
         Files.writeString(csv, sb);
     }
 
-    private static void plot(Map<String, List<Point>> runs, Path png) throws IOException {
-        List<Point> main = runs.get("main");
-        if (main == null || main.isEmpty()) {
+    private static void plot(Map<String, Metrics> metrics, Map<String, List<Point>> runs, Path png)
+            throws IOException {
+        List<Point> main = runs.getOrDefault("main", List.of());
+        Metrics mainMetrics = metrics.get("main");
+        if (main.isEmpty() && (mainMetrics == null || mainMetrics.validatedSteps().isEmpty())) {
             return;
         }
-        LineChart chart = new LineChart("Draft acceptance length on held-out prompts (stories15M, k = "
-                + main.get(0).eval().path("trained").path("draft_length").asInt() + ")",
+        LineChart chart = new LineChart("Draft acceptance length on held-out data (stories15M, k = "
+                + (main.isEmpty() ? "?" : main.get(0).trained().path("draft_length").asText()) + ")",
                 "training tokens (millions)", "tau (tokens per target forward)");
-        double[] x = new double[main.size()];
-        double[] y = new double[main.size()];
-        for (int i = 0; i < main.size(); i++) {
-            x[i] = main.get(i).tokens() / 1e6;
-            y[i] = main.get(i).eval().path("trained").path("tau").asDouble();
+        metrics.forEach((run, mt) -> {
+            List<Long> steps = mt.validatedSteps();
+            if (!steps.isEmpty() && (run.equals("main") || run.equals("mask-reference"))) {
+                chart.add(new LineChart.Series(run + ": val_tau", steps.stream().mapToDouble(s -> mt.tokensUpTo(s) / 1e6)
+                        .toArray(), steps.stream().mapToDouble(s -> mt.validationAt(s).tau()).toArray(), true, null));
+            }
+        });
+        if (!main.isEmpty()) {
+            chart.add(new LineChart.Series("main: evaluate tau", main.stream().mapToDouble(p -> p.tokens() / 1e6)
+                    .toArray(), main.stream().mapToDouble(Point::tau).toArray(), true, null));
         }
-        chart.add(new LineChart.Series("main run", x, y, true, null));
         runs.forEach((run, pts) -> {
             if (!run.equals("main")) {
                 Point p = last(pts);
-                chart.add(new LineChart.Series(run, new double[] {p.tokens() / 1e6},
-                        new double[] {p.eval().path("trained").path("tau").asDouble()}, false, List.of(run)));
+                chart.add(new LineChart.Series(run + ": evaluate", new double[] {p.tokens() / 1e6},
+                        new double[] {p.tau()}, false, List.of(run)));
             }
         });
         chart.write(png);
@@ -204,18 +325,31 @@ public final class QualityReport {
         return pts.get(pts.size() - 1);
     }
 
+    private static double[] acceptance(JsonNode report) {
+        List<Double> v = new ArrayList<>();
+        report.path("acceptance_per_position").forEach(x -> v.add(x.asDouble()));
+        return v.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
     private static String positions(JsonNode report) {
+        return join(acceptance(report)).replace(';', ' ');
+    }
+
+    private static String join(double[] values) {
         StringBuilder sb = new StringBuilder();
-        report.path("acceptance_per_position").forEach(v -> sb.append(sb.length() == 0 ? "" : " ")
-                .append(String.format("%.3f", v.asDouble())));
+        for (double v : values) {
+            sb.append(sb.length() == 0 ? "" : ";").append(String.format("%.3f", v));
+        }
         return sb.toString();
     }
 
-    /** metrics.csv of a run: tokens per update and, where the trainer logs them, validation columns. */
+    /** metrics.csv of a run: tokens per update and, on the validated updates, the validation columns. */
     record Metrics(List<String> header, List<String[]> rows) {
+        static final Metrics EMPTY = new Metrics(List.of(), List.of());
+
         static Metrics read(Path csv) throws IOException {
             if (!Files.isRegularFile(csv)) {
-                return new Metrics(List.of(), List.of());
+                return EMPTY;
             }
             List<String> lines = Files.readAllLines(csv);
             List<String[]> rows = new ArrayList<>();
@@ -223,32 +357,47 @@ public final class QualityReport {
             return new Metrics(lines.isEmpty() ? List.of() : List.of(lines.get(0).split(",")), rows);
         }
 
+        private String value(String[] row, String column) {
+            int c = header.indexOf(column);
+            return c < 0 || c >= row.length ? "" : row[c];
+        }
+
+        long lastStep() {
+            return rows.isEmpty() ? 0 : Long.parseLong(rows.get(rows.size() - 1)[0]);
+        }
+
         long tokensUpTo(long step) {
-            int tokens = header.indexOf("tokens");
             long sum = 0;
             for (String[] r : rows) {
-                if (tokens >= 0 && Long.parseLong(r[0]) <= step) {
-                    sum += Long.parseLong(r[tokens]);
+                if (Long.parseLong(r[0]) <= step && !value(r, "tokens").isEmpty()) {
+                    sum += Long.parseLong(value(r, "tokens"));
                 }
             }
             return sum;
         }
 
-        /** The validation columns (val_acc_*, and any column about tau) of the last row at or before step. */
-        Map<String, String> validationAt(long step) {
-            Map<String, String> out = new java.util.LinkedHashMap<>();
+        List<Long> validatedSteps() {
+            return rows.stream().filter(r -> !value(r, "val_tau").isBlank()).map(r -> Long.parseLong(r[0])).toList();
+        }
+
+        /** The validation of update {@code step}, or {@link Validation#NONE}. */
+        Validation validationAt(long step) {
             for (String[] r : rows) {
-                if (Long.parseLong(r[0]) > step) {
-                    break;
-                }
-                for (int c = 0; c < header.size() && c < r.length; c++) {
-                    String name = header.get(c);
-                    if ((name.matches("val_acc_\\d+") || name.contains("tau")) && !r[c].isBlank()) {
-                        out.put(name, r[c]);
+                if (Long.parseLong(r[0]) == step && !value(r, "val_tau").isBlank()) {
+                    List<Double> acc = new ArrayList<>();
+                    for (int k = 0; header.contains("val_acc_" + k); k++) {
+                        acc.add(Double.parseDouble(value(r, "val_acc_" + k)));
                     }
+                    return new Validation(Double.parseDouble(value(r, "val_loss")),
+                            Double.parseDouble(value(r, "val_tau")), acc.stream().mapToDouble(Double::doubleValue).toArray());
                 }
             }
-            return out;
+            return Validation.NONE;
+        }
+
+        Validation lastValidation() {
+            List<Long> steps = validatedSteps();
+            return steps.isEmpty() ? Validation.NONE : validationAt(steps.get(steps.size() - 1));
         }
     }
 }

@@ -1,6 +1,8 @@
 package dev.eaglespark.bench;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
@@ -12,7 +14,11 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The quality benchmark's report from a run's files: curve points, tables and the PNG. */
+/**
+ * The quality benchmark's report from a run's files, in the layouts train (metrics.csv, best) and
+ * evaluate (--report) write them: curve points with their validation, the agreement, ablation and
+ * speed tables, the CSV and the PNG.
+ */
 class QualityReportTest {
     @TempDir
     Path out;
@@ -26,45 +32,70 @@ class QualityReportTest {
         Files.writeString(out.resolve("eval").resolve(name + ".json"), """
                 {"trained": {"prompts": 200, "draft_length": %d, "tau": %s, "acceptance_per_position": [%s],
                  "generated_tokens": 1000, "target_forwards": 400, "target_forwards_saved": 600, "seconds": 2.0,
-                 "tokens_per_second": 500.0}, "skipped_prompts": 0}
+                 "tokens_per_second": 500.0}, "skipped_prompts": 0,
+                 "plain": {"generated_tokens": 1000, "seconds": 4.0, "tokens_per_second": 250.0, "mismatched_prompts": 1},
+                 "speedup": 2.0}
                 """.formatted(positions.length, tau, pos));
     }
 
-    private void metrics(String run, String text) throws Exception {
-        Files.createDirectories(out.resolve("runs").resolve(run));
-        Files.writeString(out.resolve("runs").resolve(run).resolve("metrics.csv"), text);
+    private void run(String run, String metrics, String best) throws Exception {
+        Path dir = Files.createDirectories(out.resolve("runs").resolve(run));
+        Files.writeString(dir.resolve("metrics.csv"), metrics);
+        if (best != null) {
+            Files.writeString(dir.resolve("best"), best + "\n");
+        }
     }
 
     @Test
     void tablesCurveAndPlotFromARunsFiles() throws Exception {
-        metrics("main", """
-                step,loss,grad_norm,lr,loss_scale,tokens,seconds,loss_0,acc_0,val_tau,val_acc_0,val_acc_1
-                1,9.0,1.0,1e-3,1,100,0.1,9.0,0.1,,,
-                2,8.0,1.0,1e-3,1,110,0.1,8.0,0.2,1.9,0.5,0.4
-                3,7.0,1.0,1e-3,1,120,0.1,7.0,0.3,,,
-                4,6.0,1.0,1e-3,1,130,0.1,6.0,0.4,2.3,0.7,0.6
-                """);
-        metrics("lr-x3", "step,loss,grad_norm,lr,loss_scale,tokens,seconds\n1,9,1,3e-3,1,100,0.1\n2,8,1,3e-3,1,100,0.1\n");
+        String header = "step,loss,grad_norm,lr,loss_scale,tokens,seconds,loss_0,acc_0,val_loss,val_tau,val_loss_0,"
+                + "val_acc_0,val_loss_1,val_acc_1\n";
+        run("main", header + """
+                1,9.0,1.0,1e-3,1,100,0.1,9.0,0.1,,,,,,
+                2,8.0,1.0,1e-3,1,110,0.1,8.0,0.2,6.5,1.9,3.0,0.52,3.5,0.4
+                3,7.0,1.0,1e-3,1,120,0.1,7.0,0.3,,,,,,
+                4,6.0,1.0,1e-3,1,130,0.1,6.0,0.4,5.5,2.3,2.5,0.68,3.0,0.7
+                """, "step-00000004");
+        run("mask-reference", header + """
+                2,8.0,1.0,1e-3,1,100,0.1,8.0,0.2,6.9,1.8,3.2,0.5,3.7,0.3
+                4,6.5,1.0,1e-3,1,100,0.1,6.5,0.3,6.0,2.1,2.9,0.6,3.1,0.5
+                """, null);
         eval("main@step-00000002", 1.75, 0.5, 0.4);
         eval("main@step-00000004", 2.25, 0.7, 0.6);
-        eval("lr-x3@step-00000002", 2.0, 0.6, 0.5);
+        eval("mask-reference@step-00000004", 2.0, 0.6, 0.5);
+        eval("speed-main", 2.25, 0.7, 0.6);
         Files.writeString(out.resolve("timings.tsv"), "stage\twall_s\tuser_s\tsys_s\ntrain-main\t12.5\t30.1\t1.2\n");
+        Files.writeString(out.resolve("summaries.txt"), "prompts-train: prompts: 48 openings kept of 70 draws\n");
 
-        Map<String, List<QualityReport.Point>> runs = QualityReport.points(out);
-        assertEquals(List.of("main", "lr-x3"), List.copyOf(runs.keySet()), "main first");
+        Map<String, QualityReport.Metrics> metrics = QualityReport.metrics(out);
+        Map<String, List<QualityReport.Point>> runs = QualityReport.points(out, metrics);
+        assertEquals(List.of("main", "mask-reference"), List.copyOf(runs.keySet()), "main first");
         assertEquals(210, runs.get("main").get(0).tokens(), "tokens of updates 1-2");
         assertEquals(460, runs.get("main").get(1).tokens(), "tokens of updates 1-4");
-        assertEquals(Map.of("val_tau", "2.3", "val_acc_0", "0.7", "val_acc_1", "0.6"),
-                runs.get("main").get(1).validation());
+        QualityReport.Validation v = runs.get("main").get(1).validation();
+        assertEquals(2.3, v.tau(), 0);
+        assertArrayEquals(new double[] {0.68, 0.7}, v.acc(), 0);
+        assertFalse(metrics.get("main").validationAt(3).present(), "update 3 was not validated");
+        assertEquals(4, QualityReport.best(out, "main"));
 
         QualityReport.main(new String[] {out.toString(), "scale=test"});
         String md = Files.readString(out.resolve("quality.md"));
-        assertTrue(md.contains("| 4 | 460 | 2.250 | 0.700 0.600 | 2.3 | 0.7 | 0.6 |"), md);
-        assertTrue(md.contains("| lr-x3 | 2 | 2.000 | -0.250 | 0.600 0.500 |"), md);
+        assertTrue(md.contains("| 2 | 210 | 6.5000 | 1.900 | 1.750 | 200 |\n| 4 (best) | 460 | 5.5000 | 2.300 | 2.250 | 200 |"),
+                md);
+        assertTrue(md.contains("| main@2 | 200 | 1.750 / 1.900 | 0.500/0.520 0.400/0.400 | 0.020 | yes |"), md);
+        assertTrue(md.contains("| main@4 | 200 | 2.250 / 2.300 | 0.700/0.680 0.600/0.700 | 0.100 | no |"), md);
+        assertTrue(md.contains("| mask-reference | 4 | 200 | 2.000 | -0.250 | 2.100 | -0.200 | 0.600 0.500 |"), md);
+        assertTrue(md.contains("(the best checkpoint by validation, step 4)"), md);
+        assertTrue(md.contains("| 200 | 2.250 | 0.700 0.600 | 500.0 | 250.0 | 2.000 | 1 |"), md);
         assertTrue(md.contains("| train-main | 12.5 | 30.1 | 1.2 |"), md);
-        assertEquals("run,step,training_tokens,tau,acceptance_by_position\nmain,2,210,1.7500,0.500;0.400\n"
-                + "main,4,460,2.2500,0.700;0.600\nlr-x3,2,200,2.0000,0.600;0.500\n",
-                Files.readString(out.resolve("learning-curve.csv")));
+        assertTrue(md.contains("prompts-train: prompts: 48 openings kept of 70 draws"), md);
+        assertEquals("""
+                run,step,training_tokens,val_tau,eval_tau,eval_prompts,eval_acceptance_by_position,val_accuracy_by_step
+                main,2,210,1.9000,1.7500,200,0.500;0.400,0.520;0.400
+                main,4,460,2.3000,2.2500,200,0.700;0.600,0.680;0.700
+                mask-reference,2,100,1.8000,,,,0.500;0.300
+                mask-reference,4,200,2.1000,2.0000,200,0.600;0.500,0.600;0.500
+                """, Files.readString(out.resolve("learning-curve.csv")));
         BufferedImage png = ImageIO.read(out.resolve("learning-curve.png").toFile());
         assertEquals(960, png.getWidth());
         assertEquals(600, png.getHeight());

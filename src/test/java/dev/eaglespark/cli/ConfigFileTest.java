@@ -173,15 +173,19 @@ class ConfigFileTest {
                 }
             }
         }
-        // The demo's inputs, relative to the file, are found whatever the working directory.
+        // The demo writes its own prompts: regenerate reads what prompts writes, evaluate the held-out
+        // openings jobs/quickstart.sh writes beside them; paths relative to the file, so from any directory.
         ConfigFile demo = ConfigFile.read("conf/jobs/demo.conf");
-        Command regenerate = Main.commands().stream().filter(c -> c.name().equals("regenerate")).findFirst().orElseThrow();
-        Command evaluate = Main.commands().stream().filter(c -> c.name().equals("evaluate")).findFirst().orElseThrow();
-        List<String> inputs = new java.util.ArrayList<>(demo.valuesFor(regenerate, Main.commands()).get("input"));
-        inputs.addAll(demo.valuesFor(evaluate, Main.commands()).get("prompts"));
-        assertEquals(3, inputs.size(), inputs.toString());
-        for (String input : inputs) {
-            assertTrue(Files.isRegularFile(Path.of(input.replaceFirst("^file:", ""))), input);
-        }
+        Path prompts = Path.of("target/quickstart/prompts").toAbsolutePath();
+        assertEquals(List.of(prompts.resolve("train.jsonl").toString()), demoValues(demo, "prompts", "output"));
+        assertEquals(List.of("file:" + prompts.resolve("train.jsonl")), demoValues(demo, "regenerate", "input"));
+        assertEquals(List.of(prompts.resolve("heldout.jsonl").toString()), demoValues(demo, "evaluate", "prompts"));
+        assertTrue(Files.readString(Path.of("jobs/quickstart.sh")).contains(
+                "--output target/quickstart/prompts/heldout.jsonl"), "quickstart.sh writes the held-out openings");
+    }
+
+    private static List<String> demoValues(ConfigFile demo, String command, String option) {
+        Command c = Main.commands().stream().filter(x -> x.name().equals(command)).findFirst().orElseThrow();
+        return demo.valuesFor(c, Main.commands()).get(option);
     }
 }
