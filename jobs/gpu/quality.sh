@@ -156,20 +156,21 @@ ablation_data() { # NAME
   esac
 }
 
-# A run's options beyond the main run's (same features, seed, initial weights and schedule).
+# A run's own options: the loss mask (reference in mask-reference, else the fix, shifted) and what
+# an ablation changes (same features, seed, initial weights and schedule otherwise).
 run_options() { # NAME
-  local x3 d3
+  local mask=shifted other= op
   case $1 in
     main) ;;
-    mask-reference) echo "--loss-mask reference" ;;
-    vocab-*) echo "--vocab $W/vocab/${1#vocab-}/vocab.safetensors" ;;
+    mask-reference) mask=reference ;;
+    vocab-*) other="--vocab $W/vocab/${1#vocab-}/vocab.safetensors" ;;
     lr-x3 | lr-div3)
-      [[ $1 == lr-x3 ]] && x3="* 3" || x3="/ 3"
-      d3=$(awk -v l="$LR" -v m="$MIN_LR" "BEGIN { printf \"--lr %.3g --min-lr %.3g\", l $x3, m $x3 }")
-      echo "$d3" ;;
-    data-half) echo "--features $W/features/train-half" ;;
+      [[ $1 == lr-x3 ]] && op="* 3" || op="/ 3"
+      other=$(awk -v l="$LR" -v m="$MIN_LR" "BEGIN { printf \"--lr %.3g --min-lr %.3g\", l $op, m $op }") ;;
+    data-half) other="--features $W/features/train-half" ;;
     *) echo "unknown run $1 (ABLATIONS: vocab-$SMALL_VOCAB, lr-x3, lr-div3, data-half)" >&2; return 1 ;;
   esac
+  echo "--loss-mask $mask $other"
 }
 
 # A run stopped by the budget (exit 124) keeps its checkpoints: a note, not a failure.
@@ -182,9 +183,8 @@ train_run() { # NAME
   stage "train-$name" 2 "$(left 20)" train --features "$W/features/train" --target $MODEL \
     --vocab "$W/vocab/$VOCAB/vocab.safetensors" --checkpoints "$W/runs/$name/checkpoints" \
     --export "$W/runs/$name/draft" --steps "$STEPS" --checkpoint-every "$CHECKPOINT_EVERY" \
-    --validation "$W/features/val" --validate-every "$CHECKPOINT_EVERY" --loss-mask shifted \
-    --micro-batch "$MICRO_BATCH" --lr "$LR" --min-lr "$MIN_LR" --warmup "$WARMUP" --seed 0 \
-    --device "$device" $opts || rc=$?
+    --validation "$W/features/val" --validate-every "$CHECKPOINT_EVERY" --micro-batch "$MICRO_BATCH" \
+    --lr "$LR" --min-lr "$MIN_LR" --warmup "$WARMUP" --seed 0 --device "$device" $opts || rc=$?
   if [[ $rc -eq 124 ]]; then
     echo "train-$name: stopped by the time budget; its checkpoints stay" | tee -a "$OUT/summaries.txt"
     return 0
@@ -221,8 +221,8 @@ export_checkpoint() { # NAME CHECKPOINT_DIR LIMIT
   local name=$1 ck=$2 vocab=$W/vocab/$VOCAB/vocab.safetensors features=$W/features/train
   local opts
   opts=$(run_options "$name")
-  [[ $opts == --vocab* ]] && vocab=${opts#--vocab }
-  [[ $opts == --features* ]] && features=${opts#--features }
+  [[ $opts =~ --vocab\ ([^ ]+) ]] && vocab=${BASH_REMATCH[1]}
+  [[ $opts =~ --features\ ([^ ]+) ]] && features=${BASH_REMATCH[1]}
   HEAP=2g stage "export-$name@$(basename "$ck")" 1 "$3" export --checkpoint "$ck" --features "$features" \
     --target $MODEL --vocab "$vocab" --output "$W/exports/$name@$(basename "$ck")"
 }
