@@ -27,9 +27,11 @@
 #   report    quality.md, learning-curve.csv and learning-curve.png (QualityReport, in Java)
 #   all       data train evaluate report
 # Time budget: CALL_SECONDS (full scale 470: a device call of at most 8 minutes) from the script's
-# start; the train runs and the evaluations get what is left less a margin, so one call never
-# runs past it (0: no budget). --tiny: a few prompts and updates, to prove the script end to end on
-# a CPU. Sizes can be overridden from the environment (the names below).
+# start; every stage is stopped (SIGTERM) when what is left less a margin runs out, and no
+# evaluation starts with less than a minute left, so one call never runs past it (0: no budget).
+# A train run stopped so keeps its checkpoints, which are evaluated as any. --tiny: a few prompts
+# and updates, to prove the script end to end on a CPU. Sizes can be overridden from the
+# environment (the names below).
 set -euo pipefail
 tiny=false
 device=gpu
@@ -57,15 +59,13 @@ if $tiny; then
   : "${TRAIN_PROMPTS:=48}" "${EVAL_PROMPTS:=8}" "${CURVE_PROMPTS:=4}" "${VAL_PROMPTS:=8}" "${ANSWER_TOKENS:=40}"
   : "${VOCAB:=1000}" "${SMALL_VOCAB:=300}" "${MICRO_BATCH:=4}" "${STEPS:=12}" "${CHECKPOINT_EVERY:=4}"
   : "${WARMUP:=2}" "${LR:=2e-3}" "${EVAL_TOKENS:=40}" "${CORES:=2}" "${EVAL_JOBS:=1}" "${TRAIN_JOBS:=1}"
-  : "${CALL_SECONDS:=0}"
-  : "${ABLATIONS:=}" "${PROMPT_BATCH:=64}" "${REGEN_PARTITIONS:=2}" "${FEATURE_PARTITIONS:=2}"
+  : "${CALL_SECONDS:=0}" "${ABLATIONS:=}" "${PROMPT_BATCH:=64}" "${REGEN_PARTITIONS:=2}" "${FEATURE_PARTITIONS:=2}"
 else
   : "${TRAIN_PROMPTS:=4000}" "${EVAL_PROMPTS:=200}" "${CURVE_PROMPTS:=50}" "${VAL_PROMPTS:=200}"
   : "${ANSWER_TOKENS:=200}" "${VOCAB:=8000}" "${SMALL_VOCAB:=2000}" "${MICRO_BATCH:=64}" "${STEPS:=600}"
   : "${CHECKPOINT_EVERY:=75}" "${WARMUP:=30}" "${LR:=1e-3}" "${EVAL_TOKENS:=200}" "${CORES:=$(nproc)}"
   : "${EVAL_JOBS:=$((CORES - 2))}" "${TRAIN_JOBS:=6}" "${CALL_SECONDS:=470}" "${ABLATIONS:=}"
-  : "${PROMPT_BATCH:=256}"
-  : "${REGEN_PARTITIONS:=2}" "${FEATURE_PARTITIONS:=8}"
+  : "${PROMPT_BATCH:=256}" "${REGEN_PARTITIONS:=2}" "${FEATURE_PARTITIONS:=8}"
 fi
 : "${MIN_LR:=$(awk -v l="$LR" 'BEGIN { printf "%.3g", l / 20 }')}"
 : "${K:=7}"
@@ -123,22 +123,22 @@ stage() { # NAME THREADS LIMIT COMMAND [options]
 phase_data() {
   local p=$W/prompts
   local gen=(--model $MODEL --device "$device" --batch-size "$PROMPT_BATCH")
-  stage prompts-train 0 "" prompts "${gen[@]}" --count "$TRAIN_PROMPTS" --seed 1 --output "$p/train.jsonl"
-  stage prompts-eval 0 "" prompts "${gen[@]}" --count "$EVAL_PROMPTS" --seed 2 --exclude "$p/train.jsonl" \
+  stage prompts-train 0 "$(left)" prompts "${gen[@]}" --count "$TRAIN_PROMPTS" --seed 1 --output "$p/train.jsonl"
+  stage prompts-eval 0 "$(left)" prompts "${gen[@]}" --count "$EVAL_PROMPTS" --seed 2 --exclude "$p/train.jsonl" \
     --output "$p/eval.jsonl"
-  stage prompts-val 0 "" prompts "${gen[@]}" --count "$VAL_PROMPTS" --seed 3 --exclude "$p/train.jsonl" \
+  stage prompts-val 0 "$(left)" prompts "${gen[@]}" --count "$VAL_PROMPTS" --seed 3 --exclude "$p/train.jsonl" \
     --exclude "$p/eval.jsonl" --output "$p/val.jsonl"
   # On the CPU one libtorch thread per Spark task (one task per core); on the GPU its default.
   local threads=$([[ $device == cpu ]] && echo 1 || echo 0)
   for split in train val; do
-    stage "regenerate-$split" "$threads" "" regenerate --model $MODEL --input "$p/$split.jsonl" \
+    stage "regenerate-$split" "$threads" "$(left)" regenerate --model $MODEL --input "$p/$split.jsonl" \
       --output "$W/regenerated/$split" --max-new-tokens "$ANSWER_TOKENS" --max-prompt-tokens 64 \
       --device "$device" --partitions "$REGEN_PARTITIONS" \
       $([[ $device == gpu ]] && echo --batch-size 256)
-    stage "features-$split" "$threads" "" features --model $MODEL --input "$W/regenerated/$split" \
+    stage "features-$split" "$threads" "$(left)" features --model $MODEL --input "$W/regenerated/$split" \
       --output "$W/features/$split" --max-length 256 --device "$device" --partitions "$FEATURE_PARTITIONS"
   done
-  stage "vocab-$VOCAB" 0 "" vocab --features "$W/features/train" --output "$W/vocab/$VOCAB" --size "$VOCAB"
+  stage "vocab-$VOCAB" 0 "$(left)" vocab --features "$W/features/train" --output "$W/vocab/$VOCAB" --size "$VOCAB"
 }
 
 # What an ablation reads beyond the main run's data, made when first needed.
@@ -152,7 +152,7 @@ ablation_data() { # NAME
       ln "${parts[@]:0:$(( (${#parts[@]} + 1) / 2 ))}" "$half.tmp/" && mv "$half.tmp" "$half" ;;
     vocab-*)
       [[ -f $W/vocab/${1#vocab-}/vocab.safetensors ]] ||
-        stage "$1" 0 "" vocab --features "$W/features/train" --output "$W/vocab/${1#vocab-}" --size "${1#vocab-}" ;;
+        stage "$1" 0 "$(left)" vocab --features "$W/features/train" --output "$W/vocab/${1#vocab-}" --size "${1#vocab-}" ;;
   esac
 }
 
