@@ -18,8 +18,8 @@ class TrainJobTest {
     private static final TrainJob JOB = new TrainJob("file:/f", "stories15M", "file:/v.safetensors", false,
             "file:/ck", 3, 600, 75, false, "file:/draft", ServingEngine.VLLM,
             new TrainSettings(5, 0.8, LossType.REVERSE_KL, 1e-3, 5e-5, 30, 600, 0.01, 0.5, 64, 2, 7, Precision.FP32,
-                    1024, 100, LossMaskAlignment.REFERENCE),
-            new TrainJob.Validation("file:/val", 75, 200, true));
+                    1024, 100, LossMaskAlignment.REFERENCE, false),
+            new TrainJob.Validation("file:/val", 75, 200, true), null);
 
     @Test
     void withTargetChangesTheTargetOnly() {
