@@ -218,7 +218,7 @@ public final class DecodeStepCost {
                 NDList cs = model.rope().tableAt(scope, positions, model.dtype(), true);
                 int slots = promptSlots + step + 1;
                 float[] bias = new float[b * slots]; // every slot visible: prompts without padding
-                NDArray biasArray = scope.create(bias, new Shape(b, 1, 1, 1, slots));
+                NDArray biasArray = scope.create(bias, new Shape(b, 1, 1, 1, slots)).toType(model.dtype(), false);
                 NDArray h = model.run(scope, scope.create(next, new Shape(b, 1)), cs, biasArray, cache,
                         ForwardRequest.lastHiddenOnly()).lastHidden();
                 next = model.logitsOf(h.squeeze(1)).argMax(-1).toLongArray();
