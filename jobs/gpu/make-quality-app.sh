@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Packs what jobs/gpu/quality.sh needs on the GPU machine, which has no Java build, no npm and no
-# registry access: make-app.sh APP --spark (classes, runtime jars, Spark's jars), plus the stories15M
+# registry access: make-app.sh APP --spark (classes, runtime jars, Spark's jars), a Java runtime
+# (APP/jre, jlink of this machine's JDK 17, x86-64), plus the stories15M
 # model directory (fetched and converted here once, into the usual cache) as APP/cache/models/
 # stories15M, which quality.sh hands to every stage (-Deaglespark.cache). pack-parts.sh cuts APP
 # into parts that fit a device call. libtorch and the Java runtime come from
@@ -12,6 +13,11 @@ APP=${1:?usage: make-quality-app.sh APP}
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/make-app.sh" "$APP" --spark
 model=$(java -cp "$APP/classes:$APP/lib/*" dev.eaglespark.model.Stories15M | tail -1)
+# A Java runtime with what Spark's local mode and Hadoop's login need (jdk.security.auth above all):
+# the GPU bundle's runtime is trimmed to DJL's needs. About 33 MB gzipped.
+rm -rf "$APP/jre"
+jlink --add-modules java.se,jdk.security.auth,jdk.security.jgss,jdk.unsupported,jdk.crypto.ec,jdk.management,jdk.zipfs,jdk.naming.dns,jdk.httpserver \
+    --strip-debug --no-man-pages --no-header-files --compress=2 --output "$APP/jre"
 mkdir -p "$APP/cache/models"
 rm -rf "$APP/cache/models/stories15M"
 cp -r "$model" "$APP/cache/models/stories15M"

@@ -45,6 +45,9 @@ done
 [[ $# -ge 4 ]] || { sed -n '2,/^set /p' "$0" | sed '$d' >&2; exit 2; }
 [[ $device == gpu || $device == cpu ]] || { echo "--device must be gpu or cpu" >&2; exit 2; }
 APP=$(cd "$1" && pwd)
+# APP/jre (make-quality-app.sh) is a Java runtime with the modules Spark and Hadoop need: a runtime
+# trimmed to what DJL needs lacks jdk.security.auth, and Hadoop's login then fails every Spark stage
+if [[ -x $APP/jre/bin/java ]]; then export JAVA_HOME=$APP/jre PATH=$APP/jre/bin:$PATH; fi
 mkdir -p "$2" "$3"
 W=$(cd "$2" && pwd)
 OUT=$(cd "$3" && pwd)
