@@ -34,7 +34,8 @@ public final class TrainCommand implements ConversationInputs {
             Map.entry("validation-rows", true), Map.entry("export-last", false),
             Map.entry("online", false), Map.entry("input", true), Map.entry("aux-layers", true),
             Map.entry("max-length", true), Map.entry("truncation", true), Map.entry("template", true),
-            Map.entry("input-splits", true), Map.entry("recompute", false));
+            Map.entry("input-splits", true), Map.entry("recompute", false),
+            Map.entry("allow-target-mismatch", false));
 
     @Override
     public Map<String, Boolean> options() {
@@ -118,6 +119,10 @@ public final class TrainCommand implements ConversationInputs {
                   --template FILE        online: a chat template file instead of the target's own
                   --target DIR           the target model directory (or 'stories15M', shipped to
                                          the executors by the driver)
+                  --allow-target-mismatch  train on features (and validation features) another
+                                         target made: warnings instead of the stop when the hashes
+                                         of config.json, tokenizer.json or the chat template, or
+                                         the aux layers differ (another hidden size always stops)
                   --vocab FILE           vocab.safetensors of 'eaglespark vocab' (standard draft)
                   --shared-head          full vocabulary, the target's lm_head frozen, no mapping
                   --checkpoints DIR      checkpoint directory (file://, hdfs://, s3a://)
@@ -227,6 +232,9 @@ public final class TrainCommand implements ConversationInputs {
         TrainJob job = new TrainJob(features, target, a.get("vocab", null), shared, a.required("checkpoints"),
                 a.getInt("epochs", 1), a.getInt("steps", 0), a.getInt("checkpoint-every", 500), a.has("resume"),
                 a.get("export", null), engine, s, validation(a), online);
+        if (a.has("allow-target-mismatch")) {
+            job = job.allowingTargetMismatch();
+        }
         return SparkStages.train(job, new TrainStage.Workers(workers, device, a.get("wire", "fp32", WireType::parse),
                 Duration.ofSeconds(a.getInt("io-timeout", 600)), collective));
     }

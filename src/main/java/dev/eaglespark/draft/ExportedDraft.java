@@ -45,8 +45,7 @@ public final class ExportedDraft implements AutoCloseable {
                 params.put(name, tmp.create(f.readFloats(name), new Shape(f.info(name).shape())), false);
             }
             params.put(DraftParams.EMBED, targetEmbed, false);
-            return new ExportedDraft(cfg, params, DraftVocab.fromTensors(f.readLongs("t2d"), f.readLongs("d2t"), null),
-                    aux);
+            return new ExportedDraft(cfg, params, DraftVocab.read(f, ""), aux);
         } catch (RuntimeException e) {
             params.close();
             throw e;

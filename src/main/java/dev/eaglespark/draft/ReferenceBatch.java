@@ -24,7 +24,7 @@ public record ReferenceBatch(SafeTensorsFile file, JsonNode meta, DraftConfig co
         int vocabSize = (int) f.info("target_lm_head").shape()[0];
         // The shared head maps ids one to one: offsets all zero, whatever the file's buffer says.
         DraftVocab vocab = shared(meta) ? DraftVocab.identity(vocabSize)
-                : DraftVocab.fromTensors(f.readLongs("buffer.t2d"), f.readLongs("buffer.d2t"), null);
+                : DraftVocab.read(f, "buffer.");
         return new ReferenceBatch(f, meta, cfg, vocab);
     }
 

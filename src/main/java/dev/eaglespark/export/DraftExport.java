@@ -36,8 +36,8 @@ public final class DraftExport {
         for (String name : DraftParams.shapes(cfg).keySet()) {
             w.addArray(name, weights.get(name), TensorDType.BF16);
         }
-        w.addLongs("d2t", new long[] {vocab.size()}, vocab.d2t());
-        w.addBools("t2d", vocab.t2d());
+        w.addLongs(DraftVocab.D2T, new long[] {vocab.size()}, vocab.d2t());
+        w.addBools(DraftVocab.T2D, vocab.t2d());
         Path out = new Path(dir);
         FileSystem fs = out.getFileSystem(conf);
         fs.mkdirs(out);

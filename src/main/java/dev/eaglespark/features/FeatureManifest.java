@@ -1,73 +1,102 @@
 package dev.eaglespark.features;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.eaglespark.io.Digests;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import dev.eaglespark.io.OutputPublisher;
 import dev.eaglespark.model.TargetConfig;
+import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 
 /**
- * The facts of a features run, written next to the Parquet files as {@code _manifest.json}:
- * which target, tokenizer and template made them, which layers, dtype, sizes and counts. The
- * training stage checks it against its own target before using the data.
+ * The facts of a features run, written next to the Parquet files as {@value #FILE}: which
+ * target, tokenizer and template made them, which layers, dtype, sizes and counts. Written and
+ * read here only; a training run checks {@link #origin} against its own target. Fields a
+ * manifest of an older version lacks are null; fields this version does not know are ignored.
+ *
+ * @param auxLayerIds transformers' hidden-state indices of the aux states (0 = embeddings)
+ * @param counts rows, tokens, masked_tokens, feature_bytes, rejected
+ * @param rejects rejected records by reason
  */
-public final class FeatureManifest {
+@JsonIgnoreProperties(ignoreUnknown = true)
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+public record FeatureManifest(String format, Integer formatVersion, String created, Target target, Template template,
+                              int[] auxLayerIds, String auxLayerIdsNote, String dtype, String byteOrder,
+                              String auxHiddenShape, String lastHiddenShape, Integer maxLength, String truncation,
+                              Map<String, Long> counts, Map<String, Long> rejects) {
     public static final String FILE = "_manifest.json";
+    public static final String FORMAT = "eaglespark-features";
     public static final int FORMAT_VERSION = 1;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private FeatureManifest() {}
+    /** The target that made the features; the hashes are SHA-256 of its files ("absent" for a missing one). */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Target(String model, String modelPath, String architecture, String configSha256,
+                         String tokenizerSha256, Integer numLayers, Integer hiddenSize, Integer vocabSize) {}
 
     /**
-     * @param files the target's small files by name (config.json, tokenizer.json,
-     *     tokenizer_config.json; absent ones missing), read wherever the model lives
+     * The chat template the conversations were rendered with: the model's own (source
+     * {@value FeatureOrigin#MODEL_TEMPLATE}, the hash of its tokenizer_config.json) or a file
+     * given to the features stage ({@value FeatureOrigin#OVERRIDE_TEMPLATE}, the hash of its text).
      */
-    public static ObjectNode build(String modelName, TargetConfig cfg, Map<String, byte[]> files, FeatureSettings s,
-                                   int[] aux, Map<String, Long> counts, Map<String, Long> rejects) throws IOException {
-        ObjectNode m = JSON.createObjectNode();
-        m.put("format", "eaglespark-features");
-        m.put("format_version", FORMAT_VERSION);
-        m.put("created", Instant.now().toString());
-        ObjectNode target = m.putObject("target");
-        target.put("model", modelName);
-        target.put("model_path", s.modelDir());
-        target.put("architecture", cfg.architecture().hfClass());
-        target.put("config_sha256", sha256(files.get("config.json")));
-        target.put("tokenizer_sha256", sha256(files.get("tokenizer.json")));
-        target.put("num_layers", cfg.numLayers());
-        target.put("hidden_size", cfg.hiddenSize());
-        target.put("vocab_size", cfg.vocabSize());
-        ObjectNode template = m.putObject("template");
-        template.put("source", s.templateText() != null ? "override" : "model");
-        template.put("sha256", sha256(s.templateText() != null ? s.templateText().getBytes(StandardCharsets.UTF_8)
-                : files.get("tokenizer_config.json")));
-        var auxNode = m.putArray("aux_layer_ids");
-        for (int a : aux) {
-            auxNode.add(a);
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Template(String source, String sha256) {}
+
+    /** The manifest of a run of {@code s} over {@code target}, whose model is called {@code modelName}. */
+    public static FeatureManifest of(String modelName, TargetFiles target, FeatureSettings s, int[] aux,
+                                     Map<String, Long> counts, Map<String, Long> rejects) throws IOException {
+        TargetConfig cfg = target.config();
+        FeatureOrigin origin = FeatureOrigin.of(target, s.templateText(), aux);
+        return new FeatureManifest(FORMAT, FORMAT_VERSION, Instant.now().toString(),
+                new Target(modelName, s.modelDir(), cfg.architecture().hfClass(), origin.configSha256(),
+                        origin.tokenizerSha256(), cfg.numLayers(), cfg.hiddenSize(), cfg.vocabSize()),
+                new Template(origin.templateSource(), origin.templateSha256()), aux.clone(),
+                "transformers hidden_states indices: 0 = embeddings, i = output of layer i-1", "float16",
+                "little-endian", "[T, " + aux.length * cfg.hiddenSize() + "]", "[T, " + cfg.hiddenSize() + "]",
+                s.maxLength(), s.truncation().name().toLowerCase(Locale.ROOT), counts, rejects);
+    }
+
+    /**
+     * The manifest of the features under {@code features} (their current version).
+     *
+     * @throws FileNotFoundException when there is none: not the output of a features run
+     */
+    public static FeatureManifest read(String features, Configuration conf) throws IOException {
+        Path p = new Path(OutputPublisher.current(features, conf), FILE);
+        InputStream in;
+        try {
+            in = p.getFileSystem(conf).open(p);
+        } catch (FileNotFoundException e) {
+            throw new FileNotFoundException(features + " is not the output of a features run (no " + p + ")");
         }
-        m.put("aux_layer_ids_note", "transformers hidden_states indices: 0 = embeddings, i = output of layer i-1");
-        m.put("dtype", "float16");
-        m.put("byte_order", "little-endian");
-        m.put("aux_hidden_shape", "[T, " + aux.length * cfg.hiddenSize() + "]");
-        m.put("last_hidden_shape", "[T, " + cfg.hiddenSize() + "]");
-        m.put("max_length", s.maxLength());
-        m.put("truncation", s.truncation().name().toLowerCase(java.util.Locale.ROOT));
-        ObjectNode c = m.putObject("counts");
-        counts.forEach(c::put);
-        ObjectNode r = m.putObject("rejects");
-        rejects.forEach(r::put);
-        return m;
+        try (in) {
+            return JSON.readValue(in, FeatureManifest.class);
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new IOException(p + " is not a features manifest: " + e.getOriginalMessage(), e);
+        }
     }
 
-    public static byte[] toBytes(ObjectNode manifest) throws IOException {
-        return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest);
+    /** Writes the manifest into the features directory {@code dir}. */
+    public void write(Path dir, Configuration conf) throws IOException {
+        try (OutputStream os = dir.getFileSystem(conf).create(new Path(dir, FILE), true)) {
+            os.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(this));
+        }
     }
 
-    private static String sha256(byte[] bytes) throws IOException {
-        return bytes == null ? "absent"
-                : Digests.of(new java.io.ByteArrayInputStream(bytes), Long.MAX_VALUE, "SHA-256");
+    /** What made the features, as a training run checks it (null where this manifest does not say). */
+    public FeatureOrigin origin() {
+        Target t = target != null ? target : new Target(null, null, null, null, null, null, null, null);
+        Template tpl = template != null ? template : new Template(null, null);
+        return new FeatureOrigin(t.configSha256(), t.tokenizerSha256(), t.hiddenSize(), t.numLayers(), tpl.source(),
+                tpl.sha256(), auxLayerIds == null ? null : auxLayerIds.clone());
     }
 }

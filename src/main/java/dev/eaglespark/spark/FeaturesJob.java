@@ -8,6 +8,7 @@ import dev.eaglespark.features.FeatureSettings;
 import dev.eaglespark.features.InputPlanner;
 import dev.eaglespark.features.InputSplit;
 import dev.eaglespark.features.SampleSource;
+import dev.eaglespark.features.TargetFiles;
 import dev.eaglespark.io.LocalDirs;
 import dev.eaglespark.io.OutputPublisher;
 import dev.eaglespark.model.TargetConfig;
@@ -20,7 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.Path;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -30,11 +30,8 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 
@@ -50,15 +47,6 @@ public final class FeaturesJob {
     private static final Logger LOG = LogManager.getLogger(FeaturesJob.class);
     /** Test hook: fail the first attempt of this partition after its first row (retry tests). */
     public static final String FAIL_ONCE_CONF = "spark.eaglespark.test.failOncePartition";
-
-    public static final StructType SCHEMA = new StructType()
-            .add("id", DataTypes.StringType, false)
-            .add("input_ids", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
-            .add("loss_mask", DataTypes.BinaryType, false)
-            .add("aux_hidden", DataTypes.BinaryType, false)
-            .add("last_hidden", DataTypes.BinaryType, false)
-            .add("num_tokens", DataTypes.IntegerType, false)
-            .add("num_masked", DataTypes.IntegerType, false);
 
     /** What a run produced. */
     public record Summary(long rows, long tokens, long maskedTokens, long featureBytes, Map<String, Long> rejects,
@@ -98,9 +86,8 @@ public final class FeaturesJob {
                                  DeviceChoice device, long start)
             throws IOException {
         String output = out.toString();
-        Map<String, byte[]> modelFiles = ModelFiles.read(settings.modelDir(), conf);
-        TargetConfig cfg = TargetConfig.parse(new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree(modelFiles.get("config.json")), settings.modelDir());
+        TargetFiles target = TargetFiles.read(ShippedModels.resolve(settings.modelDir()), conf);
+        TargetConfig cfg = target.config();
         int[] aux = settings.auxFor(cfg.numLayers());
         List<InputSplit> splits = InputPlanner.plan(InputPlanner.files(inputs, conf), conf,
                 partitions > 0 ? partitions : jsc.defaultParallelism());
@@ -117,7 +104,7 @@ public final class FeaturesJob {
         JavaRDD<InputSplit> rdd = jsc.parallelize(splits, Math.max(1, splits.size()));
         JavaRDD<Row> rowRdd = rdd.mapPartitions(new SplitFeatures(settings, aux, device, new HadoopConf(conf),
                 rejectsDir.toString(), counters, failOnce));
-        Dataset<Row> df = spark.createDataFrame(rowRdd, SCHEMA);
+        Dataset<Row> df = spark.createDataFrame(rowRdd, FeatureRows.SCHEMA);
         jsc.setJobDescription("eaglespark features: " + splits.size() + " splits -> " + output);
         df.write().mode(SaveMode.ErrorIfExists).option("compression", "zstd")
                 .option("parquet.block.size", Long.toString(Math.max(1, rowGroupBytes)))
@@ -134,11 +121,8 @@ public final class FeaturesJob {
         counts.put("masked_tokens", summary.maskedTokens());
         counts.put("feature_bytes", summary.featureBytes());
         counts.put("rejected", rejectCounts.values().stream().mapToLong(Long::longValue).sum());
-        byte[] manifest = FeatureManifest.toBytes(FeatureManifest.build(new Path(settings.modelDir()).getName(), cfg,
-                modelFiles, settings, aux, counts, rejectCounts));
-        try (FSDataOutputStream os = out.getFileSystem(conf).create(new Path(out, FeatureManifest.FILE), true)) {
-            os.write(manifest);
-        }
+        FeatureManifest.of(new Path(settings.modelDir()).getName(), target, settings, aux, counts, rejectCounts)
+                .write(out, conf);
         LOG.info(summary.format());
         jsc.setJobDescription(null);
         return summary;
@@ -207,16 +191,11 @@ public final class FeaturesJob {
                     }
                     FeatureRecord r = records.next();
                     emitted++;
-                    int maskedTokens = 0;
-                    for (byte b : r.lossMask()) {
-                        maskedTokens += b;
-                    }
                     counters.rows().add(1);
                     counters.tokens().add(r.length());
-                    counters.masked().add(maskedTokens);
+                    counters.masked().add(r.maskedTokens());
                     counters.bytes().add(r.auxHidden().length + r.lastHidden().length);
-                    return RowFactory.create(r.id(), r.inputIds(), r.lossMask(), r.auxHidden(),
-                            r.lastHidden(), r.length(), maskedTokens);
+                    return FeatureRows.of(r);
                 }
 
                 private void finish() {

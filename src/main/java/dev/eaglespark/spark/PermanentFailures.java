@@ -25,7 +25,8 @@ final class PermanentFailures extends SparkListener {
             "java.io.FileNotFoundException", "java.nio.file.NoSuchFileException",   // a missing file
             "java.lang.UnsatisfiedLinkError", "ai.djl.engine.EngineException",      // natives that do not load
             "java.lang.ExceptionInInitializerError", "java.lang.NoClassDefFoundError", // ... or a class that cannot
-            "dev.eaglespark.model.ModelLoadException", "dev.eaglespark.tensors.TensorFormatException"); // a bad model
+            "dev.eaglespark.model.ModelLoadException", "dev.eaglespark.tensors.TensorFormatException", // a bad model
+            "dev.eaglespark.train.TargetCheck$MismatchException"); // features of another target
     private final SparkContext sc;
 
     PermanentFailures(SparkContext sc) {

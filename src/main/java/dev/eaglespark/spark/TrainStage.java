@@ -10,11 +10,13 @@ import dev.eaglespark.collective.RingListener;
 import dev.eaglespark.collective.WireType;
 import dev.eaglespark.train.CheckpointLease;
 import dev.eaglespark.features.FeatureManifest;
+import dev.eaglespark.features.TargetFiles;
 import dev.eaglespark.io.OutputPublisher;
 import dev.eaglespark.train.BestCheckpoint;
 import dev.eaglespark.train.Checkpoints;
 import dev.eaglespark.train.DraftTraining;
 import dev.eaglespark.train.StepMetrics;
+import dev.eaglespark.train.TargetCheck;
 import dev.eaglespark.train.TrainJob;
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -135,8 +137,8 @@ public final class TrainStage {
     }
 
     /**
-     * What every rank reads first, checked here: a wrong path then fails before any executor is
-     * held, naming the option (each rank would meet the same missing file).
+     * What every rank reads first, checked here: a wrong path, or features of another target,
+     * then fail before any executor is held, naming the option (each rank would meet the same).
      */
     static void requireInputs(TrainJob job, Configuration conf) throws IOException {
         if (job.online() == null) { // online, the conversations are checked where their splits are planned
@@ -148,6 +150,7 @@ public final class TrainStage {
         if (!job.sharedHead()) {
             require(new Path(OutputPublisher.currentFile(job.vocab(), conf)), "--vocab " + job.vocab() + " does not exist", conf);
         }
+        TargetCheck.require(job, TargetFiles.read(ShippedModels.resolve(job.target()), conf), conf, true);
     }
 
     private static void require(Path file, String what, Configuration conf) throws IOException {

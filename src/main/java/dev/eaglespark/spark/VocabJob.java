@@ -6,7 +6,6 @@ import dev.eaglespark.features.FeatureManifest;
 import dev.eaglespark.io.OutputPublisher;
 import dev.eaglespark.vocab.DraftVocab;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Iterator;
 import java.util.List;
@@ -15,19 +14,16 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
-import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
  * The vocab stage: counts target tokens under the loss mask across all feature rows (each
  * partition into one dense array, summed in a tree) and keeps the top K as the draft
- * vocabulary. Writes {@code vocab.safetensors} (t2d, d2t, token_counts) and {@code vocab.json},
+ * vocabulary. Writes {@value DraftVocab#FILE} (t2d, d2t, token_counts) and {@code vocab.json},
  * published together once both are complete ({@link OutputPublisher}).
  */
 public final class VocabJob {
     private static final Logger LOG = LogManager.getLogger(VocabJob.class);
-    public static final String TENSORS = "vocab.safetensors";
     public static final String SUMMARY = "vocab.json";
 
     private VocabJob() {}
@@ -47,19 +43,20 @@ public final class VocabJob {
     /** Counts over {@code featureFiles} (the features' current files) and writes into {@code out}. */
     private static DraftVocab count(SparkSession spark, Configuration conf, String featureFiles, String features,
                                     Path out, int draftVocabSize) throws IOException {
-        int vocab = targetVocabSize(featureFiles, conf);
+        FeatureManifest.Target target = FeatureManifest.read(features, conf).target();
+        if (target == null || target.vocabSize() == null) {
+            throw new IOException(features + ": its " + FeatureManifest.FILE + " records no target vocab_size");
+        }
+        int vocab = target.vocabSize();
         spark.sparkContext().setJobDescription("eaglespark vocab: top " + draftVocabSize + " of " + vocab
                 + " tokens from " + features);
-        JavaRDD<Row> rows = spark.read().parquet(featureFiles).select("input_ids", "loss_mask").javaRDD();
-        long[] counts = rows.mapPartitions((Iterator<Row> it) -> {
+        long[] counts = FeatureRows.tokens(spark, featureFiles).mapPartitions((Iterator<FeatureRows.Tokens> it) -> {
             long[] c = new long[vocab];
             while (it.hasNext()) {
-                Row r = it.next();
-                List<Integer> ids = r.getList(0);
-                byte[] mask = (byte[]) r.get(1);
-                for (int i = 0; i < mask.length; i++) {
-                    if (mask[i] != 0) {
-                        c[ids.get(i)]++;
+                FeatureRows.Tokens r = it.next();
+                for (int i = 0; i < r.lossMask().length; i++) {
+                    if (r.lossMask()[i] != 0) {
+                        c[r.ids()[i]]++;
                     }
                 }
             }
@@ -68,9 +65,7 @@ public final class VocabJob {
         DraftVocab v = DraftVocab.fromCounts(counts, draftVocabSize);
         FileSystem fs = out.getFileSystem(conf);
         fs.mkdirs(out);
-        try (OutputStream os = fs.create(new Path(out, TENSORS), true)) {
-            v.toSafeTensors().writeTo(os);
-        }
+        v.write(out, conf);
         ObjectNode summary = new ObjectMapper().createObjectNode();
         summary.put("features", features);
         summary.put("target_vocab_size", vocab);
@@ -92,14 +87,5 @@ public final class VocabJob {
             a[i] += b[i];
         }
         return a;
-    }
-
-    private static int targetVocabSize(String features, Configuration conf) throws IOException {
-        Path manifest = new Path(features, FeatureManifest.FILE);
-        try (InputStream in = manifest.getFileSystem(conf).open(manifest)) {
-            return new ObjectMapper().readTree(in).path("target").path("vocab_size").asInt();
-        } catch (java.io.FileNotFoundException e) {
-            throw new IOException(features + " has no " + FeatureManifest.FILE + ": not the output of a features run");
-        }
     }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.eaglespark.draft.DraftConfig;
 import dev.eaglespark.draft.LossType;
+import dev.eaglespark.features.FeatureOrigin;
 import dev.eaglespark.io.Digests;
 import dev.eaglespark.vocab.DraftVocab;
 import java.io.ByteArrayOutputStream;
@@ -14,6 +15,7 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeSet;
 import org.apache.hadoop.fs.Path;
 
@@ -43,22 +45,20 @@ public final class CheckpointCompatibility {
     }
 
     /**
-     * @param manifest the features manifest (its {@code target} part identifies the target), or
-     *     online the same fields of the run's own target ({@link TrainingInput#manifest})
+     * @param origin what made the training input ({@link TargetCheck}): its target's hashes
+     *     identify the target
      */
-    public static CheckpointCompatibility of(DraftConfig cfg, DraftVocab vocab, JsonNode manifest, boolean sharedHead,
-                                             LossType loss) {
+    public static CheckpointCompatibility of(DraftConfig cfg, DraftVocab vocab, FeatureOrigin origin,
+                                             boolean sharedHead, LossType loss) {
         ObjectNode id = JSON.createObjectNode();
         id.set("draft_config", JSON.valueToTree(cfg));
         ObjectNode v = id.putObject("vocabulary");
         v.put("draft_size", vocab.size());
         v.put("target_size", vocab.targetVocabSize());
         v.put("sha256", vocabHash(vocab));
-        JsonNode t = manifest.path("target");
-        ObjectNode target = id.putObject("target");
-        for (String k : List.of("config_sha256", "tokenizer_sha256")) {
-            target.put(k, t.path(k).asText());
-        }
+        // As manifests name them; "" where one does not record them.
+        id.putObject("target").put("config_sha256", Objects.requireNonNullElse(origin.configSha256(), ""))
+                .put("tokenizer_sha256", Objects.requireNonNullElse(origin.tokenizerSha256(), ""));
         id.put("loss", loss.name());
         id.put("shared_head", sharedHead);
         return new CheckpointCompatibility(id);

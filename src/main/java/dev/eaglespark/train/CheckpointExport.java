@@ -3,7 +3,6 @@ package dev.eaglespark.train;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.draft.DraftConfig;
 import dev.eaglespark.draft.DraftParams;
 import dev.eaglespark.export.DraftExport;
@@ -34,10 +33,10 @@ public final class CheckpointExport {
      */
     public static void write(String checkpoint, String features, String target, String vocab, String export,
                              ServingEngine engine, Configuration conf) throws IOException {
-        int[] aux = new ObjectMapper().convertValue(TrainingInput.readManifest(features, conf).get("aux_layer_ids"), int[].class);
+        int[] aux = FeatureManifest.read(features, conf).auxLayerIds();
         java.nio.file.Path targetDir = LocalDirs.localize(target, conf);
         TargetConfig tcfg = TargetConfig.load(targetDir.resolve("config.json"));
-        DraftVocab v = vocab == null ? DraftVocab.identity(tcfg.vocabSize()) : DraftTraining.readVocab(vocab, conf);
+        DraftVocab v = vocab == null ? DraftVocab.identity(tcfg.vocabSize()) : DraftVocab.read(vocab, conf);
         DraftConfig cfg = DraftConfig.forTarget(tcfg, v.size(), aux.length);
         Path ck = new Path(checkpoint);
         // Published as train --export is: staged, never over foreign files or an input.

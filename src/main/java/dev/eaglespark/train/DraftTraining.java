@@ -4,7 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.eaglespark.collective.Collective;
@@ -15,16 +14,16 @@ import dev.eaglespark.export.DraftExport;
 import dev.eaglespark.data.RejectCounts;
 import dev.eaglespark.data.TokenizedSample;
 import dev.eaglespark.draft.Precision;
+import dev.eaglespark.features.FeatureOrigin;
 import dev.eaglespark.features.FeatureRecord;
+import dev.eaglespark.features.TargetFiles;
 import dev.eaglespark.io.LocalDirs;
 import dev.eaglespark.io.OutputPublisher;
 import dev.eaglespark.model.CheckpointFiles;
 import dev.eaglespark.model.TargetConfig;
 import dev.eaglespark.model.WeightLoader;
-import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.vocab.DraftVocab;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
@@ -78,26 +77,28 @@ public final class DraftTraining {
                               UpdateListener listener) throws IOException {
         java.nio.file.Path targetDir = LocalDirs.localize(job.target(), conf);
         TargetConfig tcfg = TargetConfig.load(targetDir.resolve("config.json"));
-        DraftVocab vocab = job.sharedHead() ? DraftVocab.identity(tcfg.vocabSize()) : readVocab(job.vocab(), conf);
+        FeatureOrigin origin = TargetCheck.require(job, TargetFiles.read(targetDir.toUri().toString(), conf), conf,
+                group.rank() == 0);
+        DraftVocab vocab = job.sharedHead() ? DraftVocab.identity(tcfg.vocabSize())
+                : DraftVocab.read(job.vocab(), conf);
         Precision precision = job.settings().precision().on(device);
         if (job.online() == null) {
-            try (TrainingInput<FeatureRecord> input = TrainingInput.features(job.features(), tcfg,
+            try (TrainingInput<FeatureRecord> input = TrainingInput.features(job.features(), origin.auxLayerIds(), tcfg,
                     precision.dataType(), conf)) {
-                return run(job, group, device, conf, listener, targetDir, tcfg, vocab, precision, input);
+                return run(job, group, device, conf, listener, targetDir, tcfg, vocab, precision, input, origin);
             }
         }
         try (TrainingInput<TokenizedSample> input = TrainingInput.online(job.online(), targetDir, tcfg, device,
                 precision.dataType(), conf)) {
-            return run(job, group, device, conf, listener, targetDir, tcfg, vocab, precision, input);
+            return run(job, group, device, conf, listener, targetDir, tcfg, vocab, precision, input, origin);
         }
     }
 
+    /** @param origin what made the input ({@link TargetCheck}), recorded in every checkpoint */
     private static <T> Summary run(TrainJob job, Collective group, Device device, Configuration conf,
                                    UpdateListener listener, java.nio.file.Path targetDir, TargetConfig tcfg,
-                                   DraftVocab vocab, Precision precision, TrainingInput<T> input) throws IOException {
-        if (job.validation() != null) {
-            requireSameTarget(input.manifest(), job.input(), job.validation().features(), conf);
-        }
+                                   DraftVocab vocab, Precision precision, TrainingInput<T> input, FeatureOrigin origin)
+            throws IOException {
         DraftConfig cfg = DraftConfig.forTarget(tcfg, vocab.size(), input.aux().length);
         TrainSettings s = job.settings();
         long rowsPerUpdate = (long) s.microBatch() * s.accumulation() * group.worldSize();
@@ -113,7 +114,7 @@ public final class DraftTraining {
              NDManager frozen = NDManager.newBaseManager(device)) {
             TargetParts target = TargetParts.load(targetDir, tcfg, frozen);
             Safety safety = new Safety(stop, lease, export,
-                    CheckpointCompatibility.of(cfg, vocab, input.manifest(), job.sharedHead(), settings.loss()));
+                    CheckpointCompatibility.of(cfg, vocab, origin, job.sharedHead(), settings.loss()));
             return train(job, group, device, conf, cfg, tcfg, vocab, input, settings, target, frozen, listener,
                     safety);
         }
@@ -321,23 +322,6 @@ public final class DraftTraining {
     }
 
     /**
-     * Validation features must come from the same target, tokenizer and aux layers as the
-     * training features (online: as the run's target and aux layers): the draft reads their
-     * states as it reads the training ones.
-     */
-    private static void requireSameTarget(JsonNode training, String trainingInput, String validationDir,
-                                          Configuration conf) throws IOException {
-        JsonNode other = TrainingInput.readManifest(validationDir, conf);
-        for (String field : List.of("/target/config_sha256", "/target/tokenizer_sha256", "/aux_layer_ids")) {
-            if (!training.at(field).equals(other.at(field))) {
-                throw new IOException("the validation features in " + validationDir + " differ from the training "
-                        + "input " + trainingInput + " in " + field + " (" + other.at(field) + " vs "
-                        + training.at(field) + "): make both with the same target, tokenizer and --aux-layers");
-            }
-        }
-    }
-
-    /**
      * This rank's place in the data at the checkpoint. A run resumed with another number of
      * ranks cannot continue the old shards: every rank starts the earliest rank's epoch over.
      */
@@ -373,22 +357,6 @@ public final class DraftTraining {
                                              Device device, long seed, NDManager frozen) {
         NDArray draftHead = shared ? target.lmHead() : DraftParams.vocabRows(target.lmHead(), vocab, frozen);
         return DraftParams.initialise(cfg, device, seed, target.embed(), draftHead, !shared);
-    }
-
-    static DraftVocab readVocab(String file, Configuration conf) throws IOException {
-        if (file == null) {
-            throw new IOException("a standard draft needs --vocab (the vocab stage's vocab.safetensors)");
-        }
-        Path p = new Path(OutputPublisher.currentFile(file, conf));
-        java.nio.file.Path local = Files.createTempFile("eaglespark-vocab", ".safetensors");
-        try {
-            p.getFileSystem(conf).copyToLocalFile(false, p, new Path(local.toUri()), true);
-            try (SafeTensorsFile f = SafeTensorsFile.open(local)) {
-                return DraftVocab.fromTensors(f.readLongs("t2d"), f.readLongs("d2t"), f.readLongs("token_counts"));
-            }
-        } finally {
-            Files.deleteIfExists(local);
-        }
     }
 
 }

@@ -1,8 +1,8 @@
 package dev.eaglespark.train;
 
 import dev.eaglespark.features.FeatureRecord;
+import dev.eaglespark.features.FeatureTable;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
@@ -40,7 +40,10 @@ public final class FeatureDataset implements TrainingData<FeatureRecord> {
         this.conf = conf;
     }
 
-    /** Every row group of every Parquet file under {@code dir}, in a fixed order. */
+    /**
+     * Every row group of every Parquet file under {@code dir}, in a fixed order; each file must
+     * hold the {@link FeatureTable}.
+     */
     public static FeatureDataset open(String dir, Configuration conf) throws IOException {
         Path root = new Path(dir);
         FileSystem fs = root.getFileSystem(conf);
@@ -58,6 +61,7 @@ public final class FeatureDataset implements TrainingData<FeatureRecord> {
         List<Unit> units = new ArrayList<>();
         for (Path f : files) {
             try (ParquetFileReader r = ParquetFileReader.open(HadoopInputFile.fromPath(f, conf))) {
+                FeatureTable.requireSchema(f.toString(), r.getFooter().getFileMetaData().getSchema());
                 List<BlockMetaData> blocks = r.getFooter().getBlocks();
                 for (int i = 0; i < blocks.size(); i++) {
                     units.add(new Unit(f.toString(), i, blocks.get(i).getRowCount()));
@@ -186,30 +190,11 @@ public final class FeatureDataset implements TrainingData<FeatureRecord> {
             RecordReader<Group> records = io.getRecordReader(pages, new GroupRecordConverter(schema));
             List<FeatureRecord> out = new ArrayList<>();
             for (long i = 0; i < pages.getRowCount(); i++) {
-                out.add(toRecord(records.read()));
+                out.add(FeatureTable.record(records.read()));
             }
             return out;
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot read " + u, e);
         }
-    }
-
-    /** Spark writes array<int> as a 3-level list: input_ids.list.element. */
-    private static FeatureRecord toRecord(Group g) {
-        Group list = g.getGroup("input_ids", 0);
-        int n = list.getFieldRepetitionCount("list");
-        int[] ids = new int[n];
-        for (int i = 0; i < n; i++) {
-            ids[i] = list.getGroup("list", i).getInteger("element", 0);
-        }
-        return new FeatureRecord(g.getString("id", 0), ids, bytes(g, "loss_mask"), bytes(g, "aux_hidden"),
-                bytes(g, "last_hidden"));
-    }
-
-    private static byte[] bytes(Group g, String field) {
-        ByteBuffer b = g.getBinary(field, 0).toByteBuffer();
-        byte[] out = new byte[b.remaining()];
-        b.get(out);
-        return out;
     }
 }

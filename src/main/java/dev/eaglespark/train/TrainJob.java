@@ -25,10 +25,13 @@ import org.apache.hadoop.conf.Configuration;
  * @param validation the held-out features scored during training; null for none
  * @param online conversations to train on directly, the target running in the job; null to
  *     train on {@code features}
+ * @param allowTargetMismatch train on features another target made (warnings instead of the
+ *     stop, {@link TargetCheck})
  */
 public record TrainJob(String features, String target, String vocab, boolean sharedHead, String checkpoints,
                        int epochs, long maxSteps, long checkpointEvery, boolean resume, String export,
-                       ServingEngine engine, TrainSettings settings, Validation validation, OnlineInput online)
+                       ServingEngine engine, TrainSettings settings, Validation validation, OnlineInput online,
+                       boolean allowTargetMismatch)
         implements Serializable {
 
     /**
@@ -79,6 +82,14 @@ public record TrainJob(String features, String target, String vocab, boolean sha
         }
     }
 
+    /** A job that stops when its input does not match its target. */
+    public TrainJob(String features, String target, String vocab, boolean sharedHead, String checkpoints, int epochs,
+                    long maxSteps, long checkpointEvery, boolean resume, String export, ServingEngine engine,
+                    TrainSettings settings, Validation validation, OnlineInput online) {
+        this(features, target, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, resume, export,
+                engine, settings, validation, online, false);
+    }
+
     /** Training on stage-1 features, without a validation split. */
     public TrainJob(String features, String target, String vocab, boolean sharedHead, String checkpoints, int epochs,
                     long maxSteps, long checkpointEvery, boolean resume, String export, ServingEngine engine,
@@ -96,19 +107,25 @@ public record TrainJob(String features, String target, String vocab, boolean sha
                 : new OnlineInput(online.inputs(), online.settings().withModelDir(dir), online.splits(),
                         online.planned());
         return new TrainJob(features, dir, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, resume,
-                export, engine, settings, validation, o);
+                export, engine, settings, validation, o, allowTargetMismatch);
     }
 
     /** The same job continuing from its newest checkpoint (what a retried stage runs). */
     public TrainJob resuming() {
         return new TrainJob(features, target, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, true,
-                export, engine, settings, validation, online);
+                export, engine, settings, validation, online, allowTargetMismatch);
     }
 
     /** The same job scoring {@code v} during training. */
     public TrainJob withValidation(Validation v) {
         return new TrainJob(features, target, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, resume,
-                export, engine, settings, v, online);
+                export, engine, settings, v, online, allowTargetMismatch);
+    }
+
+    /** The same job training on features another target made, with warnings ({@code --allow-target-mismatch}). */
+    public TrainJob allowingTargetMismatch() {
+        return new TrainJob(features, target, vocab, sharedHead, checkpoints, epochs, maxSteps, checkpointEvery, resume,
+                export, engine, settings, validation, online, true);
     }
 
     /** Updates between validations: the split's own interval, else the checkpoints' (0: only at the end). */
@@ -119,7 +136,7 @@ public record TrainJob(String features, String target, String vocab, boolean sha
     /** The same job with its online input's splits planned (nothing to do for features). */
     public TrainJob planned(Configuration conf) throws IOException {
         return online == null ? this : new TrainJob(features, target, vocab, sharedHead, checkpoints, epochs, maxSteps,
-                checkpointEvery, resume, export, engine, settings, validation, online.plan(conf));
+                checkpointEvery, resume, export, engine, settings, validation, online.plan(conf), allowTargetMismatch);
     }
 
     /** What the job reads, for logs and the Spark UI. */

@@ -2,22 +2,16 @@ package dev.eaglespark.train;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.eaglespark.data.TokenizedSample;
-import dev.eaglespark.features.FeatureManifest;
 import dev.eaglespark.features.FeatureRecord;
 import dev.eaglespark.features.SampleSource;
-import dev.eaglespark.io.Digests;
 import dev.eaglespark.io.OutputPublisher;
 import dev.eaglespark.model.TargetConfig;
 import dev.eaglespark.model.TargetModel;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.Path;
 
 /**
  * Where a training run's micro-batches come from: stage-1 features read from Parquet
@@ -28,8 +22,6 @@ import org.apache.hadoop.fs.Path;
  * @param <T> one record: a feature row, a tokenized sample
  */
 interface TrainingInput<T> extends AutoCloseable {
-    ObjectMapper JSON = new ObjectMapper();
-
     TrainingData<T> data();
 
     /** The aux hidden-state indices the features hold. */
@@ -49,25 +41,12 @@ interface TrainingInput<T> extends AutoCloseable {
     /** What a checkpoint's state.json records about the input. */
     void describe(ObjectNode state);
 
-    /**
-     * What made the features, as a features manifest says it: the target's {@code config_sha256}
-     * and {@code tokenizer_sha256} under {@code target}, and {@code aux_layer_ids} (checkpoints
-     * and validation features must match them).
-     */
-    JsonNode manifest();
-
     @Override
     void close();
 
-    /** Stage-1 features under {@code dir}, checked against the target. */
-    static TrainingInput<FeatureRecord> features(String dir, TargetConfig target, DataType compute, Configuration conf)
-            throws IOException {
-        JsonNode manifest = readManifest(dir, conf);
-        int[] aux = JSON.convertValue(manifest.get("aux_layer_ids"), int[].class);
-        if (manifest.path("target").path("hidden_size").asInt() != target.hiddenSize()) {
-            throw new IOException("features in " + dir + " were made by a target of hidden size "
-                    + manifest.path("target").path("hidden_size") + ", not " + target.hiddenSize());
-        }
+    /** Stage-1 features under {@code dir} of the aux layers {@code aux} (checked by {@link TargetCheck}). */
+    static TrainingInput<FeatureRecord> features(String dir, int[] aux, TargetConfig target, DataType compute,
+                                                 Configuration conf) throws IOException {
         FeatureDataset data = FeatureDataset.open(OutputPublisher.current(dir, conf), conf);
         BatchBuilder builder = new BatchBuilder(target.hiddenSize(), aux.length, compute);
         return new TrainingInput<>() {
@@ -92,11 +71,6 @@ interface TrainingInput<T> extends AutoCloseable {
             }
 
             @Override
-            public JsonNode manifest() {
-                return manifest;
-            }
-
-            @Override
             public void close() {
             }
         };
@@ -110,11 +84,6 @@ interface TrainingInput<T> extends AutoCloseable {
                                                  TargetConfig target, Device device, DataType compute,
                                                  Configuration conf) throws IOException {
         int[] aux = in.settings().auxFor(target.numLayers());
-        ObjectNode manifest = JSON.createObjectNode();
-        ObjectNode identity = manifest.putObject("target");
-        identity.put("config_sha256", sha256(targetDir.resolve("config.json")));
-        identity.put("tokenizer_sha256", sha256(targetDir.resolve("tokenizer.json")));
-        java.util.Arrays.stream(aux).forEach(manifest.putArray("aux_layer_ids")::add);
         SampleSource samples = new SampleSource(targetDir, in.settings());
         TrainingRejects rejects = new TrainingRejects();
         TargetModel model = null;
@@ -156,11 +125,6 @@ interface TrainingInput<T> extends AutoCloseable {
                 }
 
                 @Override
-                public JsonNode manifest() {
-                    return manifest;
-                }
-
-                @Override
                 public void close() {
                     features.close();
                     loaded.close();
@@ -174,18 +138,5 @@ interface TrainingInput<T> extends AutoCloseable {
             samples.close();
             throw e;
         }
-    }
-
-    /** The manifest of the features under {@code dir} (its current version). */
-    static JsonNode readManifest(String dir, Configuration conf) throws IOException {
-        Path p = new Path(OutputPublisher.current(dir, conf), FeatureManifest.FILE);
-        try (InputStream in = p.getFileSystem(conf).open(p)) {
-            return JSON.readTree(in);
-        }
-    }
-
-    /** A target file's hash as the features manifest records it. */
-    private static String sha256(java.nio.file.Path file) throws IOException {
-        return java.nio.file.Files.exists(file) ? Digests.of(file, "SHA-256") : "absent";
     }
 }

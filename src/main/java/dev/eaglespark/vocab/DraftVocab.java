@@ -1,17 +1,30 @@
 package dev.eaglespark.vocab;
 
+import dev.eaglespark.io.OutputPublisher;
+import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.tensors.SafeTensorsWriter;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.stream.IntStream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 
 /**
  * The draft model's vocabulary: the K most frequent target tokens among loss-masked tokens
  * (ties to the lower id), sorted by id. {@code t2d[target id]} says whether a target token is
  * in it; {@code d2t[draft id]} is the offset to add to a draft id to get its target id (the
- * identity mapping is all zeros).
+ * identity mapping is all zeros). Its file, {@value #FILE}, is written and read here only.
  */
 public record DraftVocab(boolean[] t2d, long[] d2t, long[] tokenCounts) {
+    /** The vocab stage's file of the vocabulary. */
+    public static final String FILE = "vocab.safetensors";
+    /** Tensor names, the reference trainer's (also in an exported draft's model.safetensors). */
+    public static final String T2D = "t2d";
+    public static final String D2T = "d2t";
+    public static final String TOKEN_COUNTS = "token_counts";
 
     /** The top {@code size} tokens by count; {@code size} at least the vocabulary keeps it whole. */
     public static DraftVocab fromCounts(long[] counts, int size) {
@@ -32,13 +45,42 @@ public record DraftVocab(boolean[] t2d, long[] d2t, long[] tokenCounts) {
         return new DraftVocab(t2d, d2t, counts.clone());
     }
 
-    /** From stored tensors: t2d as 0/1 (BOOL read as integers), d2t offsets, token counts (may be null). */
-    public static DraftVocab fromTensors(long[] t2d, long[] d2t, long[] counts) {
+    /**
+     * The vocabulary in {@code f} under {@code prefix}: t2d as 0/1 (BOOL read as integers), d2t
+     * offsets and token counts (zeros where the file has none: exported drafts, reference dumps).
+     */
+    public static DraftVocab read(SafeTensorsFile f, String prefix) {
+        long[] t2d = f.readLongs(prefix + T2D);
         boolean[] in = new boolean[t2d.length];
         for (int i = 0; i < in.length; i++) {
             in[i] = t2d[i] != 0;
         }
-        return new DraftVocab(in, d2t, counts != null ? counts : new long[in.length]);
+        long[] counts = f.contains(prefix + TOKEN_COUNTS) ? f.readLongs(prefix + TOKEN_COUNTS) : new long[in.length];
+        return new DraftVocab(in, f.readLongs(prefix + D2T), counts);
+    }
+
+    /** The vocab stage's {@value #FILE} at {@code file} (any Hadoop URI; its current version). */
+    public static DraftVocab read(String file, Configuration conf) throws IOException {
+        if (file == null) {
+            throw new IOException("a standard draft needs --vocab (the vocab stage's " + FILE + ")");
+        }
+        Path p = new Path(OutputPublisher.currentFile(file, conf));
+        java.nio.file.Path local = Files.createTempFile("eaglespark-vocab", ".safetensors");
+        try {
+            p.getFileSystem(conf).copyToLocalFile(false, p, new Path(local.toUri()), true);
+            try (SafeTensorsFile f = SafeTensorsFile.open(local)) {
+                return read(f, "");
+            }
+        } finally {
+            Files.deleteIfExists(local);
+        }
+    }
+
+    /** Writes {@value #FILE} into the directory {@code dir}. */
+    public void write(Path dir, Configuration conf) throws IOException {
+        try (OutputStream os = dir.getFileSystem(conf).create(new Path(dir, FILE), true)) {
+            toSafeTensors().writeTo(os);
+        }
     }
 
     /** The full vocabulary (shared-head drafts): t2d all true, d2t all zeros. */
@@ -74,11 +116,11 @@ public record DraftVocab(boolean[] t2d, long[] d2t, long[] tokenCounts) {
         return total == 0 ? 1.0 : (double) inside / total;
     }
 
-    /** t2d (BOOL), d2t (I64) and token_counts (I64), the names the reference trainer uses. */
-    public SafeTensorsWriter toSafeTensors() {
+    /** t2d (BOOL), d2t (I64) and token_counts (I64). */
+    private SafeTensorsWriter toSafeTensors() {
         return new SafeTensorsWriter()
-                .addBools("t2d", t2d)
-                .addLongs("d2t", new long[] {d2t.length}, d2t)
-                .addLongs("token_counts", new long[] {tokenCounts.length}, tokenCounts);
+                .addBools(T2D, t2d)
+                .addLongs(D2T, new long[] {d2t.length}, d2t)
+                .addLongs(TOKEN_COUNTS, new long[] {tokenCounts.length}, tokenCounts);
     }
 }

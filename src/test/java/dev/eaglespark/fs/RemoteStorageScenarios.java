@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.data.TruncationPolicy;
 import dev.eaglespark.draft.ExportedDraft;
 import dev.eaglespark.features.FeatureManifest;
+import dev.eaglespark.features.FeatureTable;
 import dev.eaglespark.features.FeatureSettings;
 import dev.eaglespark.io.CacheDir;
 import dev.eaglespark.io.FileTrees;
@@ -30,6 +31,7 @@ import dev.eaglespark.testutil.TestData;
 import dev.eaglespark.train.AdamW;
 import dev.eaglespark.train.Checkpoints;
 import dev.eaglespark.train.TrainingRuns;
+import dev.eaglespark.vocab.DraftVocab;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -95,7 +97,7 @@ abstract class RemoteStorageScenarios {
         remoteSummary = FeaturesJob.run(spark, settings(model), List.of(root + "/data/*.jsonl"), root + "/features",
                 2, 64L << 20);
         VocabJob.run(spark, root + "/features", root + "/vocab", 500);
-        runs = new TrainingRuns(root + "/features", model, root + "/vocab/" + VocabJob.TENSORS, conf);
+        runs = new TrainingRuns(root + "/features", model, root + "/vocab/" + DraftVocab.FILE, conf);
     }
 
     @AfterAll
@@ -133,14 +135,16 @@ abstract class RemoteStorageScenarios {
         assertEquals(expected.rejects(), remoteSummary.rejects());
 
         String out = OutputPublisher.current(root + "/features", conf); // on S3 the published version
-        List<Row> rows = spark.read().parquet(out).select("id", "num_tokens").collectAsList();
-        List<Row> localRows = spark.read().parquet(local.toString()).select("id", "num_tokens").collectAsList();
+        String id = FeatureTable.ID.name();
+        String tokens = FeatureTable.NUM_TOKENS.name();
+        List<Row> rows = spark.read().parquet(out).select(id, tokens).collectAsList();
+        List<Row> localRows = spark.read().parquet(local.toString()).select(id, tokens).collectAsList();
         assertEquals(idsAndLengths(localRows), idsAndLengths(rows), "the same rows read back");
 
-        JsonNode manifest = new ObjectMapper().readTree(HadoopFiles.read(out + "/" + FeatureManifest.FILE, conf));
-        JsonNode localManifest = new ObjectMapper().readTree(local.resolve(FeatureManifest.FILE).toFile());
-        assertEquals(localManifest.get("counts"), manifest.get("counts"));
-        assertEquals(localManifest.path("target").get("config_sha256"), manifest.path("target").get("config_sha256"));
+        FeatureManifest manifest = FeatureManifest.read(root + "/features", conf);
+        FeatureManifest localManifest = FeatureManifest.read(local.toString(), new Configuration());
+        assertEquals(localManifest.counts(), manifest.counts());
+        assertEquals(localManifest.target().configSha256(), manifest.target().configSha256());
 
         long rejectLines = 0;
         for (String name : HadoopFiles.list(out + "/_rejects", conf)) {

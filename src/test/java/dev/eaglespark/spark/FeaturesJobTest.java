@@ -1,5 +1,6 @@
 package dev.eaglespark.spark;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,7 +9,9 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.data.TruncationPolicy;
+import dev.eaglespark.features.FeatureManifest;
 import dev.eaglespark.features.FeatureSettings;
+import dev.eaglespark.features.FeatureTable;
 import dev.eaglespark.model.ForwardRequest;
 import dev.eaglespark.model.ForwardResult;
 import dev.eaglespark.model.Stories15M;
@@ -103,6 +106,14 @@ class FeaturesJobTest {
         assertEquals("float16", manifest.get("dtype").asText());
         assertEquals(40, manifest.path("counts").path("rows").asLong());
         assertEquals(64, manifest.path("target").path("config_sha256").asText().length());
+        assertEquals("model", manifest.path("template").path("source").asText());
+        // Read back typed, as the train and vocab stages read it.
+        FeatureManifest typed = FeatureManifest.read(out, new Configuration());
+        assertArrayEquals(AUX, typed.auxLayerIds());
+        assertEquals(288, typed.target().hiddenSize());
+        assertEquals(manifest.path("target").path("tokenizer_sha256").asText(), typed.target().tokenizerSha256());
+        assertEquals(manifest.path("template").path("sha256").asText(), typed.template().sha256());
+        assertEquals(40L, typed.counts().get("rows"));
 
         // A standard Parquet reader (Apache parquet-hadoop) opens every file: zstd, the documented schema.
         try (var files = Files.list(Path.of(out))) {
@@ -112,6 +123,8 @@ class FeaturesJobTest {
                     var schema = reader.getFooter().getFileMetaData().getSchema();
                     assertEquals(List.of("id", "input_ids", "loss_mask", "aux_hidden", "last_hidden", "num_tokens",
                             "num_masked"), schema.getFields().stream().map(x -> x.getName()).toList());
+                    // What Spark wrote is the schema the table declares (plain readers rely on it).
+                    assertEquals(FeatureTable.PARQUET_SCHEMA, schema);
                     reader.getFooter().getBlocks().forEach(b -> b.getColumns().forEach(c ->
                             assertEquals("ZSTD", c.getCodec().name())));
                 }
@@ -136,7 +149,7 @@ class FeaturesJobTest {
         } finally {
             spark.conf().unset(FeaturesJob.FAIL_ONCE_CONF);
         }
-        List<String> ids = spark.read().parquet(out).select("id").collectAsList().stream().map(r -> r.getString(0))
+        List<String> ids = spark.read().parquet(out).select(FeatureTable.ID.name()).collectAsList().stream().map(r -> r.getString(0))
                 .collect(Collectors.toList());
         Set<String> unique = new HashSet<>(ids);
         assertEquals(ids.size(), unique.size(), "no duplicates");

@@ -15,9 +15,11 @@ import dev.eaglespark.collective.LocalCollective;
 import dev.eaglespark.draft.LossType;
 import dev.eaglespark.export.ServingEngine;
 import dev.eaglespark.features.FeatureManifest;
+import dev.eaglespark.features.FeatureTable;
 import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.spark.VocabJob;
 import dev.eaglespark.testutil.HadoopFiles;
+import dev.eaglespark.vocab.DraftVocab;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,11 +62,12 @@ class CheckpointSafetyTest {
             VocabJob.run(spark, f, tmp.resolve("vocab300").toString(), 300);
             VocabJob.run(spark, f, tmp.resolve("vocab100").toString(), 100);
             infinite = poisoned(spark, f, "infinite", "true");
-            String first = spark.read().parquet(f).select("id").orderBy("id").first().getString(0);
-            oneInfinite = poisoned(spark, f, "one-infinite", "id = '" + first + "'");
+            String id = FeatureTable.ID.name();
+            String first = spark.read().parquet(f).select(id).orderBy(id).first().getString(0);
+            oneInfinite = poisoned(spark, f, "one-infinite", id + " = '" + first + "'");
         });
-        vocab300 = tmp.resolve("vocab300/" + VocabJob.TENSORS).toString();
-        vocab100 = tmp.resolve("vocab100/" + VocabJob.TENSORS).toString();
+        vocab300 = tmp.resolve("vocab300/" + DraftVocab.FILE).toString();
+        vocab100 = tmp.resolve("vocab100/" + DraftVocab.FILE).toString();
     }
 
     /** A copy of the features with the aux states of the rows matching {@code where} set to +inf (fp16). */
@@ -82,7 +85,8 @@ class CheckpointSafetyTest {
         }, DataTypes.BinaryType);
         Dataset<Row> rows = spark.read().parquet(features);
         Path dir = tmp.resolve(name);
-        rows.withColumn("aux_hidden", functions.callUDF("inf_where", functions.col("aux_hidden"),
+        String aux = FeatureTable.AUX_HIDDEN.name();
+        rows.withColumn(aux, functions.callUDF("inf_where", functions.col(aux),
                 functions.expr(where))).coalesce(1).write().option("parquet.block.size", "1").parquet(dir.toString());
         Files.copy(Path.of(features, FeatureManifest.FILE), dir.resolve(FeatureManifest.FILE));
         return dir.toString();
@@ -114,7 +118,8 @@ class CheckpointSafetyTest {
         assertTrue(loss.getMessage().contains("loss: checkpoint \"FORWARD_KL\", this run \"REVERSE_KL\""),
                 loss.getMessage());
 
-        // The same shapes from a target whose config differs (its norm epsilon): another draft config.
+        // The same shapes from a target whose config differs (its norm epsilon): another draft config
+        // (the features' target check let through, as --allow-target-mismatch does).
         Path other = Files.createDirectories(tmp.resolve("other-target"));
         try (var files = Files.list(model)) {
             for (Path f : files.toList()) {
@@ -126,7 +131,8 @@ class CheckpointSafetyTest {
         Files.delete(other.resolve("config.json"));
         Files.write(other.resolve("config.json"), new ObjectMapper().writeValueAsBytes(cfg));
         var draft = assertThrows(CheckpointCompatibility.MismatchException.class,
-                () -> run(job(features, other.toString(), vocab300, ck, 2, true, LossType.FORWARD_KL, null)));
+                () -> run(job(features, other.toString(), vocab300, ck, 2, true, LossType.FORWARD_KL, null)
+                        .allowingTargetMismatch()));
         assertTrue(draft.getMessage().contains("draft_config.rmsNormEps"), draft.getMessage());
 
         // Features made by another target (its config hash in their manifest).
@@ -139,7 +145,7 @@ class CheckpointSafetyTest {
         Files.deleteIfExists(otherFeatures.resolve("._manifest.json.crc"));
         var target = assertThrows(CheckpointCompatibility.MismatchException.class,
                 () -> run(job(otherFeatures.toString(), model.toString(), vocab300, ck, 2, true, LossType.FORWARD_KL,
-                        null)));
+                        null).allowingTargetMismatch()));
         assertTrue(target.getMessage().contains("target.config_sha256: checkpoint \"")
                 && target.getMessage().contains("this run \"" + "0".repeat(64)), target.getMessage());
 

@@ -19,7 +19,7 @@ class TrainJobTest {
             "file:/ck", 3, 600, 75, false, "file:/draft", ServingEngine.VLLM,
             new TrainSettings(5, 0.8, LossType.REVERSE_KL, 1e-3, 5e-5, 30, 600, 0.01, 0.5, 64, 2, 7, Precision.FP32,
                     1024, 100, LossMaskAlignment.REFERENCE, false),
-            new TrainJob.Validation("file:/val", 75, 200, true), null);
+            new TrainJob.Validation("file:/val", 75, 200, true), null).allowingTargetMismatch();
 
     @Test
     void withTargetChangesTheTargetOnly() {
@@ -35,5 +35,6 @@ class TrainJobTest {
         assertEquals(JOB.validation(), resumed.validation());
         assertEquals(JOB.settings(), resumed.settings());
         assertEquals(JOB.export(), resumed.export());
+        assertTrue(resumed.allowTargetMismatch());
     }
 }

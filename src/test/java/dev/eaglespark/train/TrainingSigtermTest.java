@@ -12,6 +12,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.spark.VocabJob;
+import dev.eaglespark.vocab.DraftVocab;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -61,7 +62,7 @@ class TrainingSigtermTest {
                     "-Deaglespark.cache=" + System.getProperty("eaglespark.cache",
                             System.getProperty("user.home") + "/.cache/eaglespark"),
                     "-cp", System.getProperty("java.class.path"), TrainingProcess.class.getName(), features,
-                    model.toString(), tmp.resolve("vocab/" + VocabJob.TENSORS).toString(), ck.toString()));
+                    model.toString(), tmp.resolve("vocab/" + DraftVocab.FILE).toString(), ck.toString()));
             Process p = new ProcessBuilder(cmd).directory(errors.toFile()).redirectErrorStream(true).start();
             StringBuilder out = new StringBuilder();
             int updates = 0;

@@ -5,22 +5,31 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.testutil.Fixtures;
+import java.nio.file.Path;
+import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class DraftVocabTest {
     @Test
     void reproducesTheReferenceMappingFromTokenCounts() {
         try (SafeTensorsFile f = SafeTensorsFile.open(Fixtures.path("eagle3_standard_forward_kl.safetensors"))) {
-            long[] counts = f.readLongs("token_counts");
+            long[] counts = f.readLongs(DraftVocab.TOKEN_COUNTS);
             DraftVocab vocab = DraftVocab.fromCounts(counts, 256);
-            long[] t2d = f.readLongs("buffer.t2d");
-            boolean[] expected = new boolean[t2d.length];
-            for (int i = 0; i < t2d.length; i++) {
-                expected[i] = t2d[i] != 0;
-            }
-            assertArrayEquals(expected, vocab.t2d());
-            assertArrayEquals(f.readLongs("buffer.d2t"), vocab.d2t());
+            DraftVocab reference = DraftVocab.read(f, "buffer.");
+            assertArrayEquals(reference.t2d(), vocab.t2d());
+            assertArrayEquals(reference.d2t(), vocab.d2t());
         }
+    }
+
+    @Test
+    void readsWhatItWrites(@TempDir Path dir) throws Exception {
+        DraftVocab v = DraftVocab.fromCounts(new long[] {5, 9, 5, 0, 5, 7}, 3);
+        v.write(new org.apache.hadoop.fs.Path(dir.toUri()), new Configuration());
+        DraftVocab back = DraftVocab.read(dir.resolve(DraftVocab.FILE).toString(), new Configuration());
+        assertArrayEquals(v.t2d(), back.t2d());
+        assertArrayEquals(v.d2t(), back.d2t());
+        assertArrayEquals(v.tokenCounts(), back.tokenCounts());
     }
 
     @Test
