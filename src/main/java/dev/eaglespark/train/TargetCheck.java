@@ -52,7 +52,7 @@ public final class TargetCheck {
     public static FeatureOrigin require(TrainJob job, TargetFiles target, Configuration conf, boolean report)
             throws IOException {
         TargetCheck check = new TargetCheck();
-        String targetName = "target " + target.dir();
+        String targetName = "target " + job.target();
         FeatureOrigin training;
         String trainingName;
         if (job.online() == null) {
@@ -113,7 +113,7 @@ public final class TargetCheck {
     }
 
     private static String differs(String what, String aName, Object a, String bName, Object b) {
-        return what + " differs: " + a + " (" + aName + ") vs " + b + " (" + bName + ")";
+        return "different " + what + ": " + a + " (" + aName + ") vs " + b + " (" + bName + ")";
     }
 
     /** The template as source and hash; null where either is unknown. */
