@@ -2,6 +2,7 @@ package dev.eaglespark.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.eaglespark.features.FeatureManifest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -146,9 +147,9 @@ public final class QualityReport {
         for (String split : List.of("train", "val")) {
             Path f = out.resolve("features-" + split + ".json");
             if (Files.isRegularFile(f)) {
-                JsonNode c = JSON.readTree(f.toFile()).path("counts");
-                md.append(String.format("| %s | %,d | %,d | %,d | %,d |%n", split, c.path("rows").asLong(),
-                        c.path("tokens").asLong(), c.path("masked_tokens").asLong(), c.path("rejected").asLong()));
+                FeatureManifest.Counts c = FeatureManifest.read(f).counts();
+                md.append(String.format("| %s | %,d | %,d | %,d | %,d |%n", split, c.rows(), c.tokens(),
+                        c.maskedTokens(), c.rejected()));
             }
         }
         try (Stream<Path> files = Files.list(out)) {

@@ -23,7 +23,6 @@ import org.apache.hadoop.fs.Path;
  * manifest of an older version lacks are null; fields this version does not know are ignored.
  *
  * @param auxLayerIds transformers' hidden-state indices of the aux states (0 = embeddings)
- * @param counts rows, tokens, masked_tokens, feature_bytes, rejected
  * @param rejects rejected records by reason
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -31,7 +30,7 @@ import org.apache.hadoop.fs.Path;
 public record FeatureManifest(String format, Integer formatVersion, String created, Target target, Template template,
                               int[] auxLayerIds, String auxLayerIdsNote, String dtype, String byteOrder,
                               String auxHiddenShape, String lastHiddenShape, Integer maxLength, String truncation,
-                              Map<String, Long> counts, Map<String, Long> rejects) {
+                              Counts counts, Map<String, Long> rejects) {
     public static final String FILE = "_manifest.json";
     public static final String FORMAT = "eaglespark-features";
     public static final int FORMAT_VERSION = 1;
@@ -51,9 +50,14 @@ public record FeatureManifest(String format, Integer formatVersion, String creat
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Template(String source, String sha256) {}
 
+    /** What the run wrote: rows, their tokens and masked tokens, hidden-state bytes, and records rejected. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Counts(long rows, long tokens, long maskedTokens, long featureBytes, long rejected) {}
+
     /** The manifest of a run of {@code s} over {@code target}, whose model is called {@code modelName}. */
     public static FeatureManifest of(String modelName, TargetFiles target, FeatureSettings s, int[] aux,
-                                     Map<String, Long> counts, Map<String, Long> rejects) throws IOException {
+                                     Counts counts, Map<String, Long> rejects) throws IOException {
         TargetConfig cfg = target.config();
         FeatureOrigin origin = FeatureOrigin.of(target, s.templateText(), aux);
         return new FeatureManifest(FORMAT, FORMAT_VERSION, Instant.now().toString(),
@@ -79,9 +83,22 @@ public record FeatureManifest(String format, Integer formatVersion, String creat
             throw new FileNotFoundException(features + " is not the output of a features run (no " + p + ")");
         }
         try (in) {
+            return parse(in, p.toString());
+        }
+    }
+
+    /** A manifest copied out of its features directory (the quality benchmark keeps such copies). */
+    public static FeatureManifest read(java.nio.file.Path file) throws IOException {
+        try (InputStream in = java.nio.file.Files.newInputStream(file)) {
+            return parse(in, file.toString());
+        }
+    }
+
+    private static FeatureManifest parse(InputStream in, String where) throws IOException {
+        try {
             return JSON.readValue(in, FeatureManifest.class);
         } catch (com.fasterxml.jackson.core.JacksonException e) {
-            throw new IOException(p + " is not a features manifest: " + e.getOriginalMessage(), e);
+            throw new IOException(where + " is not a features manifest: " + e.getOriginalMessage(), e);
         }
     }
 

@@ -4,11 +4,11 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.parquet.column.ColumnDescriptor;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.schema.LogicalTypeAnnotation;
 import org.apache.parquet.schema.MessageType;
 import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
-import org.apache.parquet.schema.Type;
 import org.apache.parquet.schema.Types;
 
 /**
@@ -73,16 +73,20 @@ public final class FeatureTable {
     }
 
     /**
-     * Refuses a Parquet file that does not hold the table: a column missing or stored otherwise
-     * than {@link #PARQUET_SCHEMA} says (columns it does not know are ignored).
+     * Refuses a Parquet file that does not hold the table: a column of {@link #PARQUET_SCHEMA}
+     * missing, or stored as another type. Whether a column is optional does not matter (Spark
+     * writes features it read back as optional); columns the table does not know are ignored.
      */
     public static void requireSchema(String file, MessageType schema) throws IOException {
         List<String> wrong = new ArrayList<>();
-        for (Type want : PARQUET_SCHEMA.getFields()) {
-            if (!schema.containsField(want.getName())) {
-                wrong.add(want.getName() + " missing");
-            } else if (!schema.getType(want.getName()).equals(want)) {
-                wrong.add(want.getName() + " is " + schema.getType(want.getName()) + ", not " + want);
+        for (ColumnDescriptor want : PARQUET_SCHEMA.getColumns()) {
+            String[] path = want.getPath();
+            PrimitiveTypeName type = want.getPrimitiveType().getPrimitiveTypeName();
+            if (!schema.containsPath(path)) {
+                wrong.add(String.join(".", path) + " missing");
+            } else if (schema.getColumnDescription(path).getPrimitiveType().getPrimitiveTypeName() != type) {
+                wrong.add(String.join(".", path) + " is " + schema.getColumnDescription(path).getPrimitiveType()
+                        + ", not " + type);
             }
         }
         if (!wrong.isEmpty()) {

@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
@@ -115,12 +114,9 @@ public final class FeaturesJob {
         Map<String, Long> rejectCounts = PartitionRejects.merge(rejects.value());
         Summary summary = new Summary(rows.value(), tokens.value(), masked.value(), bytes.value(), rejectCounts,
                 (System.nanoTime() - start) / 1e9);
-        Map<String, Long> counts = new LinkedHashMap<>();
-        counts.put("rows", summary.rows());
-        counts.put("tokens", summary.tokens());
-        counts.put("masked_tokens", summary.maskedTokens());
-        counts.put("feature_bytes", summary.featureBytes());
-        counts.put("rejected", rejectCounts.values().stream().mapToLong(Long::longValue).sum());
+        FeatureManifest.Counts counts = new FeatureManifest.Counts(summary.rows(), summary.tokens(),
+                summary.maskedTokens(), summary.featureBytes(),
+                rejectCounts.values().stream().mapToLong(Long::longValue).sum());
         FeatureManifest.of(new Path(settings.modelDir()).getName(), target, settings, aux, counts, rejectCounts)
                 .write(out, conf);
         LOG.info(summary.format());

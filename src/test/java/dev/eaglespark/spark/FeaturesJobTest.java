@@ -2,6 +2,7 @@ package dev.eaglespark.spark;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -10,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.data.TruncationPolicy;
 import dev.eaglespark.features.FeatureManifest;
+import dev.eaglespark.features.FeatureRecord;
 import dev.eaglespark.features.FeatureSettings;
 import dev.eaglespark.features.FeatureTable;
 import dev.eaglespark.model.ForwardRequest;
@@ -18,7 +20,9 @@ import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.model.TargetModel;
 import dev.eaglespark.tensors.Fp16;
 import dev.eaglespark.testutil.TestData;
+import dev.eaglespark.train.FeatureDataset;
 import dev.eaglespark.vocab.DraftVocab;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -113,7 +117,8 @@ class FeaturesJobTest {
         assertEquals(288, typed.target().hiddenSize());
         assertEquals(manifest.path("target").path("tokenizer_sha256").asText(), typed.target().tokenizerSha256());
         assertEquals(manifest.path("template").path("sha256").asText(), typed.template().sha256());
-        assertEquals(40L, typed.counts().get("rows"));
+        assertEquals(new FeatureManifest.Counts(40, s.tokens(), s.maskedTokens(), s.featureBytes(), 0),
+                typed.counts());
 
         // A standard Parquet reader (Apache parquet-hadoop) opens every file: zstd, the documented schema.
         try (var files = Files.list(Path.of(out))) {
@@ -154,6 +159,39 @@ class FeaturesJobTest {
         Set<String> unique = new HashSet<>(ids);
         assertEquals(ids.size(), unique.size(), "no duplicates");
         assertEquals(40, unique.size(), "no losses");
+    }
+
+    /**
+     * A record through the table: to a Spark row, written by Spark, read back by training's plain
+     * parquet-hadoop reader unchanged; a copy Spark rewrote (its columns then optional) still
+     * reads; a file without one of the table's columns is refused naming it.
+     */
+    @Test
+    void aRecordGoesThroughTheTableUnchangedAndAFileWithoutItsColumnsIsRefused() throws Exception {
+        FeatureRecord r = new FeatureRecord("sample:1", new int[] {5, 70000, 9}, new byte[] {0, 1, 1},
+                new byte[] {1, 2, 3, 4, 5, 6}, new byte[] {7, 8});
+        String dir = tmp.resolve("one-row").toString();
+        spark.createDataFrame(List.of(FeatureRows.of(r)), FeatureRows.SCHEMA).coalesce(1).write().parquet(dir);
+        Row written = spark.read().parquet(dir).first();
+        assertEquals(3, written.getInt(written.fieldIndex(FeatureTable.NUM_TOKENS.name())));
+        assertEquals(2, written.getInt(written.fieldIndex(FeatureTable.NUM_MASKED.name())));
+
+        String rewritten = tmp.resolve("one-row-rewritten").toString();
+        spark.read().parquet(dir).write().parquet(rewritten);
+        for (String d : List.of(dir, rewritten)) {
+            FeatureRecord back = FeatureDataset.open(d, new Configuration()).inOrder(0, 1, 1).next();
+            assertEquals(r.id(), back.id());
+            assertArrayEquals(r.inputIds(), back.inputIds());
+            assertArrayEquals(r.lossMask(), back.lossMask());
+            assertArrayEquals(r.auxHidden(), back.auxHidden());
+            assertArrayEquals(r.lastHidden(), back.lastHidden());
+        }
+
+        String noMask = tmp.resolve("no-mask").toString();
+        spark.read().parquet(dir).drop(FeatureTable.LOSS_MASK.name()).write().parquet(noMask);
+        IOException e = assertThrows(IOException.class, () -> FeatureDataset.open(noMask, new Configuration()));
+        assertTrue(e.getMessage().contains("is not a features file") && e.getMessage().contains("loss_mask missing"),
+                e.getMessage());
     }
 
     private static float[] halfs(byte[] bytes) {

@@ -120,16 +120,7 @@ class CheckpointSafetyTest {
 
         // The same shapes from a target whose config differs (its norm epsilon): another draft config
         // (the features' target check let through, as --allow-target-mismatch does).
-        Path other = Files.createDirectories(tmp.resolve("other-target"));
-        try (var files = Files.list(model)) {
-            for (Path f : files.toList()) {
-                Files.createSymbolicLink(other.resolve(f.getFileName()), f);
-            }
-        }
-        ObjectNode cfg = (ObjectNode) new ObjectMapper().readTree(model.resolve("config.json").toFile());
-        cfg.put("rms_norm_eps", cfg.get("rms_norm_eps").asDouble() * 10);
-        Files.delete(other.resolve("config.json"));
-        Files.write(other.resolve("config.json"), new ObjectMapper().writeValueAsBytes(cfg));
+        Path other = TrainingRuns.otherNormEpsilon(tmp.resolve("other-target"));
         var draft = assertThrows(CheckpointCompatibility.MismatchException.class,
                 () -> run(job(features, other.toString(), vocab300, ck, 2, true, LossType.FORWARD_KL, null)
                         .allowingTargetMismatch()));

@@ -78,17 +78,7 @@ class TargetCheckTest {
 
     @Test
     void featuresOfAnotherTargetStopTheRunUnlessAllowed() throws Exception {
-        // stories15M with another norm epsilon: the same shapes, another config.json.
-        Path other = Files.createDirectories(tmp.resolve("other-target"));
-        try (var files = Files.list(model)) {
-            for (Path f : files.toList()) {
-                Files.createSymbolicLink(other.resolve(f.getFileName()), f);
-            }
-        }
-        ObjectNode cfg = (ObjectNode) JSON.readTree(model.resolve("config.json").toFile());
-        cfg.put("rms_norm_eps", cfg.get("rms_norm_eps").asDouble() * 10);
-        Files.delete(other.resolve("config.json"));
-        Files.write(other.resolve("config.json"), JSON.writeValueAsBytes(cfg));
+        Path other = TrainingRuns.otherNormEpsilon(tmp.resolve("other-target"));
         TrainJob job = job(features, other);
 
         var e = assertThrows(TargetCheck.MismatchException.class, () -> runs(features, other).run(job));

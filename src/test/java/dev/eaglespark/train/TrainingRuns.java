@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.djl.Device;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.eaglespark.collective.LocalCollective;
 import dev.eaglespark.data.TruncationPolicy;
 import dev.eaglespark.draft.LossType;
@@ -71,6 +73,26 @@ public record TrainingRuns(String features, String target, String vocab, Configu
             spark.stop();
         }
         return features;
+    }
+
+    /**
+     * stories15M at {@code dir} (links to its files) with ten times its norm epsilon: a target of
+     * the same shapes and another config.json, so another draft config and config hash.
+     */
+    public static Path otherNormEpsilon(Path dir) throws IOException {
+        Path model = Stories15M.ensure();
+        Files.createDirectories(dir);
+        try (var files = Files.list(model)) {
+            for (Path f : files.toList()) {
+                Files.createSymbolicLink(dir.resolve(f.getFileName()), f);
+            }
+        }
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode cfg = (ObjectNode) json.readTree(model.resolve("config.json").toFile());
+        cfg.put("rms_norm_eps", cfg.get("rms_norm_eps").asDouble() * 10);
+        Files.delete(dir.resolve("config.json"));
+        Files.write(dir.resolve("config.json"), json.writeValueAsBytes(cfg));
+        return dir;
     }
 
     public static String stepDir(long step) {
