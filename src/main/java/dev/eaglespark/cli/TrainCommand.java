@@ -122,7 +122,8 @@ public final class TrainCommand implements ConversationInputs {
                   --allow-target-mismatch  train on features (and validation features) another
                                          target made: warnings instead of the stop when the hashes
                                          of config.json, tokenizer.json or the chat template, or
-                                         the aux layers differ (another hidden size always stops)
+                                         the aux layers differ (another hidden size or number of
+                                         aux layers always stops)
                   --vocab FILE           vocab.safetensors of 'eaglespark vocab' (standard draft)
                   --shared-head          full vocabulary, the target's lm_head frozen, no mapping
                   --checkpoints DIR      checkpoint directory (file://, hdfs://, s3a://)
