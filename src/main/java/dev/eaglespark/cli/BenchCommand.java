@@ -18,7 +18,7 @@ import java.util.Arrays;
 import java.util.Map;
 
 /** {@code eaglespark bench}: throughput at real model shapes with random weights (DJL only). */
-public final class BenchCommand implements Command {
+public final class BenchCommand implements LegacyCommand {
     private static final Map<String, Boolean> OPTIONS = Map.ofEntries(Map.entry("stage", true),
             Map.entry("shapes", true), Map.entry("batch", true), Map.entry("seq", true), Map.entry("warmup", true),
             Map.entry("iters", true), Map.entry("device", true), Map.entry("aux", true), Map.entry("profile", true),

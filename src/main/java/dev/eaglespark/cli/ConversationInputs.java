@@ -7,7 +7,7 @@ import java.util.Set;
  * A command that runs the target over conversation files given by one or more {@code --input}
  * globs and writes a directory (features, regenerate).
  */
-interface ConversationInputs extends Command {
+interface ConversationInputs extends LegacyCommand {
     @Override
     default Map<String, PathKind> paths() {
         return Map.of("model", PathKind.URI, "input", PathKind.URI, "output", PathKind.URI,

@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.Set;
 
 /** {@code eaglespark dump}: what a target model computes, as safetensors, plus greedy decoding. */
-public final class DumpCommand implements Command {
+public final class DumpCommand implements LegacyCommand {
     private static final Map<String, Boolean> OPTIONS = Map.of(
             "model", true, "ids", true, "text", true, "out", true, "greedy", true,
             "device", true, "dtype", true);

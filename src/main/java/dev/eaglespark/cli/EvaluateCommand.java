@@ -30,7 +30,7 @@ import java.util.Set;
 import java.util.function.Function;
 
 /** {@code eaglespark evaluate}: real speculative decoding with the target and a draft; acceptance length. */
-public final class EvaluateCommand implements Command {
+public final class EvaluateCommand implements LegacyCommand {
     private static final Map<String, Boolean> OPTIONS = Map.ofEntries(Map.entry("target", true),
             Map.entry("draft", true), Map.entry("prompts", true), Map.entry("k", true), Map.entry("limit", true),
             Map.entry("max-new-tokens", true), Map.entry("max-prompt-tokens", true), Map.entry("report", true),

@@ -6,7 +6,7 @@ import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 
 /** {@code eaglespark export}: a training checkpoint as the serving draft that evaluate, SGLang and vLLM load. */
-public final class ExportCommand implements Command {
+public final class ExportCommand implements LegacyCommand {
     private static final Map<String, Boolean> OPTIONS = Map.of("checkpoint", true, "features", true, "target", true,
             "vocab", true, "shared-head", false, "output", true, "engine", true);
 

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 /** {@code eaglespark precision}: fp16 against fp32 for one target, layer by layer. */
-public final class PrecisionCommand implements Command {
+public final class PrecisionCommand implements LegacyCommand {
     private static final Map<String, Boolean> OPTIONS = Map.of("model", true, "ids", true, "device", true,
             "dtype", true);
 

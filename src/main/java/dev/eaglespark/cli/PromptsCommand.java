@@ -26,7 +26,7 @@ import java.util.Map;
 import java.util.Set;
 
 /** {@code eaglespark prompts}: story openings a story model writes itself, as prompt-only JSON lines. */
-public final class PromptsCommand implements Command {
+public final class PromptsCommand implements LegacyCommand {
     private static final Map<String, Boolean> OPTIONS = Map.ofEntries(Map.entry("model", true),
             Map.entry("count", true), Map.entry("seed", true), Map.entry("output", true), Map.entry("exclude", true),
             Map.entry("temperature", true), Map.entry("max-tokens", true), Map.entry("min-words", true),

@@ -15,7 +15,7 @@ import java.util.Arrays;
 import java.util.Map;
 
 /** {@code eaglespark train-step}: one training step from a reference-format file, for cross-checks. */
-public final class TrainStepCommand implements Command {
+public final class TrainStepCommand implements LegacyCommand {
     private static final Map<String, Boolean> OPTIONS = Map.of("input", true, "meta", true, "output", true,
             "precision", true, "device", true, "loss-mask", true);
 

@@ -1,0 +1,55 @@
+package dev.eaglespark.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A value outside an option's declared range is a usage error (exit 2) naming the option, the
+ * value and the range, raised while the options are read: before a model is loaded or a Spark
+ * session exists (the inputs named here do not exist, so any work would fail otherwise).
+ */
+class OptionRangeTest {
+    @TempDir
+    Path tmp;
+
+    private static String usageError(String... argv) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream old = System.err;
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(2, Main.run(argv), String.join(" ", argv));
+        } finally {
+            System.setErr(old);
+        }
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    private static void refused(String expected, String... argv) {
+        String err = usageError(argv);
+        assertTrue(err.startsWith("eaglespark " + argv[0] + ": " + expected + "\n"), err);
+    }
+
+    @Test
+    void vocab() {
+        refused("option --size: must be at least 1, got '-5'", "vocab", "--features", "f", "--output", "o",
+                "--size", "-5");
+    }
+
+    @Test
+    void aBadValueInAConfigFileNamesTheFileAndLine() throws Exception {
+        Path conf = tmp.resolve("job.conf");
+        Files.writeString(conf, "# vocabulary\nvocab.size = 0\n");
+        refused(conf + ":2: key 'vocab.size': option --size: must be at least 1, got '0'", "vocab", "--config",
+                conf.toString(), "--features", "f", "--output", "o");
+        refused("option --size: needs an integer, got 'many'", "vocab", "--config", conf.toString(), "--features", "f",
+                "--output", "o", "--size", "many");
+    }
+}
