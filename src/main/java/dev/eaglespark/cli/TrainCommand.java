@@ -183,15 +183,16 @@ public final class TrainCommand implements ConversationInputs {
         TrainSettings s;
         ServingEngine engine;
         try {
-            s = new TrainSettings(a.getInt("ttt", 7), 0.8, LossType.parse(a.get("loss", "forward_kl")),
-                    Double.parseDouble(a.get("lr", "1e-4")), Double.parseDouble(a.get("min-lr", "1e-5")),
-                    a.getInt("warmup", 100), 0, Double.parseDouble(a.get("weight-decay", "0.0")),
-                    Double.parseDouble(a.get("clip", "0.5")), a.getInt("micro-batch", 1), a.getInt("accumulation", 1),
-                    Long.parseLong(a.get("seed", "0")), Precision.parse(a.get("precision", "auto")),
-                    Double.parseDouble(a.get("loss-scale", String.valueOf(TrainSettings.DEFAULT_LOSS_SCALE))),
-                    a.getInt("loss-scale-interval", TrainSettings.DEFAULT_GROWTH_INTERVAL))
-                    .withLossMask(LossMaskAlignment.parse(a.get("loss-mask", "shifted")))
-                    .withRecompute(a.has("recompute"));
+            s = TrainSettings.builder().tttLength(a.getInt("ttt", 7)).loss(LossType.parse(a.get("loss", "forward_kl")))
+                    .lr(Double.parseDouble(a.get("lr", "1e-4"))).minLr(Double.parseDouble(a.get("min-lr", "1e-5")))
+                    .warmupSteps(a.getInt("warmup", 100)).weightDecay(Double.parseDouble(a.get("weight-decay", "0.0")))
+                    .clipNorm(Double.parseDouble(a.get("clip", "0.5"))).microBatch(a.getInt("micro-batch", 1))
+                    .accumulation(a.getInt("accumulation", 1)).seed(Long.parseLong(a.get("seed", "0")))
+                    .precision(Precision.parse(a.get("precision", "auto")))
+                    .initialLossScale(Double.parseDouble(a.get("loss-scale", "65536")))
+                    .lossScaleGrowthInterval(a.getInt("loss-scale-interval", 2000))
+                    .lossMask(LossMaskAlignment.parse(a.get("loss-mask", "shifted"))).recompute(a.has("recompute"))
+                    .build();
             engine = ServingEngine.parse(a.get("engine", "sglang"));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
