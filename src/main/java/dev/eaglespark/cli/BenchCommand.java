@@ -143,7 +143,7 @@ public final class BenchCommand implements LegacyCommand {
         String json = config.equals("llama3.1-8b") ? FeaturesBench.llama31_8bConfig()
                 : Files.readString(Paths.get(config));
         TargetConfig cfg = TargetConfig.parse(new ObjectMapper().readTree(json), config);
-        var device = DumpCommand.parseDevice(args.get("device", "gpu"));
+        var device = args.get("device", "gpu", ValueTypes::device);
         return switch (stage) {
             case "features" -> features(args, cfg, config, device);
             case "train" -> train(args, cfg, config, device);

@@ -96,7 +96,7 @@ public final class EvaluateCommand implements LegacyCommand {
         Path promptFile = Paths.get(a.required("prompts"));
         int k = a.getInt("k", 7);
         int maxNew = a.getInt("max-new-tokens", 256);
-        Device device = DumpCommand.parseDevice(a.get("device", "cpu"));
+        Device device = a.get("device", "cpu", ValueTypes::device);
         try (TargetModel target = TargetModel.load(targetDir, device);
              SampleSource source = new SampleSource(targetDir, null, a.getInt("max-prompt-tokens", 2048),
                      TruncationPolicy.DROP);

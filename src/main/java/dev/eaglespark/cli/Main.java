@@ -11,10 +11,10 @@ import picocli.CommandLine.Model.CommandSpec;
 public final class Main {
     private static final List<Supplier<Command>> COMMANDS = List.of(() -> new LegacyAdapter(new PromptsCommand()),
             () -> new LegacyAdapter(new RegenerateCommand()), () -> new LegacyAdapter(new FeaturesCommand()),
-            VocabCommand::new, () -> new LegacyAdapter(new DumpCommand()),
+            VocabCommand::new, DumpCommand::new,
             () -> new LegacyAdapter(new TrainCommand()), () -> new LegacyAdapter(new ExportCommand()),
-            () -> new LegacyAdapter(new TrainStepCommand()), () -> new LegacyAdapter(new EvaluateCommand()),
-            () -> new LegacyAdapter(new PrecisionCommand()), () -> new LegacyAdapter(new BenchCommand()));
+            TrainStepCommand::new, () -> new LegacyAdapter(new EvaluateCommand()),
+            PrecisionCommand::new, () -> new LegacyAdapter(new BenchCommand()));
 
     private Main() {}
 

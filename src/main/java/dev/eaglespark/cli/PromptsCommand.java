@@ -110,7 +110,7 @@ public final class PromptsCommand implements LegacyCommand {
         for (String file : a.all("exclude")) {
             excluded.addAll(userTurns(Paths.get(file)));
         }
-        Device device = DumpCommand.parseDevice(a.get("device", "cpu"));
+        Device device = a.get("device", "cpu", ValueTypes::device);
         long start = System.nanoTime();
         StoryOpenings.Result result;
         try (TargetModel model = TargetModel.load(modelDir, device);

@@ -10,13 +10,13 @@ import java.util.function.Function;
 import picocli.CommandLine;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.OptionSpec;
-import picocli.CommandLine.TypeConversionException;
 
 /**
  * How option values become Java values: numbers (surrounding blanks ignored), comma-separated
  * token ids, DJL's device and dtype, and every type of the project that reads itself with a
  * static {@code parse(String)} (DeviceChoice, Precision, LossType, ...). A value that does not
- * convert is a usage error naming the option and the value.
+ * convert throws IllegalArgumentException, whose message {@link OptionParser} puts after the
+ * option's name in the usage error.
  */
 final class ValueTypes {
     private ValueTypes() {}
@@ -45,7 +45,7 @@ final class ValueTypes {
             try {
                 return parse.apply(s);
             } catch (NumberFormatException e) {
-                throw new TypeConversionException("needs " + what + ", got '" + s + "'");
+                throw new IllegalArgumentException("needs " + what + ", got '" + s + "'");
             }
         };
         cl.registerConverter(boxed, c);
@@ -57,7 +57,7 @@ final class ValueTypes {
         cl.registerConverter(type, c);
     }
 
-    /** The type's own {@code static T parse(String)}, or null; its IllegalArgumentException's message is the error. */
+    /** The type's own {@code static T parse(String)}, or null. */
     private static ITypeConverter<?> selfParsing(Class<?> type) {
         if (!type.getName().startsWith("dev.eaglespark.")) {
             return null;
@@ -75,10 +75,7 @@ final class ValueTypes {
             try {
                 return parse.invoke(null, s);
             } catch (InvocationTargetException e) {
-                if (e.getCause() instanceof IllegalArgumentException bad) {
-                    throw new TypeConversionException(bad.getMessage());
-                }
-                throw e;
+                throw e.getCause() instanceof IllegalArgumentException bad ? bad : e;
             }
         };
     }
@@ -89,7 +86,7 @@ final class ValueTypes {
             return Arrays.stream(s.split(",")).map(String::trim).filter(x -> !x.isEmpty())
                     .mapToLong(Long::parseLong).toArray();
         } catch (NumberFormatException e) {
-            throw new TypeConversionException("needs comma-separated integers, got '" + s + "'");
+            throw new IllegalArgumentException("needs comma-separated integers, got '" + s + "'");
         }
     }
 
@@ -97,7 +94,7 @@ final class ValueTypes {
         return switch (s) {
             case "cpu" -> Device.cpu();
             case "gpu", "cuda" -> Device.gpu();
-            default -> throw new TypeConversionException("must be cpu or gpu, got '" + s + "'");
+            default -> throw new IllegalArgumentException("must be cpu or gpu, got '" + s + "'");
         };
     }
 
@@ -105,7 +102,7 @@ final class ValueTypes {
         return switch (s) {
             case "fp32", "float32" -> DataType.FLOAT32;
             case "fp16", "float16" -> DataType.FLOAT16;
-            default -> throw new TypeConversionException("must be fp32 or fp16, got '" + s + "'");
+            default -> throw new IllegalArgumentException("must be fp32 or fp16, got '" + s + "'");
         };
     }
 }

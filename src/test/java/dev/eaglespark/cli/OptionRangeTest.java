@@ -44,6 +44,12 @@ class OptionRangeTest {
     }
 
     @Test
+    void dump() {
+        refused("option --greedy: must be at least 0, got '-1'", "dump", "--model", "m", "--ids", "1", "--out", "o",
+                "--greedy", "-1");
+    }
+
+    @Test
     void aBadValueInAConfigFileNamesTheFileAndLine() throws Exception {
         Path conf = tmp.resolve("job.conf");
         Files.writeString(conf, "# vocabulary\nvocab.size = 0\n");
