@@ -9,11 +9,11 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** The single entry point: {@code eaglespark <command> [options]}, one command per stage or tool. */
 public final class Main {
-    private static final List<Supplier<Command>> COMMANDS = List.of(() -> new LegacyAdapter(new PromptsCommand()),
+    private static final List<Supplier<Command>> COMMANDS = List.of(PromptsCommand::new,
             () -> new LegacyAdapter(new RegenerateCommand()), () -> new LegacyAdapter(new FeaturesCommand()),
             VocabCommand::new, DumpCommand::new,
-            () -> new LegacyAdapter(new TrainCommand()), () -> new LegacyAdapter(new ExportCommand()),
-            TrainStepCommand::new, () -> new LegacyAdapter(new EvaluateCommand()),
+            () -> new LegacyAdapter(new TrainCommand()), ExportCommand::new,
+            TrainStepCommand::new, EvaluateCommand::new,
             PrecisionCommand::new, () -> new LegacyAdapter(new BenchCommand()));
 
     private Main() {}

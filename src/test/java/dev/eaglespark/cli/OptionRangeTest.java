@@ -32,6 +32,11 @@ class OptionRangeTest {
         return err.toString(StandardCharsets.UTF_8);
     }
 
+    private static String[] concat(String[] base, String... more) {
+        return java.util.stream.Stream.concat(java.util.Arrays.stream(base), java.util.Arrays.stream(more))
+                .toArray(String[]::new);
+    }
+
     private static void refused(String expected, String... argv) {
         String err = usageError(argv);
         assertTrue(err.startsWith("eaglespark " + argv[0] + ": " + expected + "\n"), err);
@@ -47,6 +52,21 @@ class OptionRangeTest {
     void dump() {
         refused("option --greedy: must be at least 0, got '-1'", "dump", "--model", "m", "--ids", "1", "--out", "o",
                 "--greedy", "-1");
+    }
+
+    @Test
+    void evaluate() {
+        String[] base = {"evaluate", "--target", "t", "--draft", "d", "--prompts", "p.jsonl"};
+        refused("option --k: must be at least 1, got '0'", concat(base, "--k", "0"));
+        refused("option --max-new-tokens: must be at least 1, got '0'", concat(base, "--max-new-tokens", "0"));
+    }
+
+    @Test
+    void prompts() {
+        String[] base = {"prompts", "--model", "m", "--output", "o.jsonl"};
+        refused("option --count: must be at least 1, got '0'", concat(base, "--count", "0"));
+        refused("option --temperature: must be at least 0, got '-0.5'", concat(base, "--count", "4", "--temperature",
+                "-0.5"));
     }
 
     @Test
