@@ -10,7 +10,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** The single entry point: {@code eaglespark <command> [options]}, one command per stage or tool. */
 public final class Main {
     private static final List<Supplier<Command>> COMMANDS = List.of(PromptsCommand::new,
-            () -> new LegacyAdapter(new RegenerateCommand()), () -> new LegacyAdapter(new FeaturesCommand()),
+            RegenerateCommand::new, FeaturesCommand::new,
             VocabCommand::new, DumpCommand::new,
             () -> new LegacyAdapter(new TrainCommand()), ExportCommand::new,
             TrainStepCommand::new, EvaluateCommand::new,

@@ -113,7 +113,7 @@ final class OptionParser {
         }
         boolean ok = numbers(o.getValue()).allMatch(x -> x >= r.min() && x > r.above() && x <= r.max());
         return ok ? null : "option " + o.longestName() + ": must be " + describe(r) + ", got '"
-                + String.join(" ", o.stringValues()) + "'";
+                + String.join(" ", o.originalStringValues()) + "'";
     }
 
     private static Stream<Double> numbers(Object value) {

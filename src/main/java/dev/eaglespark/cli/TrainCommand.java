@@ -19,7 +19,7 @@ import java.util.Map;
  * {@code eaglespark train}: EAGLE-3 draft training on stage-1 features, or online on
  * conversations, a Spark barrier stage of --workers tasks.
  */
-public final class TrainCommand implements ConversationInputs {
+public final class TrainCommand implements LegacyConversationInputs {
     private static final Map<String, Boolean> OPTIONS = Map.ofEntries(
             Map.entry("features", true), Map.entry("target", true), Map.entry("vocab", true),
             Map.entry("shared-head", false), Map.entry("checkpoints", true), Map.entry("export", true),
@@ -215,7 +215,7 @@ public final class TrainCommand implements ConversationInputs {
                 throw new UsageException("--online trains on --input conversations: give no --features");
             }
             FeatureSettings f = new FeatureSettings(target, a.getInts("aux-layers", null), a.getInt("max-length", 2048),
-                    FeaturesCommand.parseTruncation(a.get("truncation", "truncate")), a.fileText("template"), 0, 0);
+                    a.get("truncation", "truncate", dev.eaglespark.data.TruncationPolicy::parse), a.fileText("template"), 0, 0);
             online = new TrainJob.OnlineInput(a.requiredAll("input"), f, a.getInt("input-splits", 64 * workers));
         } else {
             for (String o : List.of("input", "input-splits", "aux-layers", "max-length", "truncation", "template")) {

@@ -49,6 +49,18 @@ class OptionRangeTest {
     }
 
     @Test
+    void featuresAndRegenerate() {
+        String[] features = {"features", "--model", "m", "--input", "in.jsonl", "--output", "out"};
+        refused("option --max-length: must be at least 1, got '0'", concat(features, "--max-length", "0"));
+        refused("option --aux-layers: must be at least 0, got '2,-1'", concat(features, "--aux-layers", "2,-1"));
+        refused("option --partitions: must be at least 1, got '0'", concat(features, "--partitions", "0"));
+        String[] regenerate = {"regenerate", "--model", "m", "--input", "in.jsonl", "--output", "out"};
+        refused("option --top-p: must be in (0, 1], got '1.5'", concat(regenerate, "--top-p", "1.5"));
+        refused("option --top-p: must be in (0, 1], got '0'", concat(regenerate, "--top-p", "0"));
+        refused("option --max-new-tokens: must be at least 1, got '0'", concat(regenerate, "--max-new-tokens", "0"));
+    }
+
+    @Test
     void dump() {
         refused("option --greedy: must be at least 0, got '-1'", "dump", "--model", "m", "--ids", "1", "--out", "o",
                 "--greedy", "-1");
