@@ -12,7 +12,7 @@ public final class Main {
     private static final List<Supplier<Command>> COMMANDS = List.of(PromptsCommand::new,
             RegenerateCommand::new, FeaturesCommand::new,
             VocabCommand::new, DumpCommand::new,
-            () -> new LegacyAdapter(new TrainCommand()), ExportCommand::new,
+            TrainCommand::new, ExportCommand::new,
             TrainStepCommand::new, EvaluateCommand::new,
             PrecisionCommand::new, () -> new LegacyAdapter(new BenchCommand()));
 

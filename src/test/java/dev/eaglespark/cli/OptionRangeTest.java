@@ -49,6 +49,20 @@ class OptionRangeTest {
     }
 
     @Test
+    void train() {
+        String[] train = {"train", "--features", "f", "--target", "t", "--vocab", "v", "--checkpoints", "c"};
+        refused("option --lr: must be above 0, got '-1'", concat(train, "--lr", "-1"));
+        refused("option --lr: must be above 0, got '0'", concat(train, "--lr", "0"));
+        refused("option --steps: must be at least 1, got '0'", concat(train, "--steps", "0"));
+        refused("option --micro-batch: must be at least 1, got '0'", concat(train, "--micro-batch", "0"));
+        refused("option --ttt: must be at least 1, got '0'", concat(train, "--ttt", "0"));
+        refused("option --weight-decay: must be at least 0, got '-0.1'", concat(train, "--weight-decay", "-0.1"));
+        refused("option --workers: must be at least 1, got '0'", concat(train, "--workers", "0"));
+        refused("option --validate-every: must be at least 1, got '-2'", concat(train, "--validation", "v",
+                "--validate-every", "-2"));
+    }
+
+    @Test
     void featuresAndRegenerate() {
         String[] features = {"features", "--model", "m", "--input", "in.jsonl", "--output", "out"};
         refused("option --max-length: must be at least 1, got '0'", concat(features, "--max-length", "0"));
