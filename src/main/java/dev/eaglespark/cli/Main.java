@@ -9,12 +9,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** The single entry point: {@code eaglespark <command> [options]}, one command per stage or tool. */
 public final class Main {
-    private static final List<Supplier<Command>> COMMANDS = List.of(PromptsCommand::new,
-            RegenerateCommand::new, FeaturesCommand::new,
-            VocabCommand::new, DumpCommand::new,
-            TrainCommand::new, ExportCommand::new,
-            TrainStepCommand::new, EvaluateCommand::new,
-            PrecisionCommand::new, () -> new LegacyAdapter(new BenchCommand()));
+    private static final List<Supplier<Command>> COMMANDS = List.of(PromptsCommand::new, RegenerateCommand::new,
+            FeaturesCommand::new, VocabCommand::new, DumpCommand::new, TrainCommand::new, ExportCommand::new,
+            TrainStepCommand::new, EvaluateCommand::new, PrecisionCommand::new, BenchCommand::new);
 
     private Main() {}
 
@@ -58,9 +55,6 @@ public final class Main {
 
     /** A command's help, with the option every command has. */
     static String help(Command cmd) {
-        if (cmd instanceof LegacyAdapter legacy) {
-            return legacy.help() + "  --config FILE          " + ConfigFile.HELP.replace("\n", "\n                         ") + "\n";
-        }
         return HelpText.of(OptionParser.commandLine(cmd.spec()).getCommandSpec());
     }
 

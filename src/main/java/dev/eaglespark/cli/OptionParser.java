@@ -75,6 +75,14 @@ final class OptionParser {
         return cl;
     }
 
+    /**
+     * Whether the command line or the config file gave {@code option} (as opposed to its default),
+     * for a command's checks of options that only go with others.
+     */
+    static boolean given(CommandSpec spec, String option) {
+        return spec.commandLine().getParseResult().hasMatchedOption(option);
+    }
+
     /** The file, line and key that set the option of an error, when the file (not the command line) set it. */
     private static String where(ArgSpec arg, CommandSpec cmd, List<CommandSpec> all, Set<String> given,
                                 ConfigFile file) {

@@ -337,7 +337,7 @@ public final class TrainCommand implements Command {
     /** A usage error for the first of {@code options} given (on the command line or in the config file). */
     private void refuseWithout(List<String> options, String why) {
         for (String o : options) {
-            if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
+            if (OptionParser.given(spec, o)) {
                 throw new UsageException(o + " " + why);
             }
         }

@@ -75,6 +75,14 @@ class OptionRangeTest {
     }
 
     @Test
+    void bench() {
+        refused("option --new-tokens: must be at least 2, got '1'", "bench", "--stage", "decode", "--new-tokens", "1");
+        refused("option --batch: must be at least 1, got '1,0'", "bench", "--batch", "1,0");
+        refused("option --iters: must be at least 1, got '0'", "bench", "--stage", "train", "--iters", "0");
+        refused("option --stage: must be features, train or decode, got 'vocab'", "bench", "--stage", "vocab");
+    }
+
+    @Test
     void dump() {
         refused("option --greedy: must be at least 0, got '-1'", "dump", "--model", "m", "--ids", "1", "--out", "o",
                 "--greedy", "-1");
