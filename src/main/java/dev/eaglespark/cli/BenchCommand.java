@@ -63,17 +63,7 @@ import picocli.CommandLine.Spec;
                 Results are recorded in docs/BENCHMARKS.md.""")
 public final class BenchCommand implements Command {
     /** What is measured. */
-    public enum Stage {
-        FEATURES, TRAIN, DECODE;
-
-        public static Stage parse(String s) {
-            try {
-                return valueOf(s.toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("must be features, train or decode, got '" + s + "'");
-            }
-        }
-    }
+    enum Stage { FEATURES, TRAIN, DECODE }
 
     @Spec
     CommandSpec spec;

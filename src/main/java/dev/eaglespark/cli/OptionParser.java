@@ -35,9 +35,7 @@ final class OptionParser {
      * @param all the declarations of every command, against which a config file's keys are checked
      */
     static Command parse(String[] argv, Supplier<? extends Command> factory, List<CommandSpec> all) {
-        // Which options the command line gives, and its config file: the command line alone, with
-        // options the file may supply not yet required.
-        ParseResultProbe cli = ParseResultProbe.of(argv, factory.get().spec());
+        CommandLineOnly cli = CommandLineOnly.of(argv, factory.get().spec());
         Command cmd = factory.get();
         CommandLine cl = commandLine(cmd.spec());
         ConfigFile file = cli.config() == null ? null : ConfigFile.read(cli.config());
@@ -100,7 +98,7 @@ final class OptionParser {
             message = arg.startsWith("--") ? "unknown option " + arg.split("=", 2)[0]
                     : "unexpected argument '" + arg + "'";
         } else if (e instanceof MissingParameterException m && e.getMessage().startsWith("Missing required option")) {
-            message = "missing required option " + m.getMissing().stream()
+            message = "missing required option" + (m.getMissing().size() > 1 ? "s " : " ") + m.getMissing().stream()
                     .map(a -> ((OptionSpec) a).longestName()).collect(Collectors.joining(", "));
         } else if (e instanceof MissingParameterException m) {
             message = "option " + ((OptionSpec) m.getMissing().get(0)).longestName() + " needs a value";
@@ -155,8 +153,8 @@ final class OptionParser {
      * The command line alone, parsed with every option optional (a config file may give the
      * required ones): which options it gives, and the config file it names.
      */
-    private record ParseResultProbe(Set<String> given, String config) {
-        static ParseResultProbe of(String[] argv, CommandSpec spec) {
+    private record CommandLineOnly(Set<String> given, String config) {
+        static CommandLineOnly of(String[] argv, CommandSpec spec) {
             CommandSpec optional = CommandSpec.create();
             spec.options().forEach(o -> optional.addOption(o.toBuilder().required(false).build()));
             CommandLine cl = commandLine(optional);
@@ -167,7 +165,7 @@ final class OptionParser {
             }
             Set<String> given = cl.getParseResult().matchedOptions().stream()
                     .map(o -> o.longestName().substring(2)).collect(Collectors.toSet());
-            return new ParseResultProbe(given, cl.getParseResult().matchedOptionValue(ConfigFile.OPTION, null));
+            return new CommandLineOnly(given, cl.getParseResult().matchedOptionValue(ConfigFile.OPTION, null));
         }
     }
 }

@@ -6,6 +6,8 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
 import java.util.function.Function;
 import picocli.CommandLine;
 import picocli.CommandLine.ITypeConverter;
@@ -13,8 +15,9 @@ import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * How option values become Java values: numbers (surrounding blanks ignored), comma-separated
- * token ids, DJL's device and dtype, and every type of the project that reads itself with a
- * static {@code parse(String)} (DeviceChoice, Precision, LossType, ...). A value that does not
+ * token ids, DJL's device and dtype, every type of the project that reads itself with a static
+ * {@code parse(String)} (DeviceChoice, Precision, LossType, ...) and any other enum of the
+ * project by its constants' names in lower case. A value that does not
  * convert throws IllegalArgumentException, whose message {@link OptionParser} puts after the
  * option's name in the usage error.
  */
@@ -32,6 +35,9 @@ final class ValueTypes {
         for (OptionSpec o : cl.getCommandSpec().options()) {
             for (Class<?> type : o.auxiliaryTypes()) {
                 ITypeConverter<?> parse = selfParsing(type);
+                if (parse == null && type.isEnum() && type.getName().startsWith("dev.eaglespark.")) {
+                    parse = byName(type.getEnumConstants());
+                }
                 if (parse != null) {
                     registerUnchecked(cl, type, parse);
                 }
@@ -77,6 +83,19 @@ final class ValueTypes {
             } catch (InvocationTargetException e) {
                 throw e.getCause() instanceof IllegalArgumentException bad ? bad : e;
             }
+        };
+    }
+
+    /** An enum constant by its name in any case; the error lists the names in lower case. */
+    private static ITypeConverter<?> byName(Object[] constants) {
+        List<String> names = Arrays.stream(constants).map(c -> ((Enum<?>) c).name().toLowerCase(Locale.ROOT)).toList();
+        return s -> {
+            int i = names.indexOf(s.toLowerCase(Locale.ROOT));
+            if (i < 0) {
+                throw new IllegalArgumentException("must be " + String.join(", ", names.subList(0, names.size() - 1))
+                        + " or " + names.get(names.size() - 1) + ", got '" + s + "'");
+            }
+            return constants[i];
         };
     }
 

@@ -142,15 +142,8 @@ class ConfigFileTest {
     void badConfigExitsTwoNamingTheLine() throws Exception {
         Path file = tmp.resolve("bad.conf");
         Files.writeString(file, "steps = 1\ntrain.stepz = 2\n");
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream old = System.err;
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            assertEquals(2, Main.run(new String[] {"train", "--config", file.toString()}));
-        } finally {
-            System.setErr(old);
-        }
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains(file + ":2: key 'train.stepz'"), err.toString());
+        String err = UsageErrors.of("train", "--config", file.toString());
+        assertTrue(err.contains(file + ":2: key 'train.stepz'"), err);
     }
 
     @Test

@@ -1,11 +1,7 @@
 package dev.eaglespark.cli;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -20,25 +16,13 @@ class OptionRangeTest {
     @TempDir
     Path tmp;
 
-    private static String usageError(String... argv) {
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream old = System.err;
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            assertEquals(2, Main.run(argv), String.join(" ", argv));
-        } finally {
-            System.setErr(old);
-        }
-        return err.toString(StandardCharsets.UTF_8);
-    }
-
     private static String[] concat(String[] base, String... more) {
         return java.util.stream.Stream.concat(java.util.Arrays.stream(base), java.util.Arrays.stream(more))
                 .toArray(String[]::new);
     }
 
     private static void refused(String expected, String... argv) {
-        String err = usageError(argv);
+        String err = UsageErrors.of(argv);
         assertTrue(err.startsWith("eaglespark " + argv[0] + ": " + expected + "\n"), err);
     }
 
@@ -68,6 +52,7 @@ class OptionRangeTest {
         refused("option --max-length: must be at least 1, got '0'", concat(features, "--max-length", "0"));
         refused("option --aux-layers: must be at least 0, got '2,-1'", concat(features, "--aux-layers", "2,-1"));
         refused("option --partitions: must be at least 1, got '0'", concat(features, "--partitions", "0"));
+        refused("option --truncation: must be truncate or drop, got 'cut'", concat(features, "--truncation", "cut"));
         String[] regenerate = {"regenerate", "--model", "m", "--input", "in.jsonl", "--output", "out"};
         refused("option --top-p: must be in (0, 1], got '1.5'", concat(regenerate, "--top-p", "1.5"));
         refused("option --top-p: must be in (0, 1], got '0'", concat(regenerate, "--top-p", "0"));
