@@ -34,8 +34,11 @@ final class ValueTypes {
         cl.registerConverter(DataType.class, ValueTypes::dtype);
         for (OptionSpec o : cl.getCommandSpec().options()) {
             for (Class<?> type : o.auxiliaryTypes()) {
+                if (!type.getName().startsWith("dev.eaglespark.")) {
+                    continue;
+                }
                 ITypeConverter<?> parse = selfParsing(type);
-                if (parse == null && type.isEnum() && type.getName().startsWith("dev.eaglespark.")) {
+                if (parse == null && type.isEnum()) {
                     parse = byName(type.getEnumConstants());
                 }
                 if (parse != null) {
@@ -65,9 +68,6 @@ final class ValueTypes {
 
     /** The type's own {@code static T parse(String)}, or null. */
     private static ITypeConverter<?> selfParsing(Class<?> type) {
-        if (!type.getName().startsWith("dev.eaglespark.")) {
-            return null;
-        }
         Method parse;
         try {
             parse = type.getMethod("parse", String.class);
