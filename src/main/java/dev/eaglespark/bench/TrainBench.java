@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.eaglespark.draft.DraftConfig;
 import dev.eaglespark.draft.DraftParams;
-import dev.eaglespark.draft.LossType;
 import dev.eaglespark.draft.Precision;
 import dev.eaglespark.draft.SoftLabels;
 import dev.eaglespark.data.TokenizedSample;
@@ -110,9 +109,8 @@ public final class TrainBench implements AutoCloseable {
         params.put(DraftParams.EMBED, frozen.randomNormal(0, 0.02f, head, DataType.FLOAT32), false);
         this.labels = new SoftLabels(frozen.ones(new Shape(cfg.targetHiddenSize())), targetHead, cfg.rmsNormEps(),
                 vocab, this.precision.dataType());
-        TrainSettings settings = new TrainSettings(ttt, 0.8, LossType.FORWARD_KL, 1e-4, 1e-5, 0, 1_000_000, 0.0, 0.5,
-                1, 1, 0, this.precision, TrainSettings.DEFAULT_LOSS_SCALE, TrainSettings.DEFAULT_GROWTH_INTERVAL)
-                .withRecompute(recompute);
+        TrainSettings settings = TrainSettings.builder().tttLength(ttt).warmupSteps(0).totalSteps(1_000_000)
+                .precision(this.precision).recompute(recompute).build();
         this.trainer = new DraftTrainer(params, cfg, labels, settings, reducer);
         frozen.close(); // everything above holds its own copies
     }

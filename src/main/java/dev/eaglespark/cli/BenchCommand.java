@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.bench.DecodeBench;
 import dev.eaglespark.bench.FeaturesBench;
 import dev.eaglespark.bench.ForwardOpProfile;
+import dev.eaglespark.bench.TrainBench;
 import dev.eaglespark.bench.TrainScalingBench;
 import dev.eaglespark.collective.CollectiveKind;
 import dev.eaglespark.collective.WireType;
-import dev.eaglespark.bench.TrainBench;
 import dev.eaglespark.draft.DraftConfig;
 import dev.eaglespark.draft.Precision;
 import dev.eaglespark.model.TargetConfig;
@@ -15,45 +15,17 @@ import dev.eaglespark.model.TargetModel;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.util.Arrays;
-import java.util.Map;
+import java.util.List;
+import java.util.Locale;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code eaglespark bench}: throughput at real model shapes with random weights (DJL only). */
-public final class BenchCommand implements Command {
-    private static final Map<String, Boolean> OPTIONS = Map.ofEntries(Map.entry("stage", true),
-            Map.entry("shapes", true), Map.entry("batch", true), Map.entry("seq", true), Map.entry("warmup", true),
-            Map.entry("iters", true), Map.entry("device", true), Map.entry("aux", true), Map.entry("profile", true),
-            Map.entry("precision", true), Map.entry("draft-vocab", true), Map.entry("ttt", true),
-            Map.entry("workers", true), Map.entry("wire", true), Map.entry("collective", true), Map.entry("op-profile", false),
-            Map.entry("accumulate", true),
-            Map.entry("prompt-len", true), Map.entry("new-tokens", true), Map.entry("mix", true),
-            Map.entry("requests", true), Map.entry("answers", true), Map.entry("bandwidth", true),
-            Map.entry("shared-head", false), Map.entry("online", false), Map.entry("recompute", false));
-
-    @Override
-    public Map<String, Boolean> options() {
-        return OPTIONS;
-    }
-
-    @Override
-    public Map<String, PathKind> paths() {
-        return Map.of("profile", PathKind.LOCAL); // --shapes also takes a built-in name: used as given
-    }
-
-    @Override
-    public String name() {
-        return "bench";
-    }
-
-    @Override
-    public String summary() {
-        return "measure stage throughput at real model shapes with random weights";
-    }
-
-    @Override
-    public String help() {
-        return """
-                usage: eaglespark bench --stage features|train|decode [options]
-
+@CommandLine.Command(name = "bench", header = "measure stage throughput at real model shapes with random weights",
+        customSynopsis = "usage: eaglespark bench --stage features|train|decode [options]",
+        description = """
                 Stage 1 (features): random token ids through a target with random fp16 weights, by
                 the features stage's extractor: the three aux states fused to [B, T, 3H] and the
                 last hidden state checked for overflow and copied to the host as fp16, one array per
@@ -88,127 +60,213 @@ public final class BenchCommand implements Command {
                 (a batch admits new rows only when all have ended) on the same requests: useful
                 tokens/s (the answers' tokens only), steps and slot occupancy.
 
-                Results are recorded in docs/BENCHMARKS.md.
+                Results are recorded in docs/BENCHMARKS.md.""")
+public final class BenchCommand implements Command {
+    /** What is measured. */
+    enum Stage { FEATURES, TRAIN, DECODE }
 
-                options:
-                  --stage S        features (default), train or decode
-                  --shapes C       llama3.1-8b (default) or a config.json path for other shapes
-                  --batch LIST     batch sizes, comma-separated (default 1,4; train: 1; decode: 1,32;
-                                   decode --mix: slots, 32)
-                  --seq N          sequence length (default 2048)
-                  --prompt-len N   decode: prompt tokens per row (default 512)
-                  --new-tokens N   decode: tokens generated per row, at least 2 (default 128)
-                  --mix D          decode: a realistic mix, answer lengths uniform or lognormal
-                  --requests N     decode --mix: requests per slot, per run (default 4)
-                  --answers A-B    decode --mix: answer lengths from A to B tokens (default 50-1000)
-                  --bandwidth G    decode: GPU memory bandwidth in GB/s for the floor (default 4800, an
-                                   H200)
-                  --warmup N       untimed iterations first (default 3)
-                  --iters N        timed iterations (default 10)
-                  --device D       gpu (default) or cpu
-                  --aux LIST       features: hidden-state indices to fuse (default 2,L/2,L-3)
-                  --precision P    train: auto (default: fp16 on a GPU, fp32 on the CPU), fp16 or fp32
-                  --draft-vocab N  train: draft vocabulary size (default 32000)
-                  --shared-head    train: the shared-head variant, the target's full vocabulary
-                                   (128,256 at llama3.1-8b) with its lm_head frozen
-                  --online         train: online training, the target (random fp16 weights, on the
-                                   same device) making each micro-batch's features inside the
-                                   update; prints stage 1 alone (F), training on ready features
-                                   (T), online (O) and O against the serial bound 1/(1/F + 1/T)
-                  --ttt N          train: train-time-test length (default 7)
-                  --recompute      train: recompute the TTT steps one at a time in the backward, as
-                                   train --recompute does (less memory, one more forward)
-                  --accumulate L   train: micro-batches per update (gradient accumulation, default 1;
-                                   a comma-separated list runs each in turn on the same weights);
-                                   times are then per micro-batch
-                  --workers N      train: N ranks in this JVM (rank r on GPU r mod count), gradients
-                                   averaged every update as the train stage does (default 1)
-                  --collective C   train with workers: auto (default: NCCL when every rank has a
-                                   GPU), nccl (also for one rank: a one-rank communicator) or ring
-                                   (over loopback)
-                  --wire W         train with workers: fp32 (default) or fp16 on the wire
-                  --profile DIR    also profile one iteration per batch size with PyTorch's profiler
-                                   and write DIR/<stage>-b<B>.json (chrome trace)
-                  --op-profile     features: also print, per batch size, the GPU time of each section
-                                   of a decoder layer inside its fused call (CUDA events; on a GPU),
-                                   the whole-layer call (host dispatch and GPU) and the copy of the
-                                   features to the host, in ms per forward
-                """;
-    }
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--stage", paramLabel = "S", defaultValue = "features",
+            description = "features (default), train or decode")
+    Stage stage;
+
+    // a built-in name or a config.json path: used as given
+    @Option(names = "--shapes", paramLabel = "C", defaultValue = "llama3.1-8b",
+            description = "llama3.1-8b (default) or a config.json path for other shapes")
+    String shapes;
+
+    @Option(names = "--batch", paramLabel = "LIST", split = ",", description = """
+            batch sizes, comma-separated (default 1,4; train: 1; decode: 1,32;
+            decode --mix: slots, 32)""")
+    @Range(min = 1)
+    List<Integer> batches;
+
+    @Option(names = "--seq", paramLabel = "N", defaultValue = "2048",
+            description = "sequence length (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int seq;
+
+    @Option(names = "--prompt-len", paramLabel = "N", defaultValue = "512",
+            description = "decode: prompt tokens per row (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int promptLen;
+
+    @Option(names = "--new-tokens", paramLabel = "N", defaultValue = "128",
+            description = "decode: tokens generated per row, at least 2 (default ${DEFAULT-VALUE})")
+    @Range(min = 2)
+    int newTokens;
+
+    @Option(names = "--mix", paramLabel = "D",
+            description = "decode: a realistic mix, answer lengths uniform or lognormal")
+    String mix;
+
+    @Option(names = "--requests", paramLabel = "N", defaultValue = "4",
+            description = "decode --mix: requests per slot, per run (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int requests;
+
+    @Option(names = "--answers", paramLabel = "A-B", defaultValue = "50-1000",
+            description = "decode --mix: answer lengths from A to B tokens (default ${DEFAULT-VALUE})")
+    String answers;
+
+    @Option(names = "--bandwidth", paramLabel = "G", defaultValue = "4800", description = """
+            decode: GPU memory bandwidth in GB/s for the floor (default ${DEFAULT-VALUE}, an
+            H200)""")
+    @Range(above = 0)
+    double bandwidth;
+
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "3",
+            description = "untimed iterations first (default ${DEFAULT-VALUE})")
+    @Range(min = 0)
+    int warmup;
+
+    @Option(names = "--iters", paramLabel = "N", defaultValue = "10",
+            description = "timed iterations (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int iters;
+
+    @Option(names = "--device", paramLabel = "D", defaultValue = "gpu", description = "gpu (default) or cpu")
+    ai.djl.Device device;
+
+    @Option(names = "--aux", paramLabel = "LIST", split = ",",
+            description = "features: hidden-state indices to fuse (default 2,L/2,L-3)")
+    @Range(min = 0)
+    List<Integer> aux;
+
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "auto",
+            description = "train: auto (default: fp16 on a GPU, fp32 on the CPU), fp16 or fp32")
+    Precision precision;
+
+    @Option(names = "--draft-vocab", paramLabel = "N", defaultValue = "32000",
+            description = "train: draft vocabulary size (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int draftVocab;
+
+    @Option(names = "--shared-head", description = """
+            train: the shared-head variant, the target's full vocabulary
+            (128,256 at llama3.1-8b) with its lm_head frozen""")
+    boolean sharedHead;
+
+    @Option(names = "--online", description = """
+            train: online training, the target (random fp16 weights, on the
+            same device) making each micro-batch's features inside the
+            update; prints stage 1 alone (F), training on ready features
+            (T), online (O) and O against the serial bound 1/(1/F + 1/T)""")
+    boolean online;
+
+    @Option(names = "--ttt", paramLabel = "N", defaultValue = "7",
+            description = "train: train-time-test length (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int ttt;
+
+    @Option(names = "--recompute", description = """
+            train: recompute the TTT steps one at a time in the backward, as
+            train --recompute does (less memory, one more forward)""")
+    boolean recompute;
+
+    @Option(names = "--accumulate", paramLabel = "L", split = ",", defaultValue = "1", description = """
+            train: micro-batches per update (gradient accumulation, default ${DEFAULT-VALUE};
+            a comma-separated list runs each in turn on the same weights);
+            times are then per micro-batch""")
+    @Range(min = 1)
+    List<Integer> accumulate;
+
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "1", description = """
+            train: N ranks in this JVM (rank r on GPU r mod count), gradients
+            averaged every update as the train stage does (default ${DEFAULT-VALUE})""")
+    @Range(min = 1)
+    int workers;
+
+    @Option(names = "--collective", paramLabel = "C", defaultValue = "auto", description = """
+            train with workers: auto (default: NCCL when every rank has a
+            GPU), nccl (also for one rank: a one-rank communicator) or ring
+            (over loopback)""")
+    CollectiveKind collective;
+
+    @Option(names = "--wire", paramLabel = "W", defaultValue = "fp32",
+            description = "train with workers: fp32 (default) or fp16 on the wire")
+    WireType wire;
+
+    @Option(names = "--profile", paramLabel = "DIR", converter = PathKind.LocalPath.class, description = """
+            also profile one iteration per batch size with PyTorch's profiler
+            and write DIR/<stage>-b<B>.json (chrome trace)""")
+    String profile;
+
+    @Option(names = "--op-profile", description = """
+            features: also print, per batch size, the GPU time of each section
+            of a decoder layer inside its fused call (CUDA events; on a GPU),
+            the whole-layer call (host dispatch and GPU) and the copy of the
+            features to the host, in ms per forward""")
+    boolean opProfile;
 
     @Override
-    public int run(Args args) throws Exception {
-        String stage = args.get("stage", "features");
-        String config = args.get("shapes", "llama3.1-8b");
-        String json = config.equals("llama3.1-8b") ? FeaturesBench.llama31_8bConfig()
-                : Files.readString(Paths.get(config));
-        TargetConfig cfg = TargetConfig.parse(new ObjectMapper().readTree(json), config);
-        var device = DumpCommand.parseDevice(args.get("device", "gpu"));
+    public int run() throws Exception {
+        String json = shapes.equals("llama3.1-8b") ? FeaturesBench.llama31_8bConfig()
+                : Files.readString(Paths.get(shapes));
+        TargetConfig cfg = TargetConfig.parse(new ObjectMapper().readTree(json), shapes);
         return switch (stage) {
-            case "features" -> features(args, cfg, config, device);
-            case "train" -> train(args, cfg, config, device);
-            case "decode" -> decode(args, cfg, config, device);
-            default -> throw new UsageException("--stage must be features, train or decode, got '" + stage + "'");
+            case FEATURES -> features(cfg);
+            case TRAIN -> train(cfg);
+            case DECODE -> decode(cfg);
         };
     }
 
-    private static int decode(Args args, TargetConfig cfg, String config, ai.djl.Device device) {
-        int newTokens = args.getInt("new-tokens", 128);
-        if (newTokens < 2) {
-            throw new UsageException("--new-tokens must be at least 2, got " + newTokens);
-        }
-        DecodeBench.Answers answers = null;
+    /** --batch, or the stage's default batch sizes. */
+    private List<Integer> batches(Integer... defaults) {
+        return batches != null ? batches : List.of(defaults);
+    }
+
+    private int decode(TargetConfig cfg) {
+        DecodeBench.Answers answerMix = null;
         int[] range = {50, 1000};
-        if (args.has("mix")) {
+        if (mix != null) {
             try {
-                answers = DecodeBench.Answers.valueOf(args.get("mix", null).toUpperCase(java.util.Locale.ROOT));
-                String[] ab = args.get("answers", "50-1000").split("-");
+                answerMix = DecodeBench.Answers.valueOf(mix.toUpperCase(Locale.ROOT));
+                String[] ab = answers.split("-");
                 range = new int[] {Integer.parseInt(ab[0].strip()), Integer.parseInt(ab[1].strip())};
             } catch (RuntimeException e) {
-                throw new UsageException("--mix takes uniform or lognormal and --answers MIN-MAX, got '"
-                        + args.get("mix", null) + "', '" + args.get("answers", "50-1000") + "'");
+                throw new UsageException("--mix takes uniform or lognormal and --answers MIN-MAX, got '" + mix + "', '"
+                        + answers + "'");
             }
         }
-        double bandwidth = Double.parseDouble(args.get("bandwidth", "4800")) * 1e9;
-        int promptLen = args.getInt("prompt-len", 512);
         try (TargetModel model = TargetModel.random(cfg, device, TargetModel.defaultDtype(device))) {
-            DecodeBench bench = new DecodeBench(model, bandwidth);
-            if (answers != null) {
-                System.out.println("decode, " + config + " shapes, " + model.dtype() + " on " + device + ", greedy, "
-                        + promptLen + "-token prompts, answers " + answers.name().toLowerCase(java.util.Locale.ROOT)
+            DecodeBench bench = new DecodeBench(model, bandwidth * 1e9);
+            if (answerMix != null) {
+                System.out.println("decode, " + shapes + " shapes, " + model.dtype() + " on " + device + ", greedy, "
+                        + promptLen + "-token prompts, answers " + answerMix.name().toLowerCase(Locale.ROOT)
                         + " in " + range[0] + "-" + range[1] + " tokens");
-                for (int slots : args.getInts("batch", "32")) {
-                    for (DecodeBench.MixResult r : bench.mix(slots, args.getInt("requests", 4) * slots, promptLen,
-                            answers, range[0], range[1], 42)) {
+                for (int slots : batches(32)) {
+                    for (DecodeBench.MixResult r : bench.mix(slots, requests * slots, promptLen, answerMix, range[0],
+                            range[1], 42)) {
                         System.out.println(r.format());
                     }
                 }
                 return 0;
             }
-            System.out.println("decode, " + config + " shapes, " + model.dtype() + " on " + device + ", greedy");
-            for (int batch : args.getInts("batch", "1,32")) {
-                System.out.println(bench.run(batch, promptLen, newTokens, args.getInt("warmup", 3),
-                        args.getInt("iters", 10), 42).format());
+            System.out.println("decode, " + shapes + " shapes, " + model.dtype() + " on " + device + ", greedy");
+            for (int batch : batches(1, 32)) {
+                System.out.println(bench.run(batch, promptLen, newTokens, warmup, iters, 42).format());
             }
         }
         return 0;
     }
 
-    private static int features(Args args, TargetConfig cfg, String config, ai.djl.Device device) throws Exception {
-        int[] aux = args.has("aux") ? args.getInts("aux", null)
+    private int features(TargetConfig cfg) throws Exception {
+        int[] auxLayers = aux != null ? FeaturesCommand.ints(aux)
                 : dev.eaglespark.features.FeatureSettings.defaultAux(cfg.numLayers());
         try (TargetModel model = TargetModel.random(cfg, device, TargetModel.defaultDtype(device))) {
-            FeaturesBench bench = new FeaturesBench(model, aux);
-            System.out.println("features, " + config + " shapes, " + model.dtype() + " on " + device + ", aux "
-                    + Arrays.toString(aux));
-            for (int batch : args.getInts("batch", "1,4")) {
-                int seq = args.getInt("seq", 2048);
-                FeaturesBench.Result result = bench.run(batch, seq, args.getInt("warmup", 3), args.getInt("iters", 10), 42);
+            FeaturesBench bench = new FeaturesBench(model, auxLayers);
+            System.out.println("features, " + shapes + " shapes, " + model.dtype() + " on " + device + ", aux "
+                    + Arrays.toString(auxLayers));
+            for (int batch : batches(1, 4)) {
+                FeaturesBench.Result result = bench.run(batch, seq, warmup, iters, 42);
                 System.out.println(result.format());
-                if (args.has("profile")) {
-                    bench.profile(batch, seq, profileFile(args, "features", batch));
+                if (profile != null) {
+                    bench.profile(batch, seq, profileFile("features", batch));
                 }
-                if (args.has("op-profile")) {
+                if (opProfile) {
                     var rows = new ForwardOpProfile(cfg, device).run(batch, seq, 20);
                     System.out.println(ForwardOpProfile.format(rows, result.medianSeconds() * 1e3));
                 }
@@ -217,46 +275,38 @@ public final class BenchCommand implements Command {
         return 0;
     }
 
-    private static int train(Args args, TargetConfig cfg, String config, ai.djl.Device device) throws Exception {
-        Precision precision = args.get("precision", "auto", Precision::parse).on(device);
-        if (args.has("shared-head") && args.has("draft-vocab")) {
+    private int train(TargetConfig cfg) throws Exception {
+        Precision precision = this.precision.on(device);
+        if (sharedHead && OptionParser.given(spec, "--draft-vocab")) {
             throw new UsageException("--shared-head trains the target's full vocabulary: give no --draft-vocab");
         }
-        int vocab = args.has("shared-head") ? cfg.vocabSize() : args.getInt("draft-vocab", 32000);
-        DraftConfig draft = DraftConfig.forTarget(cfg, vocab, 3);
-        int ttt = args.getInt("ttt", 7);
-        int workers = args.getInt("workers", 1);
-        if (workers > 1 || args.has("collective")) {
-            if (args.has("profile")) {
+        DraftConfig draft = DraftConfig.forTarget(cfg, sharedHead ? cfg.vocabSize() : draftVocab, 3);
+        if (workers > 1 || OptionParser.given(spec, "--collective")) {
+            if (profile != null) {
                 throw new UsageException("--profile traces one rank: give it without --workers and --collective");
             }
-            WireType wire = args.get("wire", "fp32", WireType::parse);
-            CollectiveKind collective = args.get("collective", "auto", CollectiveKind::parse);
-            for (int batch : args.getInts("batch", "1")) {
+            for (int batch : batches(1)) {
                 for (TrainScalingBench.Result r : TrainScalingBench.run(draft, workers, collective, wire, precision,
-                        ttt, batch, args.getInt("seq", 2048), args.getInts("accumulate", "1"), args.getInt("warmup", 3),
-                        args.getInt("iters", 10))) {
+                        ttt, batch, seq, FeaturesCommand.ints(accumulate), warmup, iters)) {
                     System.out.println(r.format());
                 }
             }
             return 0;
         }
-        System.out.println("train, " + config + " shapes, draft vocabulary " + draft.draftVocabSize()
-                + (args.has("shared-head") ? " (shared head, frozen)" : "") + ", TTT " + ttt
-                + (args.has("recompute") ? " (steps recomputed in the backward)" : "") + ", forward KL, " + precision
+        System.out.println("train, " + shapes + " shapes, draft vocabulary " + draft.draftVocabSize()
+                + (sharedHead ? " (shared head, frozen)" : "") + ", TTT " + ttt
+                + (recompute ? " (steps recomputed in the backward)" : "") + ", forward KL, " + precision
                 + " on " + device);
-        if (args.has("online")) {
-            return trainOnline(args, cfg, draft, precision, ttt, device);
+        if (online) {
+            return trainOnline(cfg, draft, precision);
         }
-        try (TrainBench bench = new TrainBench(draft, device, precision, ttt, args.has("recompute"))) {
-            for (int batch : args.getInts("batch", "1")) {
-                int seq = args.getInt("seq", 2048);
-                for (int accumulate : args.getInts("accumulate", "1")) {
-                    System.out.println(bench.run(batch, seq, accumulate, args.getInt("warmup", 3),
-                            args.getInt("iters", 10)).format());
+        try (TrainBench bench = new TrainBench(draft, device, precision, ttt, recompute)) {
+            for (int batch : batches(1)) {
+                for (int micro : accumulate) {
+                    System.out.println(bench.run(batch, seq, micro, warmup, iters).format());
                 }
-                if (args.has("profile")) {
-                    bench.profile(batch, seq, profileFile(args, "train", batch));
+                if (profile != null) {
+                    bench.profile(batch, seq, profileFile("train", batch));
                 }
             }
         }
@@ -267,18 +317,14 @@ public final class BenchCommand implements Command {
      * Stage 1 alone (F), training on ready features (T) and online training (O) in one process,
      * the target with random weights next to the draft; O against the serial bound 1/(1/F + 1/T).
      */
-    private static int trainOnline(Args args, TargetConfig cfg, DraftConfig draft, Precision precision, int ttt,
-                                   ai.djl.Device device) {
-        if (args.has("profile") || args.has("workers")) {
+    private int trainOnline(TargetConfig cfg, DraftConfig draft, Precision precision) {
+        if (profile != null || OptionParser.given(spec, "--workers")) {
             throw new UsageException("--online measures one rank: give no --profile or --workers");
         }
         try (TargetModel model = TargetModel.random(cfg, device, TargetModel.defaultDtype(device));
-             TrainBench bench = new TrainBench(draft, precision, ttt, model, args.has("recompute"))) {
-            int warmup = args.getInt("warmup", 3);
-            int iters = args.getInt("iters", 10);
-            int micro = args.getInt("accumulate", 1);
-            for (int batch : args.getInts("batch", "1")) {
-                int seq = args.getInt("seq", 2048);
+             TrainBench bench = new TrainBench(draft, precision, ttt, model, recompute)) {
+            int micro = accumulate.get(0);
+            for (int batch : batches(1)) {
                 FeaturesBench.Result f = new FeaturesBench(model, dev.eaglespark.features.FeatureSettings.defaultAux(
                         cfg.numLayers())).run(batch, seq, warmup, iters, 42);
                 TrainBench.Result t = bench.run(batch, seq, micro, warmup, iters, false);
@@ -294,8 +340,8 @@ public final class BenchCommand implements Command {
         return 0;
     }
 
-    private static String profileFile(Args args, String stage, int batch) throws java.io.IOException {
-        java.nio.file.Path dir = Files.createDirectories(Paths.get(args.get("profile", null)));
+    private String profileFile(String stage, int batch) throws java.io.IOException {
+        java.nio.file.Path dir = Files.createDirectories(Paths.get(profile));
         return dir.resolve(stage + "-b" + batch + ".json").toString();
     }
 }

@@ -1,34 +1,21 @@
 package dev.eaglespark.cli;
 
-import java.util.Map;
-import java.util.Set;
+import picocli.CommandLine.Model.CommandSpec;
 
-/** One subcommand of the eaglespark CLI. */
+/**
+ * One subcommand of the eaglespark CLI: a class annotated with picocli's {@code @Command} (its
+ * name, its one-line summary as the header, its usage lines as the custom synopsis, what it does
+ * as the description) whose {@code @Option} fields are its options, each declared once with its
+ * help text, type, default and, for numbers, its {@link Range}. {@link OptionParser} sets the
+ * fields from the command line and any config file; {@link HelpText} writes --help from the same
+ * declarations.
+ */
 public interface Command {
-    String name();
+    /** Runs the command on its options; returns the exit code. */
+    int run() throws Exception;
 
-    /** One line for the command list. */
-    String summary();
-
-    /** The full help text: usage and every option. */
-    String help();
-
-    /** The declared options: name to whether it takes a value (false for a flag). */
-    Map<String, Boolean> options();
-
-    /** Repeatable options whose values a config file may list comma-separated. */
-    default Set<String> listOptions() {
-        return Set.of();
+    /** The declarations picocli reads from this object's annotations, bound to its fields. */
+    default CommandSpec spec() {
+        return CommandSpec.forAnnotatedObject(this);
     }
-
-    /**
-     * The options that name files or directories, and how they are made absolute before the
-     * command runs (the demo model's name, {@link ModelArg#DEMO}, stays as it is).
-     */
-    default Map<String, PathKind> paths() {
-        return Map.of();
-    }
-
-    /** Runs the command on its parsed options (the command line and any config file); returns the exit code. */
-    int run(Args args) throws Exception;
 }

@@ -15,72 +15,60 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
 
 /** {@code eaglespark dump}: what a target model computes, as safetensors, plus greedy decoding. */
-public final class DumpCommand implements Command {
-    private static final Map<String, Boolean> OPTIONS = Map.of(
-            "model", true, "ids", true, "text", true, "out", true, "greedy", true,
-            "device", true, "dtype", true);
-
-    @Override
-    public Map<String, Boolean> options() {
-        return OPTIONS;
-    }
-
-    @Override
-    public Map<String, PathKind> paths() {
-        return Map.of("model", PathKind.LOCAL, "out", PathKind.LOCAL);
-    }
-
-    @Override
-    public String name() {
-        return "dump";
-    }
-
-    @Override
-    public String summary() {
-        return "write a target's hidden states and logits (transformers' layout) and its greedy continuation";
-    }
-
-    @Override
-    public String help() {
-        return """
-                usage: eaglespark dump --model DIR (--ids IDS | --text TEXT)... --out FILE [options]
-
+@CommandLine.Command(name = "dump",
+        header = "write a target's hidden states and logits (transformers' layout) and its greedy continuation",
+        customSynopsis = "usage: eaglespark dump --model DIR (--ids IDS | --text TEXT)... --out FILE [options]",
+        description = """
                 Runs the target model on one or more sequences (a right-padded batch) and writes a
                 safetensors file: hidden_states [L+1, B, T, D] (0 = embeddings, i = output of layer
                 i-1, L = after the final norm, as transformers returns them), logits [B, T, V],
                 input_ids and attention_mask [B, T], and greedy [B, N] when --greedy N is given
-                (-1 after an end-of-sequence token). The greedy text is printed too.
+                (-1 after an end-of-sequence token). The greedy text is printed too.""")
+public final class DumpCommand implements Command {
+    @Option(names = "--model", paramLabel = "DIR", required = true, converter = PathKind.LocalModel.class,
+            description = """
+                    Hugging Face model directory (config.json + safetensors), or
+                    'stories15M' for the demo model (fetched once with npm)""")
+    String model;
 
-                options:
-                  --model DIR     Hugging Face model directory (config.json + safetensors), or
-                                  'stories15M' for the demo model (fetched once with npm)
-                  --ids IDS       comma-separated token ids of one sequence; repeat for a batch
-                  --text TEXT     text of one sequence, tokenized with DIR/tokenizer.json (BOS
-                                  added as the tokenizer defines); repeat for a batch
-                  --out FILE      the safetensors file to write
-                  --greedy N      also decode N tokens greedily per sequence (default 0)
-                  --device D      cpu (default) or gpu
-                  --dtype T       fp32 or fp16 (default: fp32 on cpu, fp16 on gpu)
-                """;
-    }
+    @Option(names = "--ids", paramLabel = "IDS",
+            description = "comma-separated token ids of one sequence; repeat for a batch")
+    List<long[]> ids = new ArrayList<>();
+
+    @Option(names = "--text", paramLabel = "TEXT", description = """
+            text of one sequence, tokenized with DIR/tokenizer.json (BOS
+            added as the tokenizer defines); repeat for a batch""")
+    List<String> texts = new ArrayList<>();
+
+    @Option(names = "--out", paramLabel = "FILE", required = true, converter = PathKind.LocalPath.class,
+            description = "the safetensors file to write")
+    String out;
+
+    @Option(names = "--greedy", paramLabel = "N", defaultValue = "0",
+            description = "also decode N tokens greedily per sequence (default ${DEFAULT-VALUE})")
+    @Range(min = 0)
+    int greedy;
+
+    @Option(names = "--device", paramLabel = "D", defaultValue = "cpu",
+            description = "cpu (default) or gpu")
+    Device device;
+
+    @Option(names = "--dtype", paramLabel = "T", description = "fp32 or fp16 (default: fp32 on cpu, fp16 on gpu)")
+    DataType dtype;
 
     @Override
-    public int run(Args args) throws IOException {
-        Path modelDir = resolveModel(args.required("model"));
-        Path out = Paths.get(args.required("out"));
-        Device device = parseDevice(args.get("device", "cpu"));
-        DataType dtype = args.has("dtype") ? parseDtype(args.get("dtype", null)) : TargetModel.defaultDtype(device);
-        int greedy = args.getInt("greedy", 0);
-        List<long[]> sequences = new ArrayList<>();
-        for (String ids : args.all("ids")) {
-            sequences.add(parseIds(ids));
-        }
-        if (!args.all("text").isEmpty()) {
-            sequences.addAll(tokenize(modelDir, args.all("text")));
+    public int run() throws IOException {
+        Path modelDir = resolveModel(model);
+        Path out = Paths.get(this.out);
+        DataType dtype = this.dtype != null ? this.dtype : TargetModel.defaultDtype(device);
+        List<long[]> sequences = new ArrayList<>(ids);
+        if (!texts.isEmpty()) {
+            sequences.addAll(tokenize(modelDir, texts));
         }
         if (sequences.isEmpty()) {
             throw new UsageException("give at least one --ids or --text");
@@ -138,30 +126,5 @@ public final class DumpCommand implements Command {
     private static HuggingFaceTokenizer tokenizer(Path modelDir) throws IOException {
         return HuggingFaceTokenizer.builder().optTokenizerPath(modelDir.resolve("tokenizer.json"))
                 .optTruncation(false).optPadding(false).optAddSpecialTokens(true).build();
-    }
-
-    static long[] parseIds(String s) {
-        try {
-            return Arrays.stream(s.split(",")).map(String::trim).filter(x -> !x.isEmpty())
-                    .mapToLong(Long::parseLong).toArray();
-        } catch (NumberFormatException e) {
-            throw new UsageException("--ids needs comma-separated integers, got '" + s + "'");
-        }
-    }
-
-    static Device parseDevice(String s) {
-        return switch (s) {
-            case "cpu" -> Device.cpu();
-            case "gpu", "cuda" -> Device.gpu();
-            default -> throw new UsageException("--device must be cpu or gpu, got '" + s + "'");
-        };
-    }
-
-    static DataType parseDtype(String s) {
-        return switch (s) {
-            case "fp32", "float32" -> DataType.FLOAT32;
-            case "fp16", "float16" -> DataType.FLOAT16;
-            default -> throw new UsageException("--dtype must be fp32 or fp16, got '" + s + "'");
-        };
     }
 }

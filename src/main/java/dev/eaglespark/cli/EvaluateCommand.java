@@ -25,80 +25,81 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
 
 /** {@code eaglespark evaluate}: real speculative decoding with the target and a draft; acceptance length. */
-public final class EvaluateCommand implements Command {
-    private static final Map<String, Boolean> OPTIONS = Map.ofEntries(Map.entry("target", true),
-            Map.entry("draft", true), Map.entry("prompts", true), Map.entry("k", true), Map.entry("limit", true),
-            Map.entry("max-new-tokens", true), Map.entry("max-prompt-tokens", true), Map.entry("report", true),
-            Map.entry("compare-untrained", false), Map.entry("compare-plain", false), Map.entry("device", true));
-
-    @Override
-    public Map<String, Boolean> options() {
-        return OPTIONS;
-    }
-
-    @Override
-    public Map<String, PathKind> paths() {
-        return Map.of("target", PathKind.LOCAL, "draft", PathKind.LOCAL, "prompts", PathKind.LOCAL,
-                "report", PathKind.LOCAL);
-    }
-
-    @Override
-    public String name() {
-        return "evaluate";
-    }
-
-    @Override
-    public String summary() {
-        return "speculative decoding with target and draft: acceptance length tau, per-position acceptance";
-    }
-
-    @Override
-    public String help() {
-        return """
-                usage: eaglespark evaluate --target DIR --draft DIR --prompts FILE [options]
-
+@CommandLine.Command(name = "evaluate",
+        header = "speculative decoding with target and draft: acceptance length tau, per-position acceptance",
+        customSynopsis = "usage: eaglespark evaluate --target DIR --draft DIR --prompts FILE [options]",
+        description = """
                 Greedy speculative decoding of each prompt: the draft proposes a chain of k tokens from
                 the target's fused hidden states, one target forward verifies them, the accepted prefix
                 and the target's bonus token advance. The output is the target's own greedy output;
                 what is measured is tau (tokens per target forward round, bonus included, as EAGLE
                 reports it), the acceptance rate of each draft position given the earlier ones, and
                 the target forwards saved. Prompts: the first user turn of each conversation in FILE
-                (MT-bench questions, ShareGPT, UltraChat ...), through the target's chat template.
+                (MT-bench questions, ShareGPT, UltraChat ...), through the target's chat template.""")
+public final class EvaluateCommand implements Command {
+    @Option(names = "--target", paramLabel = "DIR", required = true, converter = PathKind.LocalModel.class,
+            description = "the target model (or 'stories15M')")
+    String targetSpec;
 
-                options:
-                  --target DIR            the target model (or 'stories15M')
-                  --draft DIR             an exported draft (config.json + model.safetensors)
-                  --prompts FILE          conversation JSONL
-                  --k N                   draft chain length (default 7)
-                  --limit N               prompts to use (default 80)
-                  --max-new-tokens N      tokens per prompt (default 256)
-                  --max-prompt-tokens N   longer prompts are skipped and counted (default 2048)
-                  --compare-untrained     also measure an untrained draft of the same shape
-                  --compare-plain         also decode every prompt with the target alone (greedy, one
-                                          token per forward through its KV cache, as regenerate does)
-                                          and report the wall-clock speed-up of speculative decoding
-                                          (tokens/s over tokens/s; both timed after one untimed
-                                          warm-up prompt each) and the prompts whose outputs differ
-                  --report FILE           write the numbers as JSON
-                  --device D              cpu (default) or gpu
-                """;
-    }
+    @Option(names = "--draft", paramLabel = "DIR", required = true, converter = PathKind.LocalPath.class,
+            description = "an exported draft (config.json + model.safetensors)")
+    String draftPath;
+
+    @Option(names = "--prompts", paramLabel = "FILE", required = true, converter = PathKind.LocalPath.class,
+            description = "conversation JSONL")
+    String promptsPath;
+
+    @Option(names = "--k", paramLabel = "N", defaultValue = "7",
+            description = "draft chain length (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int k;
+
+    @Option(names = "--limit", paramLabel = "N", defaultValue = "80",
+            description = "prompts to use (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int limit;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "256",
+            description = "tokens per prompt (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int maxNew;
+
+    @Option(names = "--max-prompt-tokens", paramLabel = "N", defaultValue = "2048",
+            description = "longer prompts are skipped and counted (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int maxPrompt;
+
+    @Option(names = "--compare-untrained", description = "also measure an untrained draft of the same shape")
+    boolean compareUntrained;
+
+    @Option(names = "--compare-plain", description = """
+            also decode every prompt with the target alone (greedy, one
+            token per forward through its KV cache, as regenerate does)
+            and report the wall-clock speed-up of speculative decoding
+            (tokens/s over tokens/s; both timed after one untimed
+            warm-up prompt each) and the prompts whose outputs differ""")
+    boolean comparePlain;
+
+    @Option(names = "--report", paramLabel = "FILE", converter = PathKind.LocalPath.class,
+            description = "write the numbers as JSON")
+    String reportFile;
+
+    @Option(names = "--device", paramLabel = "D", defaultValue = "cpu", description = "cpu (default) or gpu")
+    Device device;
 
     @Override
-    public int run(Args a) throws Exception {
-        Path targetDir = Paths.get(ModelArg.resolve(a.required("target")));
-        Path draftDir = Paths.get(a.required("draft"));
-        Path promptFile = Paths.get(a.required("prompts"));
-        int k = a.getInt("k", 7);
-        int maxNew = a.getInt("max-new-tokens", 256);
-        Device device = DumpCommand.parseDevice(a.get("device", "cpu"));
+    public int run() throws Exception {
+        Path targetDir = Paths.get(ModelArg.resolve(targetSpec));
+        Path draftDir = Paths.get(draftPath);
+        Path promptFile = Paths.get(promptsPath);
         try (TargetModel target = TargetModel.load(targetDir, device);
-             SampleSource source = new SampleSource(targetDir, null, a.getInt("max-prompt-tokens", 2048),
+             SampleSource source = new SampleSource(targetDir, null, maxPrompt,
                      TruncationPolicy.DROP);
              ExportedDraft exported = ExportedDraft.load(draftDir, target.embedWeight(), device);
              NDManager m = NDManager.newBaseManager(device)) {
@@ -107,12 +108,11 @@ public final class EvaluateCommand implements Command {
             List<long[]> prompts;
             try (InputStream in = Files.newInputStream(promptFile)) {
                 prompts = Evaluation.prompts(new ConversationReader(in, promptFile.toString(), skipped),
-                        source.encoder(), a.getInt("limit", 80), skipped);
+                        source.encoder(), limit, skipped);
             }
             SpeculativeDecoder decoder = new SpeculativeDecoder(target, exported.auxIndices(), k, stops);
             Eagle3Draft draft = exported.draft();
             Function<long[], Proposer> proposers = p -> new EagleProposer(draft, exported.vocab(), m);
-            boolean comparePlain = a.has("compare-plain");
             if (comparePlain && !prompts.isEmpty()) { // first calls compile and, on a GPU, profile the scripts
                 Evaluation.run(decoder, prompts.subList(0, 1), maxNew, k, proposers, new ArrayList<>());
             }
@@ -135,7 +135,7 @@ public final class EvaluateCommand implements Command {
                         .put("tokens_per_second", plain.tokensPerSecond()).put("mismatched_prompts", mismatches);
                 report.put("speedup", speedup);
             }
-            if (a.has("compare-untrained")) {
+            if (compareUntrained) {
                 try (DraftParams fresh = DraftParams.initialise(exported.config(), device, 0, target.embedWeight(),
                         DraftParams.vocabRows(target.lmHeadWeight(), exported.vocab(), m), false)) {
                     Eagle3Draft untrainedDraft = new Eagle3Draft(exported.config(), fresh);
@@ -145,8 +145,8 @@ public final class EvaluateCommand implements Command {
                     report.set("untrained", untrained.toJson());
                 }
             }
-            if (a.has("report")) {
-                Files.write(Paths.get(a.get("report", null)),
+            if (reportFile != null) {
+                Files.write(Paths.get(reportFile),
                         new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
             }
         }

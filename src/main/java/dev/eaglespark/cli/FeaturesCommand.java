@@ -2,39 +2,15 @@ package dev.eaglespark.cli;
 
 import dev.eaglespark.data.TruncationPolicy;
 import dev.eaglespark.features.FeatureSettings;
-import dev.eaglespark.spark.DeviceChoice;
-import java.util.Locale;
-import java.util.Map;
+import java.util.List;
+import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code eaglespark features}: stage 1, conversations to target features in Parquet (Spark). */
-public final class FeaturesCommand implements ConversationInputs {
-    private static final Map<String, Boolean> OPTIONS = Map.ofEntries(
-            Map.entry("model", true), Map.entry("input", true), Map.entry("output", true),
-            Map.entry("aux-layers", true), Map.entry("max-length", true), Map.entry("truncation", true),
-            Map.entry("template", true), Map.entry("tokens-per-batch", true), Map.entry("window", true),
-            Map.entry("partitions", true), Map.entry("row-group-mb", true), Map.entry("template-limits", true),
-            Map.entry("device", true));
-
-    @Override
-    public Map<String, Boolean> options() {
-        return OPTIONS;
-    }
-
-    @Override
-    public String name() {
-        return "features";
-    }
-
-    @Override
-    public String summary() {
-        return "stage 1: conversations to per-token target features in Parquet (Spark)";
-    }
-
-    @Override
-    public String help() {
-        return """
-                usage: eaglespark features --model DIR --input FILES... --output DIR [options]
-
+@CommandLine.Command(name = "features", header = "stage 1: conversations to per-token target features in Parquet (Spark)",
+        customSynopsis = "usage: eaglespark features --model DIR --input FILES... --output DIR [options]",
+        description = """
                 Renders each conversation with the model's chat template, tokenizes it with an
                 assistant-only loss mask, runs the target and writes one Parquet row per sample:
                 id, input_ids, loss_mask, aux_hidden (fp16 [T, 3H]), last_hidden (fp16 [T, H]),
@@ -44,53 +20,65 @@ public final class FeaturesCommand implements ConversationInputs {
                 features run wrote is refused before any work. _manifest.json
                 records the target, tokenizer, template, aux layers and counts, _rejects/ every
                 record that was not written and why. Runs on the Spark master spark-submit gives,
-                else local mode on all cores; each task runs where --device says.
+                else local mode on all cores; each task runs where --device says.""")
+public final class FeaturesCommand implements Command {
+    @Option(names = "--model", paramLabel = "DIR", required = true, converter = PathKind.UriModel.class,
+            description = """
+                    target model directory (local, hdfs:// or s3a://), or
+                    'stories15M' for the demo model (the driver fetches it
+                    and ships it to the executors)""")
+    String model;
 
-                options:
-                  --model DIR           target model directory (local, hdfs:// or s3a://), or
-                                        'stories15M' for the demo model (the driver fetches it
-                                        and ships it to the executors)
-                  --input GLOB          conversation JSONL files (.gz, .zst too); repeatable
-                  --output DIR          where the Parquet files go (file://, hdfs://, s3a://)
-                  --aux-layers LIST     hidden-state indices to fuse, transformers' numbering
-                                        (0 = embeddings, i = output of layer i-1); default 2,L/2,L-3,
-                                        the inputs of those layers that SGLang and vLLM feed the draft
-                  --max-length N        tokens per sample (default 2048)
-                  --truncation P        truncate (default) or drop samples over --max-length
-                  --template FILE       a chat template file instead of the model's own
-                  --template-limits L   budgets of one template render, KEY=VALUE,... of
-                                        time=10s,output=64m,list=1m,loops=1m,depth=64 (the
-                                        defaults); past one the record is a template_error
-                  --tokens-per-batch N  padded tokens per forward pass (default 8192)
-                  --window N            samples sorted by length together before batching (default 64)
-                  --partitions N        input splits (default: Spark's default parallelism)
-                  --row-group-mb N      Parquet row group size (default 256); 0: one sample per
-                                        row group (the finest unit training shards and shuffles)
-                  --device D            auto (default: the GPU Spark assigns the task, else the
-                                        CPU; local mode assigns none), gpu (also in local mode:
-                                        task partition mod visible GPUs) or cpu
-                """;
-    }
+    @Mixin
+    ConversationInputs conversations;
+
+    @Option(names = "--output", paramLabel = "DIR", required = true, converter = PathKind.UriPath.class,
+            description = "where the Parquet files go (file://, hdfs://, s3a://)")
+    String output;
+
+    @Option(names = "--aux-layers", paramLabel = "LIST", split = ",", description = """
+            hidden-state indices to fuse, transformers' numbering
+            (0 = embeddings, i = output of layer i-1); default 2,L/2,L-3,
+            the inputs of those layers that SGLang and vLLM feed the draft""")
+    @Range(min = 0)
+    List<Integer> auxLayers;
+
+    @Option(names = "--max-length", paramLabel = "N", defaultValue = "2048",
+            description = "tokens per sample (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int maxLength;
+
+    @Option(names = "--truncation", paramLabel = "P", defaultValue = "truncate",
+            description = "truncate (default) or drop samples over --max-length")
+    TruncationPolicy truncation;
+
+    @Option(names = "--tokens-per-batch", paramLabel = "N", defaultValue = "8192",
+            description = "padded tokens per forward pass (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int tokensPerBatch;
+
+    @Option(names = "--window", paramLabel = "N", defaultValue = "64",
+            description = "samples sorted by length together before batching (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int window;
+
+    @Option(names = "--row-group-mb", paramLabel = "N", defaultValue = "256", description = """
+            Parquet row group size (default ${DEFAULT-VALUE}); 0: one sample per
+            row group (the finest unit training shards and shuffles)""")
+    @Range(min = 0)
+    int rowGroupMb;
 
     @Override
-    public int run(Args args) throws Exception {
-        String model = args.required("model"); // the demo is resolved by SparkStages
-        String output = args.required("output");
-        int[] aux = args.getInts("aux-layers", null);
-        TruncationPolicy truncation = parseTruncation(args.get("truncation", "truncate"));
-        String template = args.fileText("template");
-        FeatureSettings s = new FeatureSettings(model, aux, args.getInt("max-length", 2048), truncation, template,
-                args.getInt("tokens-per-batch", 8192), args.getInt("window", 64), args.templateLimits());
-        DeviceChoice device = args.get("device", "auto", DeviceChoice::parse);
-        return SparkStages.features(s, args.requiredAll("input"), output, args.getInt("partitions", 0),
-                (long) args.getInt("row-group-mb", 256) << 20, device);
+    public int run() throws Exception {
+        // the demo model is resolved by SparkStages
+        FeatureSettings s = new FeatureSettings(model, ints(auxLayers), maxLength, truncation,
+                conversations.templateText(), tokensPerBatch, window, conversations.templateLimits);
+        return SparkStages.features(s, conversations.inputs, output, conversations.partitions(),
+                (long) rowGroupMb << 20, conversations.device);
     }
 
-    static TruncationPolicy parseTruncation(String s) {
-        try {
-            return TruncationPolicy.valueOf(s.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("--truncation must be truncate or drop, got '" + s + "'");
-        }
+    /** A list option's integers as an array, or null when it was not given. */
+    static int[] ints(List<Integer> values) {
+        return values == null ? null : values.stream().mapToInt(Integer::intValue).toArray();
     }
 }

@@ -20,48 +20,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
 
 /** {@code eaglespark prompts}: story openings a story model writes itself, as prompt-only JSON lines. */
-public final class PromptsCommand implements Command {
-    private static final Map<String, Boolean> OPTIONS = Map.ofEntries(Map.entry("model", true),
-            Map.entry("count", true), Map.entry("seed", true), Map.entry("output", true), Map.entry("exclude", true),
-            Map.entry("temperature", true), Map.entry("max-tokens", true), Map.entry("min-words", true),
-            Map.entry("batch-size", true), Map.entry("max-draws", true), Map.entry("device", true));
-
-    @Override
-    public Map<String, Boolean> options() {
-        return OPTIONS;
-    }
-
-    @Override
-    public Map<String, PathKind> paths() {
-        return Map.of("model", PathKind.LOCAL, "output", PathKind.LOCAL, "exclude", PathKind.LOCAL);
-    }
-
-    @Override
-    public Set<String> listOptions() {
-        return Set.of("exclude");
-    }
-
-    @Override
-    public String name() {
-        return "prompts";
-    }
-
-    @Override
-    public String summary() {
-        return "story openings the target writes itself, as prompts for regenerate and evaluate";
-    }
-
-    @Override
-    public String help() {
-        return """
-                usage: eaglespark prompts --model DIR --count N --seed S --output FILE [options]
-
+@CommandLine.Command(name = "prompts",
+        header = "story openings the target writes itself, as prompts for regenerate and evaluate",
+        customSynopsis = "usage: eaglespark prompts --model DIR --count N --seed S --output FILE [options]",
+        description = """
                 Prompts for a story model (the stories15M demo) written by the model itself: draw i
                 samples a story from the start-of-text token at --temperature (nucleus 1) with a
                 stream seeded from S and i, and keeps its first sentence. A sentence ends at the first
@@ -75,42 +45,70 @@ public final class PromptsCommand implements Command {
 
                 Output: one JSON line per opening, {"id": "opening-S-NNNNN", "turns": ["..."]}, the
                 prompt-only layout that regenerate answers and evaluate reads. Held-out prompts: a
-                different seed with --exclude of the training prompts.
+                different seed with --exclude of the training prompts.""")
+public final class PromptsCommand implements Command {
+    @Option(names = "--model", paramLabel = "DIR", required = true, converter = PathKind.LocalModel.class,
+            description = "the story model (or 'stories15M'); it needs a bos_token_id")
+    String model;
 
-                options:
-                  --model DIR          the story model (or 'stories15M'); it needs a bos_token_id
-                  --count N            openings to keep
-                  --seed S             seed of the draws (default 0)
-                  --output FILE        JSON lines (a local file, replaced)
-                  --exclude FILE       conversation JSONL whose user turns are not kept; repeatable
-                  --temperature T      sampling temperature (default 1.0)
-                  --max-tokens N       tokens sampled per draw (default 40)
-                  --min-words N        shortest opening, in words (default 5)
-                  --batch-size N       draws generated together (default 64)
-                  --max-draws N        give up after N draws (default 20 x count)
-                  --device D           cpu (default) or gpu
-                """;
-    }
+    @Option(names = "--count", paramLabel = "N", required = true, description = "openings to keep")
+    @Range(min = 1)
+    int count;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
+            description = "seed of the draws (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--output", paramLabel = "FILE", required = true, converter = PathKind.LocalPath.class,
+            description = "JSON lines (a local file, replaced)")
+    String output;
+
+    @Option(names = "--exclude", paramLabel = "FILE", converter = PathKind.LocalPath.class,
+            description = "conversation JSONL whose user turns are not kept; repeatable")
+    List<String> exclude = new ArrayList<>();
+
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "1.0",
+            description = "sampling temperature (default ${DEFAULT-VALUE})")
+    @Range(min = 0)
+    double temperature;
+
+    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "40",
+            description = "tokens sampled per draw (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int maxTokens;
+
+    @Option(names = "--min-words", paramLabel = "N", defaultValue = "5",
+            description = "shortest opening, in words (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int minWords;
+
+    @Option(names = "--batch-size", paramLabel = "N", defaultValue = "64",
+            description = "draws generated together (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int batchSize;
+
+    @Option(names = "--max-draws", paramLabel = "N", description = "give up after N draws (default 20 x count)")
+    @Range(min = 1)
+    Long maxDraws;
+
+    @Option(names = "--device", paramLabel = "D", defaultValue = "cpu", description = "cpu (default) or gpu")
+    Device device;
 
     @Override
-    public int run(Args a) throws Exception {
-        Path modelDir = Paths.get(ModelArg.resolve(a.required("model")));
-        Path output = Paths.get(a.required("output"));
-        int count = a.getInt("count", 0);
+    public int run() throws Exception {
+        Path modelDir = Paths.get(ModelArg.resolve(model));
+        Path output = Paths.get(this.output);
         StoryOpenings.Settings s;
         try {
-            s = new StoryOpenings.Settings(count, Long.parseLong(a.get("seed", "0")),
-                    Double.parseDouble(a.get("temperature", "1.0")), a.getInt("max-tokens", 40),
-                    a.getInt("min-words", 5), a.getInt("batch-size", 64),
-                    Long.parseLong(a.get("max-draws", String.valueOf(20L * count))));
+            s = new StoryOpenings.Settings(count, seed, temperature, maxTokens, minWords, batchSize,
+                    maxDraws != null ? maxDraws : 20L * count);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
         Set<String> excluded = new HashSet<>();
-        for (String file : a.all("exclude")) {
+        for (String file : exclude) {
             excluded.addAll(userTurns(Paths.get(file)));
         }
-        Device device = DumpCommand.parseDevice(a.get("device", "cpu"));
         long start = System.nanoTime();
         StoryOpenings.Result result;
         try (TargetModel model = TargetModel.load(modelDir, device);
@@ -132,7 +130,7 @@ public final class PromptsCommand implements Command {
     /** The user turns of a conversation file, stripped, as the openings are compared. */
     private static List<String> userTurns(Path file) throws IOException {
         RejectCounts unreadable = new RejectCounts();
-        List<String> turns = new java.util.ArrayList<>();
+        List<String> turns = new ArrayList<>();
         try (InputStream in = Files.newInputStream(file)) {
             ConversationReader reader = new ConversationReader(in, file.toString(), unreadable);
             while (reader.hasNext()) {

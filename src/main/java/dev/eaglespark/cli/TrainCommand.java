@@ -2,6 +2,7 @@ package dev.eaglespark.cli;
 
 import dev.eaglespark.collective.CollectiveKind;
 import dev.eaglespark.collective.WireType;
+import dev.eaglespark.data.TruncationPolicy;
 import dev.eaglespark.draft.LossMaskAlignment;
 import dev.eaglespark.draft.LossType;
 import dev.eaglespark.draft.Precision;
@@ -13,61 +14,25 @@ import dev.eaglespark.train.TrainJob;
 import dev.eaglespark.train.TrainSettings;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
+import java.util.Locale;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code eaglespark train}: EAGLE-3 draft training on stage-1 features, or online on
  * conversations, a Spark barrier stage of --workers tasks.
  */
-public final class TrainCommand implements ConversationInputs {
-    private static final Map<String, Boolean> OPTIONS = Map.ofEntries(
-            Map.entry("features", true), Map.entry("target", true), Map.entry("vocab", true),
-            Map.entry("shared-head", false), Map.entry("checkpoints", true), Map.entry("export", true),
-            Map.entry("engine", true), Map.entry("epochs", true), Map.entry("steps", true),
-            Map.entry("checkpoint-every", true), Map.entry("resume", false), Map.entry("ttt", true),
-            Map.entry("loss", true), Map.entry("lr", true), Map.entry("min-lr", true), Map.entry("warmup", true),
-            Map.entry("weight-decay", true), Map.entry("clip", true), Map.entry("micro-batch", true),
-            Map.entry("accumulation", true), Map.entry("seed", true), Map.entry("device", true),
-            Map.entry("workers", true), Map.entry("wire", true), Map.entry("io-timeout", true), Map.entry("collective", true),
-            Map.entry("precision", true), Map.entry("loss-scale", true), Map.entry("loss-scale-interval", true),
-            Map.entry("loss-mask", true), Map.entry("validation", true), Map.entry("validate-every", true),
-            Map.entry("validation-rows", true), Map.entry("export-last", false),
-            Map.entry("online", false), Map.entry("input", true), Map.entry("aux-layers", true),
-            Map.entry("max-length", true), Map.entry("truncation", true), Map.entry("template", true),
-            Map.entry("input-splits", true), Map.entry("recompute", false),
-            Map.entry("allow-target-mismatch", false));
-
-    @Override
-    public Map<String, Boolean> options() {
-        return OPTIONS;
-    }
-
-    @Override
-    public Map<String, PathKind> paths() {
-        return Map.of("features", PathKind.URI, "target", PathKind.URI, "vocab", PathKind.URI,
-                "checkpoints", PathKind.URI, "export", PathKind.URI, "validation", PathKind.URI,
-                "input", PathKind.URI, "template", PathKind.LOCAL);
-    }
-
-    @Override
-    public String name() {
-        return "train";
-    }
-
-    @Override
-    public String summary() {
-        return "train the EAGLE-3 draft on stage-1 features or online on conversations (Spark barrier stage; "
-                + "checkpoints, resume, export)";
-    }
-
-    @Override
-    public String help() {
-        return """
+@CommandLine.Command(name = "train",
+        header = "train the EAGLE-3 draft on stage-1 features or online on conversations (Spark barrier stage; "
+                + "checkpoints, resume, export)",
+        customSynopsis = """
                 usage: eaglespark train --features DIR --target DIR (--vocab FILE | --shared-head)
                                         --checkpoints DIR [options]
                        eaglespark train --online --input GLOB... --target DIR (--vocab FILE | --shared-head)
-                                        --checkpoints DIR [options]
-
+                                        --checkpoints DIR [options]""",
+        description = """
                 A barrier stage of --workers tasks (one per GPU), started together; each trains on
                 its share of the features and the gradients are averaged every update, by NCCL on
                 the GPUs or by a ring all-reduce over TCP (--collective), so N workers with
@@ -105,156 +70,293 @@ public final class TrainCommand implements ConversationInputs {
                 data position (lines consumed) is in every checkpoint; rejected records go to
                 <checkpoints>/_rejects/ (one file per rank and checkpoint) and their counts into
                 each checkpoint's state.json. Online costs a target forward per sample and epoch;
-                offline costs 32 KiB of storage per token at 8B (see README).
+                offline costs 32 KiB of storage per token at 8B (see README).""")
+public final class TrainCommand implements Command {
+    /** The options of online training only. */
+    private static final List<String> ONLINE = List.of("--input", "--input-splits", "--aux-layers", "--max-length",
+            "--truncation", "--template");
+    /** The options that shape validation only. */
+    private static final List<String> VALIDATION = List.of("--validate-every", "--validation-rows", "--export-last");
 
-                options:
-                  --features DIR         output of 'eaglespark features'
-                  --online               train on conversations (--input) instead of features
-                  --input GLOB           online: conversation JSONL files (.gz, .zst too); repeatable
-                  --input-splits N       online: splits over all inputs, the units of sharding and
-                                         shuffling (default 64 x --workers)
-                  --aux-layers LIST      online: hidden-state indices to fuse (default 2,L/2,L-3)
-                  --max-length N         online: tokens per sample (default 2048)
-                  --truncation P         online: truncate (default) or drop samples over --max-length
-                  --template FILE        online: a chat template file instead of the target's own
-                  --target DIR           the target model directory (or 'stories15M', shipped to
-                                         the executors by the driver)
-                  --allow-target-mismatch  train on features (and validation features) another
-                                         target made: warnings instead of the stop when the hashes
-                                         of config.json, tokenizer.json or the chat template, or
-                                         the aux layers differ (another hidden size or number of
-                                         aux layers always stops)
-                  --vocab FILE           vocab.safetensors of 'eaglespark vocab' (standard draft)
-                  --shared-head          full vocabulary, the target's lm_head frozen, no mapping
-                  --checkpoints DIR      checkpoint directory (file://, hdfs://, s3a://)
-                  --export DIR           also write the serving draft there at the end (replaced
-                                         only then; refused when it holds foreign files)
-                  --engine E             sglang (default) or vllm: aux layer id convention of the export
-                  --epochs N             passes over the data (default 1)
-                  --steps N              optimizer updates (overrides --epochs)
-                  --checkpoint-every N   updates between checkpoints (default 500)
-                  --resume               continue from the newest committed checkpoint
-                  --ttt N                train-time-test length (default 7)
-                  --loss L               forward_kl (default) or reverse_kl
-                  --lr X                 peak learning rate (default 1e-4)
-                  --min-lr X             floor of the cosine decay (default 1e-5)
-                  --warmup N             warmup updates (default 100)
-                  --weight-decay X       decoupled weight decay on matrices (default 0.0)
-                  --clip X               global gradient norm limit (default 0.5)
-                  --micro-batch N        rows per forward pass (default 1)
-                  --accumulation N       micro-batches per update (default 1)
-                  --seed N               initialisation and data order (default 0)
-                  --precision P          auto (default: fp16 on a GPU, fp32 on the CPU), fp16 or fp32.
-                                         fp16 computes forward and backward on fp16 copies of the
-                                         fp32 weights (softmax, loss and norm statistics in fp32;
-                                         AdamW on fp32 weights and moments) with dynamic loss scaling
-                  --loss-scale X         fp16: initial loss scale (default 65536). An update whose
-                                         gradients overflow is skipped and halves the scale
-                  --loss-scale-interval N  fp16: finite updates in a row that double the scale
-                                         (default 2000)
-                  --loss-mask A          shifted (default): the loss mask moves left by one with the
-                                         targets, so position t counts when token t+1 is an
-                                         assistant token (the last prompt position, which proposes
-                                         the first draft token, is trained; a sample's last
-                                         position, whose target is padding, is not). reference:
-                                         unshifted, as the reference trainers do
-                  --validation DIR       held-out features ('eaglespark features' output of
-                                         conversations not trained on; same target and aux layers,
-                                         online too)
-                  --validate-every N     updates between validations (default: --checkpoint-every)
-                  --validation-rows N    score the first N rows of --validation (default: all)
-                  --export-last          export the last weights, not the best checkpoint by validation
-                  --recompute            keep only each TTT step's output, keys and values in the
-                                         forward and recompute one step at a time in the backward:
-                                         about a third of the activation memory per token, for one
-                                         more forward of the steps (long sequences)
-                  --workers N            barrier tasks, one per GPU (default 1)
-                  --device D             auto (default: the GPU Spark assigns the task, else the
-                                         CPU), gpu (also in local mode: rank mod visible GPUs), cpu
-                  --collective C         auto (default: NCCL when every worker has a GPU and loads
-                                         the same NCCL, else the ring), nccl (fails on a worker
-                                         that cannot) or ring (TCP through host memory)
-                  --wire W               all-reduce wire format: fp32 (default) or fp16
-                  --io-timeout S         seconds a rank waits for a silent peer before failing
-                                         (default 600; covers rank 0 writing a checkpoint)
-                """;
-    }
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--features", paramLabel = "DIR", converter = PathKind.UriPath.class,
+            description = "output of 'eaglespark features'")
+    String features;
+
+    @Option(names = "--online", description = "train on conversations (--input) instead of features")
+    boolean online;
+
+    @Option(names = "--input", paramLabel = "GLOB", converter = PathKind.UriPath.class,
+            description = "online: conversation JSONL files (.gz, .zst too); repeatable")
+    List<String> inputs;
+
+    @Option(names = "--input-splits", paramLabel = "N", description = """
+            online: splits over all inputs, the units of sharding and
+            shuffling (default 64 x --workers)""")
+    @Range(min = 1)
+    Integer inputSplits;
+
+    @Option(names = "--aux-layers", paramLabel = "LIST", split = ",",
+            description = "online: hidden-state indices to fuse (default 2,L/2,L-3)")
+    @Range(min = 0)
+    List<Integer> auxLayers;
+
+    @Option(names = "--max-length", paramLabel = "N", defaultValue = "2048",
+            description = "online: tokens per sample (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int maxLength;
+
+    @Option(names = "--truncation", paramLabel = "P", defaultValue = "truncate",
+            description = "online: truncate (default) or drop samples over --max-length")
+    TruncationPolicy truncation;
+
+    @Option(names = "--template", paramLabel = "FILE", converter = PathKind.LocalPath.class,
+            description = "online: a chat template file instead of the target's own")
+    String template;
+
+    @Option(names = "--target", paramLabel = "DIR", required = true, converter = PathKind.UriModel.class,
+            description = """
+                    the target model directory (or 'stories15M', shipped to
+                    the executors by the driver)""")
+    String target;
+
+    @Option(names = "--vocab", paramLabel = "FILE", converter = PathKind.UriPath.class,
+            description = "vocab.safetensors of 'eaglespark vocab' (standard draft)")
+    String vocab;
+
+    @Option(names = "--shared-head", description = "full vocabulary, the target's lm_head frozen, no mapping")
+    boolean sharedHead;
+
+    @Option(names = "--checkpoints", paramLabel = "DIR", required = true, converter = PathKind.UriPath.class,
+            description = "checkpoint directory (file://, hdfs://, s3a://)")
+    String checkpoints;
+
+    @Option(names = "--export", paramLabel = "DIR", converter = PathKind.UriPath.class, description = """
+            also write the serving draft there at the end (replaced
+            only then; refused when it holds foreign files)""")
+    String export;
+
+    @Option(names = "--engine", paramLabel = "E", defaultValue = "sglang",
+            description = "sglang (default) or vllm: aux layer id convention of the export")
+    ServingEngine engine;
+
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "1",
+            description = "passes over the data (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int epochs;
+
+    @Option(names = "--steps", paramLabel = "N", description = "optimizer updates (overrides --epochs)")
+    @Range(min = 1)
+    Integer steps;
+
+    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "500",
+            description = "updates between checkpoints (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int checkpointEvery;
+
+    @Option(names = "--resume", description = "continue from the newest committed checkpoint")
+    boolean resume;
+
+    @Option(names = "--ttt", paramLabel = "N", defaultValue = "7",
+            description = "train-time-test length (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int ttt;
+
+    @Option(names = "--loss", paramLabel = "L", defaultValue = "forward_kl",
+            description = "forward_kl (default) or reverse_kl")
+    LossType loss;
+
+    @Option(names = "--lr", paramLabel = "X", defaultValue = "1e-4",
+            description = "peak learning rate (default ${DEFAULT-VALUE})")
+    @Range(above = 0)
+    double lr;
+
+    @Option(names = "--min-lr", paramLabel = "X", defaultValue = "1e-5",
+            description = "floor of the cosine decay (default ${DEFAULT-VALUE})")
+    @Range(min = 0)
+    double minLr;
+
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "100",
+            description = "warmup updates (default ${DEFAULT-VALUE})")
+    @Range(min = 0)
+    long warmup;
+
+    @Option(names = "--weight-decay", paramLabel = "X", defaultValue = "0.0",
+            description = "decoupled weight decay on matrices (default ${DEFAULT-VALUE})")
+    @Range(min = 0)
+    double weightDecay;
+
+    @Option(names = "--clip", paramLabel = "X", defaultValue = "0.5",
+            description = "global gradient norm limit (default ${DEFAULT-VALUE})")
+    @Range(above = 0)
+    double clip;
+
+    @Option(names = "--micro-batch", paramLabel = "N", defaultValue = "1",
+            description = "rows per forward pass (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int microBatch;
+
+    @Option(names = "--accumulation", paramLabel = "N", defaultValue = "1",
+            description = "micro-batches per update (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int accumulation;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "0",
+            description = "initialisation and data order (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "auto", description = """
+            auto (default: fp16 on a GPU, fp32 on the CPU), fp16 or fp32.
+            fp16 computes forward and backward on fp16 copies of the
+            fp32 weights (softmax, loss and norm statistics in fp32;
+            AdamW on fp32 weights and moments) with dynamic loss scaling""")
+    Precision precision;
+
+    @Option(names = "--loss-scale", paramLabel = "X", defaultValue = "65536", description = """
+            fp16: initial loss scale (default ${DEFAULT-VALUE}). An update whose
+            gradients overflow is skipped and halves the scale""")
+    @Range(above = 0)
+    double lossScale;
+
+    @Option(names = "--loss-scale-interval", paramLabel = "N", defaultValue = "2000", description = """
+            fp16: finite updates in a row that double the scale
+            (default ${DEFAULT-VALUE})""")
+    @Range(min = 1)
+    int lossScaleInterval;
+
+    @Option(names = "--loss-mask", paramLabel = "A", defaultValue = "shifted", description = """
+            shifted (default): the loss mask moves left by one with the
+            targets, so position t counts when token t+1 is an
+            assistant token (the last prompt position, which proposes
+            the first draft token, is trained; a sample's last
+            position, whose target is padding, is not). reference:
+            unshifted, as the reference trainers do""")
+    LossMaskAlignment lossMask;
+
+    @Option(names = "--validation", paramLabel = "DIR", converter = PathKind.UriPath.class, description = """
+            held-out features ('eaglespark features' output of
+            conversations not trained on; same target and aux layers,
+            online too)""")
+    String validation;
+
+    @Option(names = "--validate-every", paramLabel = "N",
+            description = "updates between validations (default: --checkpoint-every)")
+    @Range(min = 1)
+    Integer validateEvery;
+
+    @Option(names = "--validation-rows", paramLabel = "N",
+            description = "score the first N rows of --validation (default: all)")
+    @Range(min = 1)
+    Integer validationRows;
+
+    @Option(names = "--export-last",
+            description = "export the last weights, not the best checkpoint by validation")
+    boolean exportLast;
+
+    @Option(names = "--allow-target-mismatch", description = """
+            train on features (and validation features) another
+            target made: warnings instead of the stop when the hashes
+            of config.json, tokenizer.json or the chat template, or
+            the aux layers differ (another hidden size or number of
+            aux layers always stops)""")
+    boolean allowTargetMismatch;
+
+    @Option(names = "--recompute", description = """
+            keep only each TTT step's output, keys and values in the
+            forward and recompute one step at a time in the backward:
+            about a third of the activation memory per token, for one
+            more forward of the steps (long sequences)""")
+    boolean recompute;
+
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "1",
+            description = "barrier tasks, one per GPU (default ${DEFAULT-VALUE})")
+    @Range(min = 1)
+    int workers;
+
+    @Option(names = "--device", paramLabel = "D", defaultValue = "auto", description = """
+            auto (default: the GPU Spark assigns the task, else the
+            CPU), gpu (also in local mode: rank mod visible GPUs), cpu""")
+    DeviceChoice device;
+
+    @Option(names = "--collective", paramLabel = "C", defaultValue = "auto", description = """
+            auto (default: NCCL when every worker has a GPU and loads
+            the same NCCL, else the ring), nccl (fails on a worker
+            that cannot) or ring (TCP through host memory)""")
+    CollectiveKind collective;
+
+    @Option(names = "--wire", paramLabel = "W", defaultValue = "fp32",
+            description = "all-reduce wire format: fp32 (default) or fp16")
+    WireType wire;
+
+    @Option(names = "--io-timeout", paramLabel = "S", defaultValue = "600", description = """
+            seconds a rank waits for a silent peer before failing
+            (default ${DEFAULT-VALUE}; covers rank 0 writing a checkpoint)""")
+    @Range(min = 1)
+    int ioTimeout;
 
     @Override
-    public int run(Args a) throws Exception {
-        boolean shared = a.has("shared-head");
-        if (!shared && !a.has("vocab")) {
+    public int run() throws Exception {
+        if (!sharedHead && vocab == null) {
             throw new UsageException("give --vocab FILE (standard draft) or --shared-head");
         }
-        TrainSettings s;
-        ServingEngine engine;
-        try {
-            s = new TrainSettings(a.getInt("ttt", 7), 0.8, LossType.parse(a.get("loss", "forward_kl")),
-                    Double.parseDouble(a.get("lr", "1e-4")), Double.parseDouble(a.get("min-lr", "1e-5")),
-                    a.getInt("warmup", 100), 0, Double.parseDouble(a.get("weight-decay", "0.0")),
-                    Double.parseDouble(a.get("clip", "0.5")), a.getInt("micro-batch", 1), a.getInt("accumulation", 1),
-                    Long.parseLong(a.get("seed", "0")), Precision.parse(a.get("precision", "auto")),
-                    Double.parseDouble(a.get("loss-scale", String.valueOf(TrainSettings.DEFAULT_LOSS_SCALE))),
-                    a.getInt("loss-scale-interval", TrainSettings.DEFAULT_GROWTH_INTERVAL))
-                    .withLossMask(LossMaskAlignment.parse(a.get("loss-mask", "shifted")))
-                    .withRecompute(a.has("recompute"));
-            engine = ServingEngine.parse(a.get("engine", "sglang"));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
-        String device = a.get("device", "auto");
-        DeviceChoice choice = a.get("device", "auto", DeviceChoice::parse);
-        int workers = a.getInt("workers", 1);
-        if (workers < 1) {
-            throw new UsageException("--workers must be at least 1");
-        }
-        CollectiveKind collective = a.get("collective", "auto", CollectiveKind::parse);
-        if (collective == CollectiveKind.NCCL && choice == DeviceChoice.CPU) {
+        if (collective == CollectiveKind.NCCL && device == DeviceChoice.CPU) {
             throw new UsageException("--collective nccl all-reduces on GPUs: it cannot run with --device cpu");
         }
-        String target = a.required("target"); // the demo is resolved by SparkStages
-        TrainJob.OnlineInput online = null;
-        String features = null;
-        if (a.has("online")) {
-            if (a.has("features")) {
+        TrainJob.OnlineInput onlineInput = null;
+        if (online) {
+            if (features != null) {
                 throw new UsageException("--online trains on --input conversations: give no --features");
             }
-            FeatureSettings f = new FeatureSettings(target, a.getInts("aux-layers", null), a.getInt("max-length", 2048),
-                    FeaturesCommand.parseTruncation(a.get("truncation", "truncate")), a.fileText("template"), 0, 0);
-            online = new TrainJob.OnlineInput(a.requiredAll("input"), f, a.getInt("input-splits", 64 * workers));
+            require(inputs, "--input");
+            // the demo target is resolved by SparkStages
+            FeatureSettings f = new FeatureSettings(target, FeaturesCommand.ints(auxLayers), maxLength, truncation,
+                    template == null ? null : java.nio.file.Files.readString(java.nio.file.Paths.get(template)), 0, 0);
+            onlineInput = new TrainJob.OnlineInput(inputs, f, inputSplits != null ? inputSplits : 64 * workers);
         } else {
-            for (String o : List.of("input", "input-splits", "aux-layers", "max-length", "truncation", "template")) {
-                if (a.has(o)) {
-                    throw new UsageException("--" + o + " is for online training: give --online too");
-                }
-            }
-            features = a.required("features");
+            refuseWithout(ONLINE, "is for online training: give --online too");
+            require(features, "--features");
         }
-        TrainJob job = new TrainJob(features, target, a.get("vocab", null), shared, a.required("checkpoints"),
-                a.getInt("epochs", 1), a.getInt("steps", 0), a.getInt("checkpoint-every", 500), a.has("resume"),
-                a.get("export", null), engine, s, validation(a), online);
-        if (a.has("allow-target-mismatch")) {
+        TrainJob job = new TrainJob(features, target, vocab, sharedHead, checkpoints, epochs, steps == null ? 0 : steps,
+                checkpointEvery, resume, export, engine, settings(), validation(), onlineInput);
+        if (allowTargetMismatch) {
             job = job.allowingTargetMismatch();
         }
-        return SparkStages.train(job, new TrainStage.Workers(workers, device, a.get("wire", "fp32", WireType::parse),
-                Duration.ofSeconds(a.getInt("io-timeout", 600)), collective));
+        return SparkStages.train(job, new TrainStage.Workers(workers, device.name().toLowerCase(Locale.ROOT), wire,
+                Duration.ofSeconds(ioTimeout), collective));
+    }
+
+    /** The training knobs of these options. */
+    TrainSettings settings() {
+        return TrainSettings.builder().tttLength(ttt).loss(loss).lr(lr).minLr(minLr).warmupSteps(warmup)
+                .weightDecay(weightDecay).clipNorm(clip).microBatch(microBatch).accumulation(accumulation).seed(seed)
+                .precision(precision).initialLossScale(lossScale).lossScaleGrowthInterval(lossScaleInterval)
+                .lossMask(lossMask).recompute(recompute).build();
     }
 
     /** The validation split of --validation, or null. */
-    private static TrainJob.Validation validation(Args a) {
-        for (String dependent : List.of("validate-every", "validation-rows", "export-last")) {
-            if (a.has(dependent) && !a.has("validation")) {
-                throw new UsageException("--" + dependent + " needs --validation DIR");
-            }
-        }
-        if (!a.has("validation")) {
+    private TrainJob.Validation validation() {
+        if (validation == null) {
+            refuseWithout(VALIDATION, "needs --validation DIR");
             return null;
         }
-        int every = a.getInt("validate-every", 0);
-        int rows = a.getInt("validation-rows", 0);
-        if (every < 0 || rows < 0) {
-            throw new UsageException("--validate-every and --validation-rows must not be negative");
+        return new TrainJob.Validation(validation, validateEvery == null ? 0 : validateEvery,
+                validationRows == null ? 0 : validationRows, exportLast);
+    }
+
+    /** A usage error for the first of {@code options} given (on the command line or in the config file). */
+    private void refuseWithout(List<String> options, String why) {
+        for (String o : options) {
+            if (OptionParser.given(spec, o)) {
+                throw new UsageException(o + " " + why);
+            }
         }
-        return new TrainJob.Validation(a.get("validation", null), every, rows, a.has("export-last"));
+    }
+
+    private static void require(Object value, String option) {
+        if (value == null) {
+            throw new UsageException("missing required option " + option);
+        }
     }
 }

@@ -12,75 +12,63 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.Arrays;
-import java.util.Map;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
 
 /** {@code eaglespark train-step}: one training step from a reference-format file, for cross-checks. */
-public final class TrainStepCommand implements Command {
-    private static final Map<String, Boolean> OPTIONS = Map.of("input", true, "meta", true, "output", true,
-            "precision", true, "device", true, "loss-mask", true);
-
-    @Override
-    public Map<String, Boolean> options() {
-        return OPTIONS;
-    }
-
-    @Override
-    public Map<String, PathKind> paths() {
-        return Map.of("input", PathKind.LOCAL, "meta", PathKind.LOCAL, "output", PathKind.LOCAL);
-    }
-
-    @Override
-    public String name() {
-        return "train-step";
-    }
-
-    @Override
-    public String summary() {
-        return "one training step from a reference-format batch; writes losses, accuracies and gradients";
-    }
-
-    @Override
-    public String help() {
-        return """
+@CommandLine.Command(name = "train-step",
+        header = "one training step from a reference-format batch; writes losses, accuracies and gradients",
+        customSynopsis = """
                 usage: eaglespark train-step --input FILE.safetensors [--meta FILE.json] --output OUT.safetensors
                                            [--precision fp32|fp16] [--device cpu|gpu]
-                                           [--loss-mask reference|shifted]
-
+                                           [--loss-mask reference|shifted]""",
+        description = """
                 Runs one train-time-test step of the draft on a batch stored the way the reference
                 EAGLE-3 trainer's dumps are (input_ids, attention_mask, loss_mask, aux_hidden, h_last,
                 target_norm, target_lm_head, param.*, buffer.t2d/d2t; the .json gives the config,
                 variant, loss_type, ttt_length and target_rms_norm_eps) and writes ploss [ttt], acc [ttt],
                 total_loss [1] and grad.<weight> for every trained weight, under the same names, so two
-                implementations can be compared tensor by tensor.
+                implementations can be compared tensor by tensor.""")
+public final class TrainStepCommand implements Command {
+    @Option(names = "--input", paramLabel = "FILE", required = true, converter = PathKind.LocalPath.class,
+            description = "the batch (safetensors)")
+    String input;
 
-                options:
-                  --input FILE   the batch (safetensors)
-                  --meta FILE    its description (default: the input with .json for .safetensors)
-                  --output FILE  where the results go
-                  --precision P  fp32 (default) or fp16: the step as fp16 training computes it
-                                 (fp16 weights and features, loss scale 1024, fp32 loss)
-                  --device D     cpu (default) or gpu: on a GPU the step runs the kernels GPU
-                                 training runs (fused attention in fp16)
-                  --loss-mask A  reference (default: the loss mask where the batch has it, as the
-                                 reference trainer leaves it) or shifted (moved left by one with
-                                 the targets, as 'train' does by default; see 'train --help')
-                """;
-    }
+    @Option(names = "--meta", paramLabel = "FILE", converter = PathKind.LocalPath.class,
+            description = "its description (default: the input with .json for .safetensors)")
+    String meta;
+
+    @Option(names = "--output", paramLabel = "FILE", required = true, converter = PathKind.LocalPath.class,
+            description = "where the results go")
+    String output;
+
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", description = """
+            fp32 (default) or fp16: the step as fp16 training computes it
+            (fp16 weights and features, loss scale 1024, fp32 loss)""")
+    Precision precision;
+
+    @Option(names = "--device", paramLabel = "D", defaultValue = "cpu", description = """
+            cpu (default) or gpu: on a GPU the step runs the kernels GPU
+            training runs (fused attention in fp16)""")
+    ai.djl.Device device;
+
+    @Option(names = "--loss-mask", paramLabel = "A", defaultValue = "reference", description = """
+            reference (default: the loss mask where the batch has it, as the
+            reference trainer leaves it) or shifted (moved left by one with
+            the targets, as 'train' does by default; see 'train --help')""")
+    LossMaskAlignment alignment;
 
     @Override
-    public int run(Args a) throws Exception {
-        Path input = Paths.get(a.required("input"));
-        Path meta = Paths.get(a.get("meta", input.toString().replaceFirst("\\.safetensors$", ".json")));
+    public int run() throws Exception {
+        Path input = Paths.get(this.input);
+        Path meta = Paths.get(this.meta != null ? this.meta : this.input.replaceFirst("\\.safetensors$", ".json"));
         if (!Files.isRegularFile(meta)) {
             throw new UsageException("no description " + meta + " next to the input; give --meta");
         }
         JsonNode m = new ObjectMapper().readTree(meta.toFile());
-        Path out = Paths.get(a.required("output"));
-        ai.djl.Device device = DumpCommand.parseDevice(a.get("device", "cpu"));
-        Precision precision = a.get("precision", "fp32", Precision::parse).on(device);
-        LossMaskAlignment alignment = a.get("loss-mask", "reference", LossMaskAlignment::parse);
+        Path out = Paths.get(output);
         try (SafeTensorsFile f = SafeTensorsFile.open(input)) {
-            ReferenceStep.Result r = ReferenceStep.run(f, m, precision, device, alignment, 0, false);
+            ReferenceStep.Result r = ReferenceStep.run(f, m, precision.on(device), device, alignment, 0, false);
             try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(out))) {
                 r.toSafeTensors().writeTo(os);
             }

@@ -74,7 +74,7 @@ public final class ReferenceStep {
             try (ComputeWeights weights = ComputeWeights.of(params, precision)) {
                 weights.beginUpdate();
                 TrainTimeTest ttt = new TrainTimeTest(new Eagle3Draft(ref.config(), weights.params()),
-                        ref.tttLength(), 0.8, ref.loss(), soft, chunkTokens, recompute);
+                        ref.tttLength(), TrainTimeTest.STEP_DECAY, ref.loss(), soft, chunkTokens, recompute);
                 TrainTimeTest.Output out;
                 try (GradMode gc = GradMode.recording()) {
                     TrainTimeTest.Inputs in = ref.inputs(m, dtype);

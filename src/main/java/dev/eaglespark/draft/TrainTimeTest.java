@@ -14,12 +14,15 @@ import dev.eaglespark.model.RotaryEmbedding;
  * EAGLE-3's training loop over one batch: k = 0..ttt-1 steps, each feeding the draft its own
  * previous hidden state; step k rotates queries and keys at positions t + k; the ids, target
  * distributions and masks move left by one per step (the draft is predicting one token further
- * ahead). Loss = sum over steps of 0.8^k * loss_k. The steps run as one TorchScript call
+ * ahead). Loss = sum over steps of decay^k * loss_k ({@link #STEP_DECAY}). The steps run as one TorchScript call
  * ({@link TrainTimeTestScript}) whose graph ends at each step's h_out; the final norm, the
  * lm_head, the soft labels and the losses follow a chunk of positions at a time
  * ({@link ChunkedHeadLoss}).
  */
 public final class TrainTimeTest {
+    /** EAGLE-3's decay of the step losses: step k's loss is weighted 0.8^k. */
+    public static final double STEP_DECAY = 0.8;
+
     private final Eagle3Draft draft;
     private final int steps;
     private final RotaryEmbedding rope;

@@ -11,94 +11,106 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 
 /** The --config rules, every command's help, and the job configs shipped in conf/jobs. */
 class ConfigFileTest {
     @TempDir
     Path tmp;
 
-    /** A command that only declares options; run is never called. */
-    private record Fake(String name, Map<String, Boolean> options, Set<String> listOptions,
-                        Map<String, PathKind> paths) implements Command {
-        @Override
-        public String summary() {
-            return name;
-        }
+    /** Commands that only declare options; run is never called. */
+    @CommandLine.Command(name = "train")
+    static final class Train implements Command {
+        @Option(names = "--lr") String lr;
+        @Option(names = "--steps") String steps;
+        @Option(names = "--resume") boolean resume;
+        @Option(names = "--features", converter = PathKind.UriPath.class) String features;
+        @Option(names = "--target", converter = PathKind.UriModel.class) String target;
+        @Option(names = "--report", converter = PathKind.LocalPath.class) String report;
 
         @Override
-        public String help() {
-            return name;
-        }
-
-        @Override
-        public int run(Args args) {
+        public int run() {
             throw new AssertionError();
         }
     }
 
-    private static final Fake TRAIN = new Fake("train", Map.of("lr", true, "steps", true, "resume", false,
-            "features", true, "target", true, "report", true), Set.of(),
-            Map.of("features", PathKind.URI, "target", PathKind.URI, "report", PathKind.LOCAL));
-    private static final Fake FEATURES = new Fake("features", Map.of("input", true, "output", true,
-            "features", true), Set.of("input"), Map.of());
-    private static final List<Command> ALL = List.of(TRAIN, FEATURES);
+    @CommandLine.Command(name = "features")
+    static final class Features implements Command {
+        @Option(names = "--input", converter = PathKind.UriPath.class) List<String> input;
+        @Option(names = "--output") String output;
+        @Option(names = "--features") String features;
 
-    private Args apply(String text, Command cmd, String... cli) throws Exception {
+        @Override
+        public int run() {
+            throw new AssertionError();
+        }
+    }
+
+    private static final List<CommandSpec> ALL = List.of(new Train().spec(), new Features().spec());
+
+    @SuppressWarnings("unchecked")
+    private <C extends Command> C apply(String text, Supplier<C> cmd, String... cli)
+            throws Exception {
         Path file = tmp.resolve("job.conf");
         Files.writeString(file, text);
         String[] argv = new String[cli.length + 2];
         argv[0] = "--config";
         argv[1] = file.toString();
         System.arraycopy(cli, 0, argv, 2, cli.length);
-        return ConfigFile.apply(argv, cmd, ALL);
+        return (C) OptionParser.parse(argv, cmd, ALL);
     }
+
+    private static final Supplier<Train> TRAIN = Train::new;
+    private static final Supplier<Features> FEATURES = Features::new;
 
     @Test
     void commandLineOverridesFileAndPrefixedKeysBeatUnprefixed() throws Exception {
         String conf = "# comment\nlr = 1e-4\n\ntrain.steps = 10\nfeatures = data/feat\nresume = true\n";
-        Args a = apply(conf, TRAIN, "--steps", "20");
-        assertEquals("1e-4", a.get("lr", null));
-        assertEquals("20", a.get("steps", null));
-        assertEquals("file:" + tmp.resolve("data/feat"), a.get("features", null), "relative to the file");
-        assertTrue(a.has("resume"));
-        assertEquals("3e-4", apply("lr = 1e-4\ntrain.lr = 3e-4\n", TRAIN).get("lr", null));
-        assertEquals(0, apply("resume = false\n", TRAIN).all("resume").size());
+        Train a = apply(conf, TRAIN, "--steps", "20");
+        assertEquals("1e-4", a.lr);
+        assertEquals("20", a.steps);
+        assertEquals("file:" + tmp.resolve("data/feat"), a.features, "relative to the file");
+        assertTrue(a.resume);
+        assertEquals("3e-4", apply("lr = 1e-4\ntrain.lr = 3e-4\n", TRAIN).lr);
+        assertFalse(apply("resume = false\n", TRAIN).resume);
     }
 
     @Test
     void pathsBecomeAbsoluteRelativeToTheFileOrTheWorkingDirectory() throws Exception {
         Path cwd = Path.of("").toAbsolutePath();
-        Args a = apply("features = ../feat\ntarget = stories15M\nreport = out/r.json\n", TRAIN);
-        assertEquals("file:" + tmp.getParent().resolve("feat"), a.get("features", null), "a Hadoop path: a file: URI");
-        assertEquals("stories15M", a.get("target", null), "the demo model keeps its name");
-        assertEquals(tmp.resolve("out/r.json").toString(), a.get("report", null), "a local path stays a path");
-        Args cli = apply("", TRAIN, "--features", "f/*.parquet", "--target", "hdfs:///models/m", "--report",
+        Train a = apply("features = ../feat\ntarget = stories15M\nreport = out/r.json\n", TRAIN);
+        assertEquals("file:" + tmp.getParent().resolve("feat"), a.features, "a Hadoop path: a file: URI");
+        assertEquals("stories15M", a.target, "the demo model keeps its name");
+        assertEquals(tmp.resolve("out/r.json").toString(), a.report, "a local path stays a path");
+        Train cli = apply("", TRAIN, "--features", "f/*.parquet", "--target", "hdfs:///models/m", "--report",
                 "file:///tmp/r.json");
-        assertEquals("file:" + cwd.resolve("f/*.parquet"), cli.get("features", null), "the command line's: cwd");
-        assertEquals("hdfs:///models/m", cli.get("target", null), "a URI is kept");
-        assertEquals("/tmp/r.json", cli.get("report", null));
-        assertEquals("file:/data/x", ConfigFile.apply(new String[] {"--features", "/data/x"}, TRAIN, ALL)
-                .get("features", null), "an absolute path is local, never the default file system's");
+        assertEquals("file:" + cwd.resolve("f/*.parquet"), cli.features, "the command line's: cwd");
+        assertEquals("hdfs:///models/m", cli.target, "a URI is kept");
+        assertEquals("/tmp/r.json", cli.report);
+        assertEquals("file:/data/x", ((Train) OptionParser.parse(new String[] {"--features", "/data/x"}, TRAIN, ALL))
+                .features, "an absolute path is local, never the default file system's");
     }
 
     @Test
     void listOptionsSplitAtCommasButNotInsideGlobAlternatives() throws Exception {
-        Args a = apply("input = a.jsonl, hdfs:///d/{x,y}/*.jsonl\noutput = out\nlr = 1\n", FEATURES);
-        assertEquals(List.of("a.jsonl", "hdfs:///d/{x,y}/*.jsonl"), a.all("input"));
-        Args cli = apply("input = a, b\n", FEATURES, "--input", "c");
-        assertEquals(List.of("c"), cli.all("input"), "the command line replaces the file's list");
+        Features a = apply("input = a.jsonl, hdfs:///d/{x,y}/*.jsonl\noutput = out\nlr = 1\n", FEATURES);
+        assertEquals(List.of("file:" + tmp.resolve("a.jsonl"), "hdfs:///d/{x,y}/*.jsonl"), a.input);
+        Features cli = apply("input = a, b\n", FEATURES, "--input", "c");
+        assertEquals(List.of("file:" + Path.of("").toAbsolutePath().resolve("c")), cli.input,
+                "the command line replaces the file's list");
     }
 
     @Test
     void noConfigLeavesTheCommandLineAlone() {
-        Args a = ConfigFile.apply(new String[] {"--lr", "1", "--resume"}, TRAIN, ALL);
-        assertEquals(List.of("1"), a.all("lr"));
-        assertTrue(a.has("resume"));
-        assertFalse(a.has("steps") || a.has("features") || a.has("config"));
+        Train a = (Train) OptionParser.parse(new String[] {"--lr", "1", "--resume"}, TRAIN, ALL);
+        assertEquals("1", a.lr);
+        assertTrue(a.resume);
+        assertFalse(a.steps != null || a.features != null);
     }
 
     @Test
@@ -121,29 +133,22 @@ class ConfigFileTest {
 
     @Test
     void otherCommandsKeysAreIgnored() throws Exception {
-        Args a = apply("lr = 1\ntrain.steps = 2\noutput = o\n", FEATURES);
-        assertEquals("o", a.get("output", null));
-        assertFalse(a.has("lr") || a.has("steps") || a.has("input") || a.has("features") || a.has("config"));
+        Features a = apply("lr = 1\ntrain.steps = 2\noutput = o\n", FEATURES);
+        assertEquals("o", a.output);
+        assertFalse(a.input != null || a.features != null);
     }
 
     @Test
     void badConfigExitsTwoNamingTheLine() throws Exception {
         Path file = tmp.resolve("bad.conf");
         Files.writeString(file, "steps = 1\ntrain.stepz = 2\n");
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream old = System.err;
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            assertEquals(2, Main.run(new String[] {"train", "--config", file.toString()}));
-        } finally {
-            System.setErr(old);
-        }
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains(file + ":2: key 'train.stepz'"), err.toString());
+        String err = UsageErrors.of("train", "--config", file.toString());
+        assertTrue(err.contains(file + ":2: key 'train.stepz'"), err);
     }
 
     @Test
     void everyCommandsHelpListsEveryOption() {
-        for (Command c : Main.commands()) {
+        for (CommandSpec c : Main.commands()) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             PrintStream old = System.out;
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
@@ -154,8 +159,8 @@ class ConfigFileTest {
             }
             String help = out.toString(StandardCharsets.UTF_8);
             assertTrue(help.contains("--config FILE"), c.name());
-            assertFalse(c.options().containsKey(ConfigFile.OPTION), c.name() + " redefines --config");
-            for (String option : c.options().keySet()) {
+            assertFalse(c.optionsMap().containsKey(ConfigFile.OPTION), c.name() + " redefines --config");
+            for (String option : c.options().stream().map(o -> o.longestName().substring(2)).toList()) {
                 assertTrue(help.matches("(?s).*\\n\\s+--" + option + "[ =\\n].*"), c.name() + " --help lacks --" + option);
             }
         }
@@ -168,7 +173,7 @@ class ConfigFileTest {
             assertEquals(3, confs.size(), confs.toString());
             for (Path p : confs) {
                 ConfigFile f = ConfigFile.read(p.toString());
-                for (Command c : Main.commands()) {
+                for (CommandSpec c : Main.commands()) {
                     f.valuesFor(c, Main.commands());
                 }
             }
@@ -185,7 +190,7 @@ class ConfigFileTest {
     }
 
     private static List<String> demoValues(ConfigFile demo, String command, String option) {
-        Command c = Main.commands().stream().filter(x -> x.name().equals(command)).findFirst().orElseThrow();
+        CommandSpec c = Main.commands().stream().filter(x -> x.name().equals(command)).findFirst().orElseThrow();
         return demo.valuesFor(c, Main.commands()).get(option);
     }
 }

@@ -88,8 +88,8 @@ class DraftInferenceMatchesTrainingTest {
     }
 
     private static void trainBriefly(DraftParams params, DraftConfig cfg, SoftLabels labels, BatchBuilder batches) {
-        TrainSettings s = new TrainSettings(TTT, 0.8, LossType.FORWARD_KL, 5e-3, 5e-3, 0, 8, 0.0, 1.0, 1, 1, 0)
-                .forRun(3, Precision.FP32);
+        TrainSettings s = TrainSettings.builder().tttLength(TTT).loss(LossType.FORWARD_KL).lr(5e-3).minLr(5e-3)
+                .warmupSteps(0).totalSteps(8).clipNorm(1.0).build().forRun(3, Precision.FP32);
         try (DraftTrainer trainer = new DraftTrainer(params, cfg, labels, s, DraftTrainer.GradientReducer.SINGLE)) {
             for (int i = 0; i < 3; i++) {
                 trainer.update(List.of(scope -> batches.build(scope, List.of(row))));

@@ -109,7 +109,8 @@ class OutputSafetyTest {
         assertTrue(why.contains("regenerate: --output") && why.contains("contains the input"), why);
         TrainJob export = new TrainJob(inputDir.toString(), model.toString(), null, true, tmp.resolve("ck").toString(),
                 1, 1, 1, false, inputDir.toString(), ServingEngine.SGLANG,
-                new TrainSettings(7, 0.8, LossType.FORWARD_KL, 1e-3, 1e-4, 1, 0, 0, 0.5, 1, 1, 0));
+                TrainSettings.builder().tttLength(7).loss(LossType.FORWARD_KL).lr(1e-3).minLr(1e-4).warmupSteps(1)
+                        .build());
         why = refusal(() -> DraftTraining.prepareExport(export, new Configuration()));
         assertTrue(why.contains("train: --export") && why.contains("is the input"), why);
         assertArrayEquals(before, Files.readAllBytes(Path.of(file)), "the input is untouched");

@@ -91,8 +91,8 @@ class TrainStageTest {
     }
 
     private static TrainJob job(String ckpt, int accumulation) {
-        TrainSettings s = new TrainSettings(3, 0.8, LossType.FORWARD_KL, 2e-3, 1e-4, 1, 0, 0.01, 0.5, 1,
-                accumulation, 5);
+        TrainSettings s = TrainSettings.builder().tttLength(3).loss(LossType.FORWARD_KL).lr(2e-3).minLr(1e-4)
+                .warmupSteps(1).weightDecay(0.01).accumulation(accumulation).seed(5).build();
         return new TrainJob(features, model.toString(), vocab, false, ckpt, 1, 4, 2, false, null,
                 ServingEngine.SGLANG, s);
     }

@@ -94,7 +94,8 @@ class CheckpointSafetyTest {
 
     private static TrainJob job(String feats, String target, String vocab, String ck, long steps, boolean resume,
                                 LossType loss, String export) {
-        TrainSettings s = new TrainSettings(7, 0.8, loss, 2e-3, 1e-4, 1, 0, 0.0, 0.5, 1, 1, 5);
+        TrainSettings s = TrainSettings.builder().tttLength(7).loss(loss).lr(2e-3).minLr(1e-4).warmupSteps(1).seed(5)
+                .build();
         return new TrainJob(feats, target, vocab, false, ck, 1, steps, 1, resume, export, ServingEngine.SGLANG, s);
     }
 

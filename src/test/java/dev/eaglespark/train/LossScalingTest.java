@@ -136,8 +136,8 @@ class LossScalingTest {
     }
 
     private static TrainSettings settings(double scale, int interval) {
-        return new TrainSettings(7, 0.8, dev.eaglespark.draft.LossType.FORWARD_KL, 1e-2, 1e-3, 0, 100, 0.0, 0.5, 1, 1,
-                0, Precision.FP16, scale, interval);
+        return TrainSettings.builder().tttLength(7).lr(1e-2).minLr(1e-3).warmupSteps(0).totalSteps(100)
+                .precision(Precision.FP16).initialLossScale(scale).lossScaleGrowthInterval(interval).build();
     }
 
     /** A trainer over the fixture's weights, updated on the fixture's batch. */

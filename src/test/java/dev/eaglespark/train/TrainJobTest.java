@@ -17,8 +17,10 @@ import org.junit.jupiter.api.Test;
 class TrainJobTest {
     private static final TrainJob JOB = new TrainJob("file:/f", "stories15M", "file:/v.safetensors", false,
             "file:/ck", 3, 600, 75, false, "file:/draft", ServingEngine.VLLM,
-            new TrainSettings(5, 0.8, LossType.REVERSE_KL, 1e-3, 5e-5, 30, 600, 0.01, 0.5, 64, 2, 7, Precision.FP32,
-                    1024, 100, LossMaskAlignment.REFERENCE, false),
+            TrainSettings.builder().tttLength(5).loss(LossType.REVERSE_KL).lr(1e-3).minLr(5e-5).warmupSteps(30)
+                    .totalSteps(600).weightDecay(0.01).microBatch(64).accumulation(2).seed(7)
+                    .precision(Precision.FP32).initialLossScale(1024).lossScaleGrowthInterval(100)
+                    .lossMask(LossMaskAlignment.REFERENCE).build(),
             new TrainJob.Validation("file:/val", 75, 200, true), null).allowingTargetMismatch();
 
     @Test

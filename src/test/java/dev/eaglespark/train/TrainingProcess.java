@@ -16,7 +16,8 @@ public final class TrainingProcess {
     private TrainingProcess() {}
 
     public static void main(String[] args) throws Exception {
-        TrainSettings s = new TrainSettings(7, 0.8, LossType.FORWARD_KL, 1e-3, 1e-4, 5, 0, 0.0, 0.5, 1, 1, 3);
+        TrainSettings s = TrainSettings.builder().tttLength(7).loss(LossType.FORWARD_KL).lr(1e-3).minLr(1e-4)
+                .warmupSteps(5).seed(3).build();
         Configuration conf = new Configuration();
         boolean resume = new Checkpoints(args[3], conf).latest() != null;
         TrainJob job = new TrainJob(args[0], args[1], args[2], false, args[3], 1, 100_000, 1, resume, null,

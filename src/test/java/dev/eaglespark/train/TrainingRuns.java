@@ -37,7 +37,8 @@ public record TrainingRuns(String features, String target, String vocab, Configu
     }
 
     public TrainJob job(String ckpt, long steps, long every, boolean resume, boolean shared, String export) {
-        TrainSettings s = new TrainSettings(7, 0.8, LossType.FORWARD_KL, 2e-3, 1e-4, 5, 0, 0.0, 0.5, 4, 1, 11);
+        TrainSettings s = TrainSettings.builder().tttLength(7).loss(LossType.FORWARD_KL).lr(2e-3).minLr(1e-4)
+                .warmupSteps(5).microBatch(4).seed(11).build();
         return new TrainJob(online == null ? features : null, target, shared ? null : vocab, shared, ckpt, 1, steps,
                 every, resume, export, ServingEngine.SGLANG, s, null, online);
     }
