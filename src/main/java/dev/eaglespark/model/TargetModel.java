@@ -38,6 +38,7 @@ public final class TargetModel implements AutoCloseable {
     private final NDArray lmHead;
     private final List<DecoderLayer> layers;
     private final RotaryEmbedding rope;
+    private final ScriptModule finalNormScript;
     private HostStaging staging;
     private DecodeScript decodeScript;
     private ExecutorService copier;
@@ -55,6 +56,8 @@ public final class TargetModel implements AutoCloseable {
         this.layers = layers;
         this.rope = new RotaryEmbedding(config.rope(), config.headDim(), config.checkpointRopePrecision());
         this.ropeFromZero = new RopeCache(rope, weights.newSubManager());
+        this.finalNormScript = ScriptTemplate.module("TargetFinalNorm", Map.of("eps", config.rmsNormEps()),
+                ScriptTemplate.of("model/final-norm"), ScriptTemplate.of("norm"));
     }
 
     /** fp32 on CPU, fp16 on a GPU. */
@@ -195,7 +198,7 @@ public final class TargetModel implements AutoCloseable {
         int t = (int) ids.getShape().get(1);
         NDList cs = ropeFromZero.fromZero(scope, t, dtype);
         // Right-padded whole sequences: causality alone hides the padding (no bias, no cache).
-        return run(scope, ids, new NDList(cs.get(0), cs.get(2)), null, null, req);
+        return run(scope, ids, cs, null, null, req);
     }
 
     /**
@@ -240,7 +243,7 @@ public final class TargetModel implements AutoCloseable {
         long start = cache.length();
         int n = tokens.length;
         NDArray ids = upload(scope, tokens, new Shape(1, n));
-        return run(scope, ids, rope.table(scope, start, n, dtype, true), Attention.afterCacheBias(scope, start, n, dtype),
+        return run(scope, ids, rope.table(scope, start, n, dtype), Attention.afterCacheBias(scope, start, n, dtype),
                 cache, req);
     }
 
@@ -300,8 +303,9 @@ public final class TargetModel implements AutoCloseable {
         return weights;
     }
 
+    /** The final RMSNorm, as every script computes it ({@code scripts/norm.torchscript}), in h's manager. */
     private NDArray finalNorm(NDArray h) {
-        return Ops.rmsNorm(h, finalNorm, config.rmsNormEps());
+        return finalNormScript.call(h, finalNorm);
     }
 
     private static ForwardResult moveTo(NDManager out, ForwardResult r) {
