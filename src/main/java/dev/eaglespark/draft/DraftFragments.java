@@ -29,6 +29,7 @@ final class DraftFragments {
                 wv: Tensor, wo: Tensor, post_norm: Tensor, gate: Tensor, up: Tensor, down: Tensor,
                 norm: Tensor, lm_head: Tensor""";
     private static final ScriptTemplate LAYER = ScriptTemplate.of("draft/layer");
+    private static final ScriptTemplate TRAIN_ATTENTION = ScriptTemplate.of("draft/train-attention");
 
     private DraftFragments() {}
 
@@ -37,11 +38,23 @@ final class DraftFragments {
      * {@code values}) and the draft's layer, head and shared methods for {@code c}'s shapes.
      */
     static ScriptModule module(DraftConfig c, String className, Map<String, ?> values, ScriptTemplate... templates) {
+        return module(c, className, values, List.of(templates), new ScriptTemplate[0]);
+    }
+
+    /** {@link #module} with the train-time-test steps' attention ({@code draft/train-attention.torchscript}). */
+    static ScriptModule trainingModule(DraftConfig c, String className, Map<String, ?> values,
+                                       ScriptTemplate... templates) {
+        return module(c, className, values, List.of(templates), TRAIN_ATTENTION);
+    }
+
+    private static ScriptModule module(DraftConfig c, String className, Map<String, ?> values,
+                                       List<ScriptTemplate> templates, ScriptTemplate... shaped) {
         Map<String, Object> keys = new HashMap<>(values);
         keys.putAll(Map.of("weights", WEIGHT_PARAMETERS, "heads", c.numHeads(), "kv_heads", c.numKvHeads()));
-        List<ScriptTemplate> all = new ArrayList<>(List.of(templates));
+        List<ScriptTemplate> all = new ArrayList<>(templates);
         all.add(LAYER);
         return ScriptModule.of(className, ScriptTemplate.methods(className, keys, ScriptTemplate.COMMENTS, all)
-                + new SharedFragments(c.numHeads(), c.numKvHeads(), c.headDim(), c.rmsNormEps()).methods(className));
+                + new SharedFragments(c.numHeads(), c.numKvHeads(), c.headDim(), c.rmsNormEps())
+                        .methods(className, shaped));
     }
 }

@@ -91,6 +91,6 @@ final class TrainTimeTestScript {
 
     /** A module of class {@code name}: the forward {@code template}, the steps and the draft's methods. */
     private ScriptModule module(String name, String template) {
-        return DraftFragments.module(cfg, name, Map.of("steps", steps), ScriptTemplate.of(template), STEPS);
+        return DraftFragments.trainingModule(cfg, name, Map.of("steps", steps), ScriptTemplate.of(template), STEPS);
     }
 }

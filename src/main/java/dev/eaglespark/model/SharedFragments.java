@@ -1,5 +1,6 @@
 package dev.eaglespark.model;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -24,10 +25,15 @@ public record SharedFragments(int heads, int kvHeads, int headDim, double eps) {
         }
     }
 
-    /** The shared methods for module class {@code className}. */
-    public String methods(String className) {
+    /**
+     * The shared methods for module class {@code className}, with {@code more} templates that take
+     * the same keys (eps, half_head_dim, kv_heads, groups, head_dim, q_dim, scale).
+     */
+    public String methods(String className, ScriptTemplate... more) {
+        List<ScriptTemplate> all = new ArrayList<>(TEMPLATES);
+        all.addAll(List.of(more));
         return ScriptTemplate.methods(className, Map.of("eps", eps, "half_head_dim", headDim / 2,
                 "kv_heads", kvHeads, "groups", heads / kvHeads, "head_dim", headDim,
-                "q_dim", (long) heads * headDim, "scale", 1.0 / Math.sqrt(headDim)), ScriptTemplate.COMMENTS, TEMPLATES);
+                "q_dim", (long) heads * headDim, "scale", 1.0 / Math.sqrt(headDim)), ScriptTemplate.COMMENTS, all);
     }
 }

@@ -25,10 +25,8 @@ import org.apache.logging.log4j.Logger;
 public final class TargetModel implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(TargetModel.class);
     /** Copies ids into page-locked memory and queues their upload (the allocator keeps the block until it is done). */
-    private static final ScriptModule UPLOAD = ScriptModule.of("UploadIds", """
-              def forward(self: __torch__.UploadIds, like: Tensor, ids: Tensor) -> Tensor:
-                return torch.to(torch.pin_memory(ids), ops.prim.device(like), ops.prim.dtype(ids), True)
-            """);
+    private static final ScriptModule UPLOAD = ScriptTemplate.module("UploadIds", Map.of(),
+            ScriptTemplate.of("model/upload-ids"));
 
     private final TargetConfig config;
     private final NDManager weights;
