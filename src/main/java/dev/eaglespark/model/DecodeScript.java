@@ -46,9 +46,12 @@ public final class DecodeScript implements AutoCloseable {
         LayerScript layer = new LayerScript(c);
         List<String> kinds = layer.weightNames();
         String className = "DecodeStep";
-        Map<String, Object> keys = Map.of(
-                "weight_lists", String.join(", ", kinds.stream().map(k -> k + ": List[Tensor]").toList()),
-                "weight_names", String.join(", ", kinds),
+        // the model's inputs after each method's own, in the order call() passes them
+        List<String> inputs = new ArrayList<>(List.of("embed: Tensor", "final_norm: Tensor", "lm_head: Tensor",
+                "cos_table: Tensor", "sin_table: Tensor", "k_caches: List[Tensor]", "v_caches: List[Tensor]"));
+        kinds.forEach(k -> inputs.add(k + ": List[Tensor]"));
+        Map<String, Object> keys = Map.of("model_parameters", String.join(", ", inputs),
+                "model_arguments", String.join(", ", inputs.stream().map(p -> p.substring(0, p.indexOf(':'))).toList()),
                 "layer_weights", String.join(", ", kinds.stream().map(k -> k + "[i]").toList()),
                 "kv_heads", c.numKvHeads(), "head_dim", c.headDim(), "hidden", c.hiddenSize(),
                 "masked", (double) Attention.masked(model.dtype()));
