@@ -11,9 +11,10 @@ import java.util.Map;
 
 /**
  * The draft's lm_head, the loss and accuracy of every train-time-test step and the gradient they
- * send back ({@code scripts/draft/chunked-head-loss.torchscript}), a chunk of positions at a time, as fused linear-cross-entropy kernels do it: no
- * logits or soft labels of a whole sequence ever exist, only those of one chunk (256 MiB of fp32
- * logits of the wider vocabulary by default: 523 tokens at 128,256).
+ * send back ({@code scripts/draft/chunked-head-loss.torchscript}), a chunk of positions at a time,
+ * as fused linear-cross-entropy kernels do it: no logits or soft labels of a whole sequence ever
+ * exist, only those of one chunk (256 MiB of fp32 logits of the wider vocabulary by default: 523
+ * tokens at 128,256).
  *
  * <p>The autograd graph of the TTT forward ends at each step's h_out. Here, outside autograd,
  * each chunk's rows go through the draft's final norm (the RMSNorm every script runs,

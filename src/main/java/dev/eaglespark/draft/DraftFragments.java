@@ -4,9 +4,11 @@ import dev.eaglespark.model.ScriptModule;
 import dev.eaglespark.model.ScriptTemplate;
 import dev.eaglespark.model.SharedFragments;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * The draft's math, once: every draft script (the train-time-test steps of
@@ -16,18 +18,19 @@ import java.util.Map;
  * writes), so training and speculative decoding cannot compute two different drafts.
  */
 final class DraftFragments {
-    /** The draft weights a script reads, in the order its {@code forward} takes them. */
-    static final List<String> WEIGHTS = List.of("fc.weight", DraftParams.EMBED, "midlayer.input_layernorm.weight",
-            "midlayer.hidden_norm.weight", "midlayer.self_attn.q_proj.weight", "midlayer.self_attn.k_proj.weight",
-            "midlayer.self_attn.v_proj.weight", "midlayer.self_attn.o_proj.weight",
-            "midlayer.post_attention_layernorm.weight", "midlayer.mlp.gate_proj.weight", "midlayer.mlp.up_proj.weight",
-            "midlayer.mlp.down_proj.weight", "norm.weight", DraftParams.LM_HEAD);
-
-    /** {@link #WEIGHTS} as {@code forward}'s typed parameters (the templates' {@code ${weights}}). */
-    private static final String WEIGHT_PARAMETERS = """
-            fc: Tensor, embed: Tensor, in_norm: Tensor, hidden_norm: Tensor, wq: Tensor, wk: Tensor,
-                wv: Tensor, wo: Tensor, post_norm: Tensor, gate: Tensor, up: Tensor, down: Tensor,
-                norm: Tensor, lm_head: Tensor""";
+    /** The weights a script reads, by serving name and as the scripts name them, in {@code forward}'s order. */
+    private static final String[][] NAMES = {{"fc.weight", "fc"}, {DraftParams.EMBED, "embed"},
+            {"midlayer.input_layernorm.weight", "in_norm"}, {"midlayer.hidden_norm.weight", "hidden_norm"},
+            {"midlayer.self_attn.q_proj.weight", "wq"}, {"midlayer.self_attn.k_proj.weight", "wk"},
+            {"midlayer.self_attn.v_proj.weight", "wv"}, {"midlayer.self_attn.o_proj.weight", "wo"},
+            {"midlayer.post_attention_layernorm.weight", "post_norm"}, {"midlayer.mlp.gate_proj.weight", "gate"},
+            {"midlayer.mlp.up_proj.weight", "up"}, {"midlayer.mlp.down_proj.weight", "down"}, {"norm.weight", "norm"},
+            {DraftParams.LM_HEAD, "lm_head"}};
+    /** The serving names of the weights a script reads, in the order its {@code forward} takes them. */
+    static final List<String> WEIGHTS = Arrays.stream(NAMES).map(n -> n[0]).toList();
+    /** The same as {@code forward}'s typed parameters (the templates' {@code ${weights}}). */
+    private static final String WEIGHT_PARAMETERS = Arrays.stream(NAMES).map(n -> n[1] + ": Tensor")
+            .collect(Collectors.joining(", "));
     private static final ScriptTemplate LAYER = ScriptTemplate.of("draft/layer");
     private static final ScriptTemplate TRAIN_ATTENTION = ScriptTemplate.of("draft/train-attention");
 

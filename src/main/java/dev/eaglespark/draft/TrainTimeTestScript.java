@@ -8,13 +8,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The train-time-test forward of {@link TrainTimeTest} as one TorchScript call with autograd
- * on ({@code scripts/draft/train-time-test.torchscript}): the draft step of every TTT step
- * ({@link DraftFragments}, the same methods inference runs) and the shift of the ids between steps. It returns each step's output h_out, where the graph
- * ends: the final norm, the lm_head and the loss run chunk by chunk in {@link ChunkedHeadLoss},
- * outside autograd. Through DJL the same work is about a thousand JNI calls per micro-batch at
- * tens of microseconds each, which kept the GPU waiting for the host; here it is one, and the
- * backward runs in libtorch.
+ * The train-time-test forward of {@link TrainTimeTest} as one TorchScript call with autograd on
+ * ({@code scripts/draft/train-time-test.torchscript}): the draft step of every TTT step ({@link
+ * DraftFragments}, the same methods inference runs) and the shift of the ids between steps. It
+ * returns each step's output h_out, where the graph ends: the final norm, the lm_head and the loss
+ * run chunk by chunk in {@link ChunkedHeadLoss}, outside autograd. Through DJL the same work is
+ * about a thousand JNI calls per micro-batch at tens of microseconds each, which kept the GPU
+ * waiting for the host; here it is one, and the backward runs in libtorch.
  *
  * <p>Four modules share the steps: the forward with its graph; the same without one, keeping
  * each step's output, keys and values for {@link StepwiseBackward}; one step alone from those,

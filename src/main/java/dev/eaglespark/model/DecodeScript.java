@@ -12,18 +12,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The whole model over a {@link SlotCache} as one TorchScript call ({@code scripts/model/decode.torchscript}): a prefill of new rows into
- * their slots, and a decode step of the first B slots, each from token ids to the next token
- * picked on the device ({@link DeviceSampling}): embedding, every layer, the final norm, the
- * head and the pick, with only the B chosen ids read back. The layers are {@link LayerScript}'s
- * own methods in its PREFILL and STEP forms (the same layer source as every other path), called
- * in a loop over lists of the layers' weights; the rotary tables and the attention bias are made
- * on the device from each row's position. Through DJL one call costs a JNI crossing and the
- * conversion of its arguments: the weights' lists are built once (one TorchScript list per kind of
- * weight across the layers) and passed again at every call, so a step converts a handful of small
- * tensors. Per-layer calls cost about 0.4-1 ms of host time each on the GPU machine, 32 of them a
- * step at 8B shapes; what is left of the host's cost is the TorchScript interpreter's, a few
- * microseconds per op (docs/BENCHMARKS.md).
+ * The whole model over a {@link SlotCache} as one TorchScript call ({@code
+ * scripts/model/decode.torchscript}): a prefill of new rows into their slots, and a decode step of
+ * the first B slots, each from token ids to the next token picked on the device ({@link
+ * DeviceSampling}): embedding, every layer, the final norm, the head and the pick, with only the B
+ * chosen ids read back. The layers are {@link LayerScript}'s own methods in its PREFILL and STEP
+ * forms (the same layer source as every other path), called in a loop over lists of the layers'
+ * weights; the rotary tables and the attention bias are made on the device from each row's
+ * position. Through DJL one call costs a JNI crossing and the conversion of its arguments: the
+ * weights' lists are built once (one TorchScript list per kind of weight across the layers) and
+ * passed again at every call, so a step converts a handful of small tensors. Per-layer calls cost
+ * about 0.4-1 ms of host time each on the GPU machine, 32 of them a step at 8B shapes; what is
+ * left of the host's cost is the TorchScript interpreter's, a few microseconds per op
+ * (docs/BENCHMARKS.md).
  */
 public final class DecodeScript implements AutoCloseable {
     private static final ScriptTemplate DECODE = ScriptTemplate.of("model/decode");

@@ -22,7 +22,10 @@ public final class RopeCache {
         this.manager = manager;
     }
 
-    /** cos and the sign-folded sin, each [n, headDim], of positions 0..n-1 in {@code type}: views, owned by {@code scope}. */
+    /**
+     * cos and the sign-folded sin, each [n, headDim], of positions 0..n-1 in {@code type}: views,
+     * owned by {@code scope}.
+     */
     public synchronized NDList fromZero(NDManager scope, int n, DataType type) {
         if (table == null || table.head().getShape().get(0) < n || table.head().getDataType() != type) {
             if (table != null) {

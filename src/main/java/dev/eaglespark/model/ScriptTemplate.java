@@ -161,7 +161,8 @@ public final class ScriptTemplate {
         Rendering(Map<String, ?> values, Marks marks) {
             for (String k : values.keySet()) {
                 if (DTYPES.containsKey(k)) {
-                    throw new IllegalArgumentException("'" + k + "' names a dtype code in every template: choose another key");
+                    throw new IllegalArgumentException("'" + k + "' names a dtype code in every template: "
+                            + "choose another key");
                 }
             }
             this.values = values;
@@ -214,7 +215,8 @@ public final class ScriptTemplate {
                 return b ? "True" : "False";
             }
             throw new IllegalArgumentException("TorchScript template " + t.name + ": ${" + key + "} is a "
-                    + (v == null ? "null" : v.getClass().getSimpleName()) + " (text, int, long, double, boolean or template)");
+                    + (v == null ? "null" : v.getClass().getSimpleName())
+                    + " (text, int, long, double, boolean or template)");
         }
 
         void checkAllUsed(List<ScriptTemplate> templates) {
