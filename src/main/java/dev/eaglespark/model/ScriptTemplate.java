@@ -16,6 +16,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * TorchScript source kept as a readable file, {@code dev/eaglespark/scripts/NAME.torchscript} on
@@ -123,19 +124,17 @@ public final class ScriptTemplate {
 
     /**
      * The module of class {@code className} whose methods are {@code templates} rendered with
-     * {@code values} and {@code class} = the class name.
+     * {@code values} and {@code class} = the class name, marks kept as comments.
      */
-    public static ScriptModule module(String className, Map<String, ?> values, Marks marks,
-                                      List<ScriptTemplate> templates) {
-        return ScriptModule.of(className, methods(className, values, marks, templates));
-    }
-
-    /** {@link #module} with the marks kept as comments. */
     public static ScriptModule module(String className, Map<String, ?> values, ScriptTemplate... templates) {
-        return module(className, values, COMMENTS, List.of(templates));
+        return ScriptModule.of(className, methods(className, values, COMMENTS, List.of(templates)));
     }
 
-    /** The methods of {@link #module}'s class, as {@link ScriptModule#of} takes them (indented by two spaces). */
+    /**
+     * The methods of a module of class {@code className}, as {@link ScriptModule#of} takes them
+     * (indented by two spaces): {@code templates} rendered with {@code values}, {@code class} = the
+     * class name, and {@code marks}.
+     */
     public static String methods(String className, Map<String, ?> values, Marks marks,
                                  List<ScriptTemplate> templates) {
         Map<String, Object> all = new HashMap<>(values);
@@ -143,7 +142,7 @@ public final class ScriptTemplate {
             throw new IllegalArgumentException("the key 'class' is the module's class name, given by the module");
         }
         return render(all, marks, templates).lines().map(l -> l.isEmpty() ? l : "  " + l)
-                .reduce(new StringBuilder(), (b, l) -> b.append(l).append('\n'), StringBuilder::append).toString();
+                .collect(Collectors.joining("\n", "", "\n"));
     }
 
     @Override
