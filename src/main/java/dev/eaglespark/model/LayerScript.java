@@ -73,6 +73,7 @@ public final class LayerScript {
         this.fragments = new SharedFragments(cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), cfg.rmsNormEps());
         this.module = ScriptModule.of("FusedDecoderLayer", module("FusedDecoderLayer", Form.FULL));
         this.cachedModule = ScriptModule.of("CachedDecoderLayer", module("CachedDecoderLayer", Form.CACHED));
+        // the full-sequence layer's section marks, which the timed copy turns into events
         Map<String, Object> full = keys("forward", Form.FULL);
         full.put("class", "TimedDecoderLayer");
         this.marks = LAYER.marks(full);
