@@ -73,7 +73,7 @@ public final class ForwardOpProfile {
                 double[] sum = new double[names.size()];
                 int warmup = 3; // the optimizing executor profiles the first calls, fuses after
                 for (int i = 0; i < warmup + repeats; i++) {
-                    float[] ms = script.sectionMillis(x, rope.get(0), rope.get(2), w);
+                    float[] ms = script.sectionMillis(x, rope.get(0), rope.get(1), w);
                     for (int s = 0; i >= warmup && s < ms.length; s++) {
                         sum[s] += ms[s];
                     }
@@ -82,7 +82,7 @@ public final class ForwardOpProfile {
                     rows.add(new Row(names.get(s), Double.NaN, sum[s] / repeats * layers));
                 }
             }
-            double[] whole = time(m, s -> script.forward(x, rope.get(0), rope.get(2), w), repeats);
+            double[] whole = time(m, s -> script.forward(x, rope.get(0), rope.get(1), w), repeats);
             rows.add(new Row(WHOLE_LAYER, whole[0] * layers, whole[1] * layers));
             // Once per forward: the three aux states fused and both feature tensors copied to the host.
             NDList aux = new NDList(x, x, x);

@@ -4,6 +4,8 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.eaglespark.model.ScriptModule;
+import dev.eaglespark.model.ScriptTemplate;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -20,14 +22,8 @@ import org.apache.logging.log4j.Logger;
  */
 public final class CurrentStream {
     private static final Logger LOG = LogManager.getLogger(CurrentStream.class);
-    private static final ScriptModule IS_DEFAULT = ScriptModule.of("CurrentStreamIsDefault", """
-              def forward(self: __torch__.CurrentStreamIsDefault, like: Tensor) -> Tensor:
-                device = torch.get_device(like)
-                same = 0
-                if ops.cuda.current_stream(device).id() == ops.cuda.default_stream(device).id():
-                  same = 1
-                return torch.full([1], same, dtype=4, layout=None, device=torch.device("cpu"))
-            """);
+    private static final ScriptModule IS_DEFAULT = ScriptTemplate.module("CurrentStreamIsDefault", Map.of(),
+            ScriptTemplate.of("collective/current-stream-is-default"));
 
     private CurrentStream() {}
 

@@ -3,10 +3,13 @@ package dev.eaglespark.draft;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import dev.eaglespark.model.ScriptModule;
+import dev.eaglespark.model.ScriptTemplate;
+import java.util.Map;
 
 /**
- * The draft's two inference steps as TorchScript, built from the same methods as the
- * train-time-test script ({@link DraftFragments}):
+ * The draft's two inference steps as TorchScript ({@code scripts/draft/extend.torchscript} and
+ * {@code chain.torchscript}), built from the same methods as the train-time-test script
+ * ({@link DraftFragments}):
  * <ul>
  *   <li>{@code extend}: step 0 over n newly verified positions, whose keys and values are written
  *   into the draft's KV cache in place (as the target's cached layer does); a position attends
@@ -24,10 +27,8 @@ final class DraftStepScripts {
     private final ScriptModule chain;
 
     DraftStepScripts(DraftConfig cfg) {
-        this.extend = ScriptModule.of("EagleDraftExtend", EXTEND.replace("$WEIGHTS", DraftFragments.WEIGHT_PARAMETERS)
-                + DraftFragments.methods(cfg, "EagleDraftExtend"));
-        this.chain = ScriptModule.of("EagleDraftChain", CHAIN.replace("$WEIGHTS", DraftFragments.WEIGHT_PARAMETERS)
-                + DraftFragments.methods(cfg, "EagleDraftChain"));
+        this.extend = DraftFragments.module(cfg, "EagleDraftExtend", Map.of(), ScriptTemplate.of("draft/extend"));
+        this.chain = DraftFragments.module(cfg, "EagleDraftChain", Map.of(), ScriptTemplate.of("draft/chain"));
     }
 
     /**
@@ -62,48 +63,4 @@ final class DraftStepScripts {
         in.addAll(draft.weights());
         return chain.forward(in);
     }
-
-    private static final String EXTEND = """
-              def forward(self: __torch__.EagleDraftExtend,
-                  ids: Tensor, aux: Tensor, cos_table: Tensor, sin_table: Tensor, bias: Tensor, k_cache: Tensor,
-                  v_cache: Tensor,
-                  $WEIGHTS) -> Tuple[Tensor, Tensor]:
-                n = torch.size(ids, 1)
-                end = torch.size(bias, -1)
-                cos = torch.slice(cos_table, 0, end - n, end)
-                sin = torch.slice(sin_table, 0, end - n, end)
-                h = torch.linear(aux, fc)
-                qkv = self.layer_input(ids, h, cos, sin, embed, in_norm, hidden_norm, wq, wk, wv)
-                keys = self.cache(k_cache, qkv[1], end)
-                values = self.cache(v_cache, qkv[2], end)
-                attn = self.scored_attention(qkv[0], [keys], [values], bias, 1, n)
-                last = torch.slice(self.layer_output(h, attn, wo, post_norm, gate, up, down), 1, n - 1, n)
-                return (last, self.head(last, norm, lm_head))
-              def cache(self: __torch__.EagleDraftExtend, buffer: Tensor, step: Tensor, end: int) -> Tensor:
-                _0 = torch.copy_(torch.slice(buffer, 2, end - torch.size(step, 2), end), step)
-                return torch.slice(buffer, 2, 0, end)
-            """;
-
-    private static final String CHAIN = """
-              def forward(self: __torch__.EagleDraftChain,
-                  id: Tensor, h: Tensor, cos_table: Tensor, sin_table: Tensor, cached_keys: Tensor,
-                  cached_values: Tensor, own_keys: Tensor, own_values: Tensor,
-                  $WEIGHTS) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
-                p = torch.size(cached_keys, 2) - 1
-                j = torch.size(own_keys, 2) + 1
-                cos = torch.slice(cos_table, 0, p + j, p + j + 1)
-                sin = torch.slice(sin_table, 0, p + j, p + j + 1)
-                qkv = self.layer_input(id, h, cos, sin, embed, in_norm, hidden_norm, wq, wk, wv)
-                own_keys = torch.cat([own_keys, qkv[1]], 2)
-                own_values = torch.cat([own_values, qkv[2]], 2)
-                keys = [cached_keys]
-                values = [cached_values]
-                for i in range(j):
-                  keys.append(torch.slice(own_keys, 2, i, i + 1))
-                  values.append(torch.slice(own_values, 2, i, i + 1))
-                no_bias = torch.zeros([0], dtype=ops.prim.dtype(h), layout=None, device=ops.prim.device(h))
-                attn = self.scored_attention(qkv[0], keys, values, no_bias, 1, 1)
-                out = self.layer_output(h, attn, wo, post_norm, gate, up, down)
-                return (out, self.head(out, norm, lm_head), own_keys, own_values)
-            """;
 }

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.eaglespark.model.ScriptModule;
+import dev.eaglespark.model.ScriptTemplate;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -74,24 +75,10 @@ final class HalfWeights implements ComputeWeights {
         }
     }
 
-    private static final ScriptModule FIRST = ScriptModule.of("FirstGradientSums", """
-              def forward(self: __torch__.FirstGradientSums, grads: List[Tensor], unscale: Tensor) -> List[Tensor]:
-                u = torch.full([1], float(unscale), dtype=6, layout=None, device=ops.prim.device(grads[0]))
-                sums = annotate(List[Tensor], [])
-                for g in grads:
-                  sums.append(torch.mul(g, u))
-                  torch.zero_(g)
-                return sums
-            """);
-    private static final ScriptModule ADD = ScriptModule.of("AddGradientSums", """
-              def forward(self: __torch__.AddGradientSums, grads: List[Tensor], sums: List[Tensor],
-                  unscale: Tensor) -> Tensor:
-                u = float(unscale)
-                for i in range(len(grads)):
-                  torch.add_(sums[i], grads[i], alpha=u)
-                  torch.zero_(grads[i])
-                return unscale
-            """);
+    private static final ScriptModule FIRST = ScriptTemplate.module("FirstGradientSums", Map.of(),
+            ScriptTemplate.of("draft/gradient-sums-first"));
+    private static final ScriptModule ADD = ScriptTemplate.module("AddGradientSums", Map.of(),
+            ScriptTemplate.of("draft/gradient-sums-add"));
 
     @Override
     public Map<String, NDArray> gradients() {

@@ -5,8 +5,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import dev.eaglespark.model.ScriptModule;
+import dev.eaglespark.model.ScriptTemplate;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The train-time-test backward one step at a time, recomputing each step's activations (as
@@ -22,13 +24,8 @@ import java.util.List;
  */
 final class StepwiseBackward {
     /** sum_i sum(a_i * b_i) in fp32: a surrogate whose backward hands each a_i the seed b_i. */
-    private static final ScriptModule SEEDED = ScriptModule.of("SeededSurrogate", """
-              def forward(self: __torch__.SeededSurrogate, a: List[Tensor], b: List[Tensor]) -> Tensor:
-                total = torch.sum(torch.mul(a[0], b[0]), dtype=6)
-                for i in range(1, len(a)):
-                  total = torch.add(total, torch.sum(torch.mul(a[i], b[i]), dtype=6))
-                return total
-            """);
+    private static final ScriptModule SEEDED = ScriptTemplate.module("SeededSurrogate", Map.of(),
+            ScriptTemplate.of("draft/seeded-surrogate"));
 
     private final TrainTimeTestScript script;
     private final Eagle3Draft draft;

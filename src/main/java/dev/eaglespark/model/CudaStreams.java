@@ -2,6 +2,7 @@ package dev.eaglespark.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import java.util.Map;
 
 /**
  * Two CUDA streams for stage 1, so that copying one batch's features to the host overlaps the
@@ -13,19 +14,10 @@ import ai.djl.ndarray.NDList;
  * classes. On the CPU both calls do nothing.
  */
 public final class CudaStreams {
-    private static final ScriptModule OWN_STREAM = ScriptModule.of("ComputeStream", """
-              def forward(self: __torch__.ComputeStream, x: Tensor) -> Tensor:
-                ops.cuda.set_stream(__torch__.torch.classes.cuda.Stream(ops.prim.device(x), 0))
-                return x
-            """);
-    private static final ScriptModule HAND_OFF = ScriptModule.of("HandOff", """
-              def forward(self: __torch__.HandOff, x: Tensor) -> Tensor:
-                device = torch.get_device(x)
-                done = __torch__.torch.classes.cuda.Event(False, False, False)
-                done.record(ops.cuda.current_stream(device))
-                done.wait(ops.cuda.default_stream(device))
-                return x
-            """);
+    private static final ScriptModule OWN_STREAM = ScriptTemplate.module("ComputeStream", Map.of(),
+            ScriptTemplate.of("model/compute-stream"));
+    private static final ScriptModule HAND_OFF = ScriptTemplate.module("HandOff", Map.of(),
+            ScriptTemplate.of("model/hand-off"));
     /** Threads already computing on their own stream (the setting is per thread). */
     private static final ThreadLocal<Boolean> SWITCHED = ThreadLocal.withInitial(() -> false);
 

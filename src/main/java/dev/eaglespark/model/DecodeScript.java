@@ -3,30 +3,32 @@ package dev.eaglespark.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.IValue;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
 
 /**
- * The whole model over a {@link SlotCache} as one TorchScript call: a prefill of new rows into
- * their slots, and a decode step of the first B slots, each from token ids to the next token
- * picked on the device ({@link DeviceSampling}): embedding, every layer, the final norm, the
- * head and the pick, with only the B chosen ids read back. The layers are {@link LayerScript}'s
- * own methods in its PREFILL and STEP forms (the same layer source as every other path), called
- * in a loop over lists of the layers' weights; the rotary tables and the attention bias are made
- * on the device from each row's position. Through DJL one call costs a JNI crossing and the
- * conversion of its arguments: the weights' lists are built once (one TorchScript list per kind of
- * weight across the layers) and passed again at every call, so a step converts a handful of small
- * tensors. Per-layer calls cost about 0.4-1 ms of host time each on the GPU machine, 32 of them a
- * step at 8B shapes; what is left of the host's cost is the TorchScript interpreter's, a few
- * microseconds per op (docs/BENCHMARKS.md).
+ * The whole model over a {@link SlotCache} as one TorchScript call ({@code
+ * scripts/model/decode.torchscript}): a prefill of new rows into their slots, and a decode step of
+ * the first B slots, each from token ids to the next token picked on the device ({@link
+ * DeviceSampling}): embedding, every layer, the final norm, the head and the pick, with only the B
+ * chosen ids read back. The layers are {@link LayerScript}'s own methods in its PREFILL and STEP
+ * forms (the same layer source as every other path), called in a loop over lists of the layers'
+ * weights; the rotary tables and the attention bias are made on the device from each row's
+ * position. Through DJL one call costs a JNI crossing and the conversion of its arguments: the
+ * weights' lists are built once (one TorchScript list per kind of weight across the layers) and
+ * passed again at every call, so a step converts a handful of small tensors. Per-layer calls cost
+ * about 0.4-1 ms of host time each on the GPU machine, 32 of them a step at 8B shapes; what is
+ * left of the host's cost is the TorchScript interpreter's, a few microseconds per op
+ * (docs/BENCHMARKS.md).
  */
 public final class DecodeScript implements AutoCloseable {
+    private static final ScriptTemplate DECODE = ScriptTemplate.of("model/decode");
+    private static final ScriptTemplate PICK = ScriptTemplate.of("model/pick");
     /** Attended positions are rounded up to a multiple of this (fewer shapes for the fuser to specialise on). */
     private static final int END_ROUNDING = 64;
 
@@ -44,59 +46,21 @@ public final class DecodeScript implements AutoCloseable {
         TargetConfig c = model.config();
         LayerScript layer = new LayerScript(c);
         List<String> kinds = layer.weightNames();
-        String modelParams = "embed: Tensor, final_norm: Tensor, lm_head: Tensor, cos_table: Tensor, "
-                + "sin_table: Tensor, k_caches: List[Tensor], v_caches: List[Tensor], "
-                + String.join(", ", kinds.stream().map(k -> k + ": List[Tensor]").toList());
-        String modelArgs = "embed, final_norm, lm_head, cos_table, sin_table, k_caches, v_caches, "
-                + String.join(", ", kinds);
-        String perLayer = String.join(", ", kinds.stream().map(k -> k + "[i]").toList());
-        String masked = String.format(Locale.ROOT, "%.9g", Attention.masked(model.dtype()));
-        String code = """
-                  def forward(self: __torch__.$CLASS, ids: Tensor, pos: Tensor, end: int, sampling: Tensor,
-                      sample: bool, nucleus: bool, $PARAMS) -> Tensor:
-                    return self.pick(self.step_logits(ids, pos, end, $ARGS), sampling, sample, nucleus)
-                  def step_logits(self: __torch__.$CLASS, ids: Tensor, pos: Tensor, end: int, $PARAMS) -> Tensor:
-                    b = torch.size(ids, 0)
-                    device = ops.prim.device(ids)
-                    heads = torch.arange(%d, dtype=4, layout=None, device=device, pin_memory=None)
-                    rows = torch.unsqueeze(torch.arange(b, dtype=4, layout=None, device=device, pin_memory=None), 1)
-                    at = torch.mul(torch.add(torch.mul(rows, %d), heads), torch.size(k_caches[0], 2))
-                    flat = torch.reshape(torch.add(at, torch.unsqueeze(pos, 1)), [-1])
-                    x = torch.unsqueeze(torch.embedding(embed, ids), 1)
-                    cos = torch.reshape(torch.index_select(cos_table, 0, pos), [b, 1, 1, %d])
-                    sin_signed = torch.reshape(torch.index_select(sin_table, 0, pos), [b, 1, 1, %d])
-                    keys = torch.arange(end, dtype=4, layout=None, device=device, pin_memory=None)
-                    hidden = torch.gt(torch.unsqueeze(keys, 0), torch.unsqueeze(pos, 1))
-                    bias = torch.reshape(torch.mul(torch.to(hidden, ops.prim.dtype(embed)), %s), [b, 1, 1, end])
-                    for i in range(torch.len(qkv)):
-                      x = self.layer_step(x, cos, sin_signed, bias, k_caches[i], v_caches[i], flat, $LAYER)
-                    return self.head(torch.reshape(x, [b, %d]), final_norm, lm_head)
-                  def prefill(self: __torch__.$CLASS, ids: Tensor, lengths: Tensor, slots: Tensor, sampling: Tensor,
-                      sample: bool, nucleus: bool, $PARAMS) -> Tensor:
-                    return self.pick(self.prefill_logits(ids, lengths, slots, $ARGS), sampling, sample, nucleus)
-                  def prefill_logits(self: __torch__.$CLASS, ids: Tensor, lengths: Tensor, slots: Tensor,
-                      $PARAMS) -> Tensor:
-                    k = torch.size(ids, 0)
-                    t = torch.size(ids, 1)
-                    x = torch.embedding(embed, ids)
-                    cos = torch.slice(cos_table, 0, 0, t)
-                    sin_signed = torch.slice(sin_table, 0, 0, t)
-                    for i in range(torch.len(qkv)):
-                      x = self.layer_prefill(x, cos, sin_signed, k_caches[i], v_caches[i], slots, $LAYER)
-                    starts = torch.mul(torch.arange(k, dtype=4, layout=None, device=ops.prim.device(ids), pin_memory=None), t)
-                    last = torch.index_select(torch.reshape(x, [k * t, %d]), 0, torch.sub(torch.add(starts, lengths), 1))
-                    return self.head(last, final_norm, lm_head)
-                  def head(self: __torch__.$CLASS, h: Tensor, final_norm: Tensor, lm_head: Tensor) -> Tensor:
-                    return torch.to(torch.linear(self.rms_norm(h, final_norm), lm_head), 6)
-                """.formatted(c.numKvHeads(), c.numKvHeads(), c.headDim(), c.headDim(), masked, c.hiddenSize(),
-                        c.hiddenSize())
-                .replace("$PARAMS", modelParams).replace("$ARGS", modelArgs).replace("$LAYER", perLayer)
-                + layer.layerMethod("layer_step", LayerScript.Form.STEP)
-                + layer.layerMethod("layer_prefill", LayerScript.Form.PREFILL)
-                + layer.helperMethods(java.util.EnumSet.of(LayerScript.Form.STEP, LayerScript.Form.PREFILL))
-                + DeviceSampling.pickMethod();
         String className = "DecodeStep";
-        this.module = ScriptModule.of(className, code.replace("$CLASS", className));
+        // the model's inputs after each method's own, in the order call() passes them
+        List<String> inputs = new ArrayList<>(List.of("embed: Tensor", "final_norm: Tensor", "lm_head: Tensor",
+                "cos_table: Tensor", "sin_table: Tensor", "k_caches: List[Tensor]", "v_caches: List[Tensor]"));
+        kinds.forEach(k -> inputs.add(k + ": List[Tensor]"));
+        Map<String, Object> keys = Map.of("model_parameters", String.join(", ", inputs),
+                "model_arguments", String.join(", ", inputs.stream().map(p -> p.substring(0, p.indexOf(':'))).toList()),
+                "layer_weights", String.join(", ", kinds.stream().map(k -> k + "[i]").toList()),
+                "kv_heads", c.numKvHeads(), "head_dim", c.headDim(), "hidden", c.hiddenSize(),
+                "masked", (double) Attention.masked(model.dtype()));
+        String code = ScriptTemplate.methods(className, keys, ScriptTemplate.COMMENTS, List.of(DECODE, PICK))
+                + layer.layerMethod(className, "layer_step", LayerScript.Form.STEP)
+                + layer.layerMethod(className, "layer_prefill", LayerScript.Form.PREFILL)
+                + layer.helperMethods(className);
+        this.module = ScriptModule.of(className, code);
         List<IValue> w = new ArrayList<>(List.of(value(model.embedWeight()), value(model.finalNormWeight()),
                 value(model.lmHeadWeight())));
         for (int k = 0; k < kinds.size(); k++) {
@@ -251,7 +215,7 @@ public final class DecodeScript implements AutoCloseable {
             try (NDManager tmp = model.weightsManager().newSubManager()) {
                 NDList t = model.ropeFromZero().fromZero(tmp, (int) positions, model.dtype());
                 cosTable = value(t.get(0));
-                sinTable = value(t.get(2));
+                sinTable = value(t.get(1));
             }
             ropeLength = positions;
         }

@@ -18,8 +18,9 @@ import java.util.SplittableRandom;
  *       the mass before it is below top-p), and the first token of it whose cumulative
  *       probability exceeds u times the nucleus's mass: never a token outside the nucleus.</li>
  * </ul>
- * That is the host sampler's rule ({@link Sampling#pick}) in fp32 sums instead of fp64, so the
- * two agree in distribution (tested) and on nearly every draw. The sort runs only when a row of
+ * The TorchScript method {@code pick} of {@link DecodeScript} ({@code scripts/model/pick.torchscript})
+ * applies it: the host sampler's rule ({@link Sampling#pick}) in fp32 sums instead of fp64, so
+ * the two agree in distribution (tested) and on nearly every draw. The sort runs only when a row of
  * the step has top-p below 1; a row's path depends only on its own settings.
  */
 public final class DeviceSampling {
@@ -36,40 +37,5 @@ public final class DeviceSampling {
         out[r * COLUMNS] = (float) s.temperature();
         out[r * COLUMNS + 1] = (float) s.topP();
         out[r * COLUMNS + 2] = s.greedy() ? 0f : (float) random.nextDouble();
-    }
-
-    /**
-     * The TorchScript method {@code pick(logits, sampling, sample, nucleus)} of class
-     * {@code $CLASS}: {@code sample} false skips all but the arg max (every row greedy),
-     * {@code nucleus} false the sort (no row below top-p 1). A u that rounds up to 1 in fp32
-     * takes the last token of the row's candidates.
-     */
-    static String pickMethod() {
-        return """
-                  def pick(self: __torch__.$CLASS, logits: Tensor, sampling: Tensor, sample: bool,
-                      nucleus: bool) -> Tensor:
-                    greedy = torch.argmax(logits, -1)
-                    if not sample:
-                      return greedy
-                    temperature = torch.select(sampling, 1, 0)
-                    top_p = torch.unsqueeze(torch.select(sampling, 1, 1), 1)
-                    u = torch.unsqueeze(torch.select(sampling, 1, 2), 1)
-                    hot = torch.gt(temperature, 0.)
-                    p = torch.softmax(torch.div(logits, torch.unsqueeze(torch.where(hot, temperature, 1.), 1)), -1)
-                    last = torch.size(p, -1) - 1
-                    cum = torch.cumsum(p, -1)
-                    at = torch.searchsorted(cum, torch.mul(u, torch.slice(cum, -1, last)), right=True)
-                    token = torch.squeeze(torch.clamp_max(at, last), 1)
-                    if nucleus:
-                      sorted_p, order = torch.sort(p, stable=True, dim=-1, descending=True)
-                      cum_s = torch.cumsum(sorted_p, -1)
-                      before = torch.cat([torch.zeros_like(torch.slice(cum_s, -1, 0, 1)), torch.slice(cum_s, -1, 0, last)], -1)
-                      count = torch.sum(torch.lt(before, top_p), [-1], True)
-                      kept = torch.gather(cum_s, 1, torch.sub(count, 1))
-                      j = torch.minimum(torch.searchsorted(cum_s, torch.mul(u, kept), right=True), torch.sub(count, 1))
-                      in_nucleus = torch.squeeze(torch.gather(order, 1, j), 1)
-                      token = torch.where(torch.lt(torch.squeeze(top_p, 1), 1.), in_nucleus, token)
-                    return torch.where(hot, token, greedy)
-                """;
     }
 }

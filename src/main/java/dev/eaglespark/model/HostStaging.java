@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import java.nio.ByteBuffer;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -15,25 +16,17 @@ import java.util.function.Function;
  * read and is kept until {@link #close}. Thread-safe: one read at a time.
  */
 public final class HostStaging implements AutoCloseable {
-    private static final String ALLOC = """
-              def forward(self: __torch__.HostStagingAlloc, like: Tensor) -> Tensor:
-                return torch.empty([torch.numel(like)], dtype=ops.prim.dtype(like), layout=None, device=torch.device("cpu"), pin_memory=%s)
-            """;
-    private static final String COPY = """
-              def forward(self: __torch__.HostStagingCopy, buffer: Tensor, src: Tensor) -> Tensor:
-                dst = torch.reshape(torch.slice(buffer, 0, 0, torch.numel(src)), torch.size(src))
-                return torch.copy_(dst, src)
-            """;
-
     private final NDManager manager;
     private final ScriptModule alloc;
-    private final ScriptModule copy = ScriptModule.of("HostStagingCopy", COPY);
+    private final ScriptModule copy = ScriptTemplate.module("HostStagingCopy", Map.of(),
+            ScriptTemplate.of("model/host-staging-copy"));
     private NDArray buffer;
 
     /** @param pinned page-locked memory (needs CUDA): for tensors read off a GPU */
     public HostStaging(boolean pinned) {
         this.manager = NDManager.newBaseManager(Device.cpu());
-        this.alloc = ScriptModule.of("HostStagingAlloc", ALLOC.formatted(pinned ? "True" : "False"));
+        this.alloc = ScriptTemplate.module("HostStagingAlloc", Map.of("pinned", pinned),
+                ScriptTemplate.of("model/host-staging-alloc"));
     }
 
     /** Staging for tensors on {@code device}: pinned for a GPU. */

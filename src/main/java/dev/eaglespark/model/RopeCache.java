@@ -6,11 +6,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 
 /**
- * cos and sin of positions 0..n-1 kept on the device, grown to the next power of two when a
- * longer sequence comes, with a third table: sin with rotate_half's sign folded in
- * ({@link RotaryEmbedding#table}), so x * cos + swap_halves(x) * that is the rotary embedding
- * ({@link LayerScript}). Made from host arrays on every call, the table would be computed on the
- * host and uploaded, and an upload waits for the GPU to finish all work queued before it.
+ * cos and the sign-folded sin ({@link RotaryEmbedding}) of positions 0..n-1 kept on the device,
+ * grown to the next power of two when a longer sequence comes. Made from host arrays on every
+ * call, the table would be computed on the host and uploaded, and an upload waits for the GPU to
+ * finish all work queued before it.
  */
 public final class RopeCache {
     private final RotaryEmbedding rope;
@@ -24,8 +23,8 @@ public final class RopeCache {
     }
 
     /**
-     * cos, sin and the sign-folded sin, each [n, headDim], of positions 0..n-1 in {@code type}:
-     * views, owned by {@code scope}.
+     * cos and the sign-folded sin, each [n, headDim], of positions 0..n-1 in {@code type}: views,
+     * owned by {@code scope}.
      */
     public synchronized NDList fromZero(NDManager scope, int n, DataType type) {
         if (table == null || table.head().getShape().get(0) < n || table.head().getDataType() != type) {
@@ -34,13 +33,12 @@ public final class RopeCache {
             }
             try (NDManager tmp = manager.newSubManager()) { // also holds the fp32 tables before a cast
                 int size = Math.max(64, Integer.highestOneBit(n - 1) << 1);
-                table = rope.table(tmp, 0, size, type, false);
-                table.add(rope.table(tmp, 0, size, type, true).get(1));
+                table = rope.table(tmp, 0, size, type);
                 table.attach(manager);
                 // Other threads read the table from CUDA streams of their own (stage 1's
                 // pipelining), which do not wait for this one's queued work: the table must be
                 // finished before it is shared. Reading its last element waits for that.
-                table.get(2).get("-1:, -1:").toByteBuffer();
+                table.get(1).get("-1:, -1:").toByteBuffer();
             }
         }
         NDList views = new NDList();

@@ -9,7 +9,9 @@ import ai.djl.ndarray.types.Shape;
 /**
  * cos/sin tables for rotary position embedding, computed in fp32 exactly as transformers does
  * (inverse frequencies in fp32, angle = position * inv_freq rounded to fp32), including the
- * llama3 and linear scalings.
+ * llama3 and linear scalings. One convention serves every script ({@code scripts/rotary.torchscript}):
+ * sin with rotate_half's sign folded in, [-sin of the first half, sin of the second], so that
+ * x * cos + swap_halves(x) * sin is the embedding.
  */
 public final class RotaryEmbedding {
     private final float[] invFreq;
@@ -60,26 +62,22 @@ public final class RotaryEmbedding {
         }
     }
 
-    /**
-     * [count, headDim] cos and sin for positions start..start+count-1, in {@code type}; with
-     * {@code signFolded}, sin has rotate_half's sign folded in ([-sin of the first half, sin of the
-     * second]), the form {@link LayerScript} takes.
-     */
-    public NDList table(NDManager manager, long start, int count, DataType type, boolean signFolded) {
+    /** [count, headDim] cos and the sign-folded sin for positions start..start+count-1, in {@code type}. */
+    public NDList table(NDManager manager, long start, int count, DataType type) {
         long[] positions = new long[count];
         for (int t = 0; t < count; t++) {
             positions[t] = start + t;
         }
-        return build(manager, positions, new Shape(count, headDim), type, signFolded);
+        return build(manager, positions, new Shape(count, headDim), type);
     }
 
-    /** [B, 1, 1, headDim] cos and sin for one position per row (a decoding step); sin as in {@link #table}. */
-    public NDList tableAt(NDManager manager, long[] positions, DataType type, boolean signFolded) {
-        return build(manager, positions, new Shape(positions.length, 1, 1, headDim), type, signFolded);
+    /** [B, 1, 1, headDim] cos and the sign-folded sin for one position per row (a decoding step). */
+    public NDList tableAt(NDManager manager, long[] positions, DataType type) {
+        return build(manager, positions, new Shape(positions.length, 1, 1, headDim), type);
     }
 
     /** cos/sin per position (fp32 angle = position * inv_freq, halves repeated), one row each. */
-    private NDList build(NDManager manager, long[] positions, Shape shape, DataType type, boolean signFolded) {
+    private NDList build(NDManager manager, long[] positions, Shape shape, DataType type) {
         int half = invFreq.length;
         float[] cos = new float[positions.length * headDim];
         float[] sin = new float[positions.length * headDim];
@@ -92,7 +90,7 @@ public final class RotaryEmbedding {
                 float sn = (float) Math.sin(angle);
                 cos[at + i] = c;
                 cos[at + half + i] = c;
-                sin[at + i] = signFolded ? -sn : sn;
+                sin[at + i] = -sn;
                 sin[at + half + i] = sn;
             }
         }

@@ -25,10 +25,8 @@ import org.apache.logging.log4j.Logger;
 public final class TargetModel implements AutoCloseable {
     private static final Logger LOG = LogManager.getLogger(TargetModel.class);
     /** Copies ids into page-locked memory and queues their upload (the allocator keeps the block until it is done). */
-    private static final ScriptModule UPLOAD = ScriptModule.of("UploadIds", """
-              def forward(self: __torch__.UploadIds, like: Tensor, ids: Tensor) -> Tensor:
-                return torch.to(torch.pin_memory(ids), ops.prim.device(like), ops.prim.dtype(ids), True)
-            """);
+    private static final ScriptModule UPLOAD = ScriptTemplate.module("UploadIds", Map.of(),
+            ScriptTemplate.of("model/upload-ids"));
 
     private final TargetConfig config;
     private final NDManager weights;
@@ -38,6 +36,7 @@ public final class TargetModel implements AutoCloseable {
     private final NDArray lmHead;
     private final List<DecoderLayer> layers;
     private final RotaryEmbedding rope;
+    private final ScriptModule finalNormScript;
     private HostStaging staging;
     private DecodeScript decodeScript;
     private ExecutorService copier;
@@ -55,6 +54,8 @@ public final class TargetModel implements AutoCloseable {
         this.layers = layers;
         this.rope = new RotaryEmbedding(config.rope(), config.headDim(), config.checkpointRopePrecision());
         this.ropeFromZero = new RopeCache(rope, weights.newSubManager());
+        this.finalNormScript = ScriptTemplate.module("TargetFinalNorm", Map.of("eps", config.rmsNormEps()),
+                ScriptTemplate.of("model/final-norm"), ScriptTemplate.of("norm"));
     }
 
     /** fp32 on CPU, fp16 on a GPU. */
@@ -195,7 +196,7 @@ public final class TargetModel implements AutoCloseable {
         int t = (int) ids.getShape().get(1);
         NDList cs = ropeFromZero.fromZero(scope, t, dtype);
         // Right-padded whole sequences: causality alone hides the padding (no bias, no cache).
-        return run(scope, ids, new NDList(cs.get(0), cs.get(2)), null, null, req);
+        return run(scope, ids, cs, null, null, req);
     }
 
     /**
@@ -240,7 +241,7 @@ public final class TargetModel implements AutoCloseable {
         long start = cache.length();
         int n = tokens.length;
         NDArray ids = upload(scope, tokens, new Shape(1, n));
-        return run(scope, ids, rope.table(scope, start, n, dtype, true), Attention.afterCacheBias(scope, start, n, dtype),
+        return run(scope, ids, rope.table(scope, start, n, dtype), Attention.afterCacheBias(scope, start, n, dtype),
                 cache, req);
     }
 
@@ -300,8 +301,9 @@ public final class TargetModel implements AutoCloseable {
         return weights;
     }
 
+    /** The final RMSNorm, as every script computes it ({@code scripts/norm.torchscript}), in h's manager. */
     private NDArray finalNorm(NDArray h) {
-        return Ops.rmsNorm(h, finalNorm, config.rmsNormEps());
+        return finalNormScript.call(h, finalNorm);
     }
 
     private static ForwardResult moveTo(NDManager out, ForwardResult r) {

@@ -4,10 +4,10 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.eaglespark.model.ScriptModule;
+import dev.eaglespark.model.ScriptTemplate;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -32,7 +32,8 @@ public final class AdamW implements AutoCloseable {
         this.beta2 = beta2;
         this.eps = eps;
         this.weightDecay = weightDecay;
-        this.script = ScriptModule.of("AdamWUpdate", code());
+        this.script = ScriptTemplate.module("AdamWUpdate", Map.of("beta1", beta1, "beta2", beta2, "eps", eps),
+                ScriptTemplate.of("train/adamw"));
     }
 
     /**
@@ -71,28 +72,6 @@ public final class AdamW implements AutoCloseable {
 
     private static List<NDArray> pick(Map<String, NDArray> arrays, List<String> names) {
         return names.stream().map(arrays::get).toList();
-    }
-
-    /**
-     * forward(hyper [lr, step, weight decay], params, grads, first moments, second moments).
-     * The step count is a tensor made on the device, not an upload, which would wait for the
-     * GPU. The parameters are returned: TorchScript drops an in-place op whose written values
-     * nothing reads afterwards.
-     */
-    private String code() {
-        return String.format(Locale.ROOT, """
-                  def forward(self: __torch__.AdamWUpdate, hyper: Tensor, ps: List[Tensor], gs: List[Tensor],
-                      ms: List[Tensor], vs: List[Tensor]) -> List[Tensor]:
-                    steps = torch.full([1], float(hyper[1]), dtype=6, layout=None, device=ops.prim.device(ps[0]))
-                    torch._fused_adamw_(ps, gs, ms, vs, annotate(List[Tensor], []), [steps for p in ps],
-                        lr=float(hyper[0]), beta1=%s, beta2=%s, weight_decay=float(hyper[2]), eps=%s,
-                        amsgrad=False, maximize=False, grad_scale=None, found_inf=None)
-                    return ps
-                """, num(beta1), num(beta2), num(eps));
-    }
-
-    private static String num(double x) {
-        return String.format(Locale.ROOT, "%.17g", x);
     }
 
     /** Counts an update that was skipped (non-finite gradients): the schedule moves on, moments stay. */

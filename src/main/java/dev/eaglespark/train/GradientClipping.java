@@ -3,21 +3,18 @@ package dev.eaglespark.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.eaglespark.model.ScriptModule;
+import dev.eaglespark.model.ScriptTemplate;
 import java.util.Collection;
+import java.util.Map;
 
 /** Global-norm clipping of both signs (DJL's own clip is one-sided): g *= min(1, max / (norm + 1e-6)). */
 public final class GradientClipping {
     /** The global L2 norm, one multi-tensor kernel over all gradients (no squared copies). */
-    private static final ScriptModule NORM = ScriptModule.of("GlobalNorm", """
-              def forward(self: __torch__.GlobalNorm, grads: List[Tensor]) -> Tensor:
-                return torch.linalg_vector_norm(torch.stack(torch._foreach_norm(grads, 2)), 2)
-            """);
+    private static final ScriptModule NORM = ScriptTemplate.module("GlobalNorm", Map.of(),
+            ScriptTemplate.of("train/global-norm"));
     /** In-place scaling of all gradients by a number (a Java scalar would first be copied to the device). */
-    private static final ScriptModule SCALE = ScriptModule.of("ScaleAll", """
-              def forward(self: __torch__.ScaleAll, factor: Tensor, grads: List[Tensor]) -> Tensor:
-                torch._foreach_mul_(grads, float(factor))
-                return factor
-            """);
+    private static final ScriptModule SCALE = ScriptTemplate.module("ScaleAll", Map.of(),
+            ScriptTemplate.of("train/scale-all"));
 
     private GradientClipping() {}
 

@@ -14,9 +14,11 @@ import dev.eaglespark.draft.TrainTimeTest;
 import dev.eaglespark.model.ForwardRequest;
 import dev.eaglespark.model.ForwardResult;
 import dev.eaglespark.model.ScriptModule;
+import dev.eaglespark.model.ScriptTemplate;
 import dev.eaglespark.model.TargetModel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Online training's micro-batches: tokenized samples through the target (on the draft's device,
@@ -41,7 +43,8 @@ public final class OnlineFeatures implements AutoCloseable {
     public OnlineFeatures(TargetModel target, int[] aux, DataType compute) {
         this.target = target;
         this.aux = aux.clone();
-        this.finish = ScriptModule.of("OnlineFeatures", code(compute));
+        this.finish = ScriptTemplate.module("OnlineFeatures", Map.of("compute", ScriptTemplate.dtype(compute)),
+                ScriptTemplate.of("train/online-features"));
         this.flags = NDManager.newBaseManager(target.device());
     }
 
@@ -98,41 +101,6 @@ public final class OnlineFeatures implements AutoCloseable {
             p.bad().close();
         }
         pending.clear();
-    }
-
-    /**
-     * (aux, last hidden in the compute dtype, loss mask with non-finite rows cleared, non-finite
-     * flags [B], ids) on the states' device. Each row is summed in fp32, finite exactly when every
-     * value is (as stage 1 checks); positions past a row's end do not count and become zeros. On a
-     * GPU the host arrays go up from page-locked copies without waiting (a plain upload would wait
-     * for the target's forward just queued); on the CPU they are copied (an array made from a Java
-     * buffer does not own its memory).
-     */
-    private static String code(DataType compute) {
-        int dtype = compute == DataType.FLOAT16 ? 5 : 6;
-        return """
-                  def forward(self: __torch__.OnlineFeatures, fused: Tensor, last: Tensor, ids: Tensor, lengths: Tensor,
-                      loss_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-                    ids = self.upload(ids, fused)
-                    lengths = self.upload(lengths, fused)
-                    loss_mask = self.upload(loss_mask, fused)
-                    f16 = torch.to(fused, 5)
-                    l16 = torch.to(last, 5)
-                    t = torch.size(fused, 1)
-                    pos = torch.arange(t, dtype=4, layout=None, device=ops.prim.device(fused), pin_memory=None)
-                    valid = torch.lt(torch.unsqueeze(pos, 0), torch.unsqueeze(lengths, 1))
-                    rows = torch.add(torch.sum(f16, [-1], False, dtype=6), torch.sum(l16, [-1], False, dtype=6))
-                    bad = torch.any(torch.logical_and(torch.logical_not(torch.isfinite(rows)), valid), 1)
-                    keep = torch.logical_and(valid, torch.logical_not(torch.unsqueeze(bad, 1)))
-                    drop = torch.logical_not(torch.unsqueeze(keep, 2))
-                    aux = torch.to(torch.masked_fill(f16, drop, 0.), %d)
-                    hidden = torch.to(torch.masked_fill(l16, drop, 0.), %d)
-                    return (aux, hidden, torch.mul(loss_mask, keep), bad, ids)
-                  def upload(self: __torch__.OnlineFeatures, x: Tensor, like: Tensor) -> Tensor:
-                    if ops.prim.is_cuda(like):
-                      return torch.to(torch.pin_memory(x), ops.prim.device(like), ops.prim.dtype(x), True)
-                    return torch.clone(x)
-                """.formatted(dtype, dtype);
     }
 
     @Override

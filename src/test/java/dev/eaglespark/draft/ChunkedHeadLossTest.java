@@ -14,6 +14,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.eaglespark.model.Ops;
 import dev.eaglespark.testutil.Close;
+import dev.eaglespark.testutil.RmsNorm;
 import dev.eaglespark.vocab.DraftVocab;
 import java.lang.reflect.Field;
 import java.util.ArrayList;
@@ -129,7 +130,7 @@ class ChunkedHeadLossTest {
         for (int v = 0; v < t2d.length; v++) {
             t2d[v] = vocab.t2d()[v] ? 1 : 0;
         }
-        NDArray logits = shift(Ops.linear(Ops.rmsNorm(hLast, targetNorm, 1e-5), targetHead), 0);
+        NDArray logits = shift(Ops.linear(RmsNorm.of(hLast, targetNorm, 1e-5), targetHead), 0);
         NDArray targetP = logits.get(new ai.djl.ndarray.index.NDIndex("..., {}", m.create(ids))).softmax(2);
         NDArray top = m.create(t2d).get(logits.argMax(2));
         NDArray positionMask = top.mul(lossMask);
@@ -138,7 +139,7 @@ class ChunkedHeadLossTest {
         NDList losses = new NDList();
         NDList accs = new NDList();
         for (int s = 0; s < STEPS; s++) {
-            NDArray draftLogits = Ops.linear(Ops.rmsNorm(outputs.get(s), norm, 1e-5), head);
+            NDArray draftLogits = Ops.linear(RmsNorm.of(outputs.get(s), norm, 1e-5), head);
             NDArray logP = draftLogits.logSoftmax(2);
             NDArray pm = positionMask.expandDims(2);
             NDArray per = loss == LossType.FORWARD_KL ? pm.mul(targetP).mul(logP).sum(new int[] {2}).neg()

@@ -11,6 +11,7 @@ import dev.eaglespark.features.FeatureRecord;
 import dev.eaglespark.model.Ops;
 import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.model.TargetModel;
+import dev.eaglespark.testutil.RmsNorm;
 import dev.eaglespark.testutil.Stories15MFeatures;
 import dev.eaglespark.train.BatchBuilder;
 import dev.eaglespark.vocab.DraftVocab;
@@ -113,7 +114,7 @@ class LossMaskAlignmentTest {
      * reference's zero logits past the end).
      */
     private static float[] targetP(NDArray lastHidden, int v) {
-        float[] logits = Ops.linear(Ops.rmsNorm(lastHidden, target.finalNormWeight(), target.config().rmsNormEps()),
+        float[] logits = Ops.linear(RmsNorm.of(lastHidden, target.finalNormWeight(), target.config().rmsNormEps()),
                 target.lmHeadWeight()).toFloatArray();
         int t = row.length();
         float[] p = new float[t * v];

@@ -201,7 +201,7 @@ public final class DecodeStepCost {
                 System.arraycopy(prompts[r], 0, ids, r * PROMPT, PROMPT);
             }
             try (NDManager scope = model.weightsManager().newSubManager()) {
-                NDList cs = model.rope().table(scope, 0, PROMPT, model.dtype(), true);
+                NDList cs = model.rope().table(scope, 0, PROMPT, model.dtype());
                 NDArray bias = Attention.causalBias(scope, lengths, PROMPT, model.dtype());
                 NDArray h = model.run(scope, scope.create(ids, new Shape(b, PROMPT)), cs, bias, cache,
                         ForwardRequest.lastHiddenOnly()).lastHidden();
@@ -215,7 +215,7 @@ public final class DecodeStepCost {
             try (NDManager scope = model.weightsManager().newSubManager()) {
                 long[] positions = new long[b];
                 Arrays.fill(positions, PROMPT + step);
-                NDList cs = model.rope().tableAt(scope, positions, model.dtype(), true);
+                NDList cs = model.rope().tableAt(scope, positions, model.dtype());
                 int slots = promptSlots + step + 1;
                 float[] bias = new float[b * slots]; // every slot visible: prompts without padding
                 NDArray biasArray = scope.create(bias, new Shape(b, 1, 1, 1, slots)).toType(model.dtype(), false);

@@ -145,11 +145,12 @@ class DeviceSamplingTest {
         for (int r = 0; r < logits.length; r++) {
             System.arraycopy(logits[r], 0, flat, r * v, v);
         }
-        ScriptModule module = ScriptModule.of("DevicePickTest", ("""
-                  def forward(self: __torch__.$CLASS, logits: Tensor, sampling: Tensor, sample: bool,
+        ScriptModule module = ScriptModule.of("DevicePickTest", """
+                  def forward(self: __torch__.DevicePickTest, logits: Tensor, sampling: Tensor, sample: bool,
                       nucleus: bool) -> Tensor:
                     return self.pick(logits, sampling, sample, nucleus)
-                """ + DeviceSampling.pickMethod()).replace("$CLASS", "DevicePickTest"));
+                """ + ScriptTemplate.methods("DevicePickTest", java.util.Map.of(), ScriptTemplate.COMMENTS,
+                List.of(ScriptTemplate.of("model/pick"))));
         try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
             NDArray l = m.create(flat, new Shape(logits.length, v));
             NDArray s = m.create(sampling, new Shape(logits.length, DeviceSampling.COLUMNS));

@@ -40,9 +40,9 @@ class LayerScriptTest {
             NDList rope = new RopeCache(new RotaryEmbedding(cfg.rope(), d, RopePrecision.FP32), m)
                     .fromZero(m, 9, DataType.FLOAT32);
             LayerWeights w = weights(m, cfg);
-            NDArray expected = script.forward(x, rope.get(0), rope.get(2), w);
+            NDArray expected = script.forward(x, rope.get(0), rope.get(1), w);
             NDList timed = ScriptModule.of("TimedDecoderLayerOnCpu", onCpu.replace("TimedDecoderLayer", "TimedDecoderLayerOnCpu"))
-                    .forward(script.inputs(new NDList(x, rope.get(0), rope.get(2)), w));
+                    .forward(script.inputs(new NDList(x, rope.get(0), rope.get(1)), w));
             assertArrayEquals(expected.toFloatArray(), timed.get(0).toFloatArray(), model + ": the timed copy's layer output");
             float[] sections = timed.get(1).toFloatArray();
             assertEquals(script.sectionNames().size(), sections.length);
@@ -64,7 +64,7 @@ class LayerScriptTest {
             LayerWeights w = weights(m, cfg);
             NDArray x = m.randomNormal(new Shape(2, 9, cfg.hiddenSize()));
             NDList fromZero = new RopeCache(rope, m).fromZero(m, 9, DataType.FLOAT32);
-            NDArray full = script.forward(x, fromZero.get(0), fromZero.get(2), w);
+            NDArray full = script.forward(x, fromZero.get(0), fromZero.get(1), w);
             // a prefill of 5 positions, then one at a time, each written into the cache in place
             NDList parts = new NDList();
             for (int start = 0; start < 9; start = (int) cache.length()) {
@@ -72,7 +72,7 @@ class LayerScriptTest {
                 NDArray bias = start == 0 ? Attention.causalBias(m, new long[] {5, 5}, n, DataType.FLOAT32)
                         : Attention.afterCacheBias(m, start, n, DataType.FLOAT32);
                 NDList buffers = cache.reserve(0, new Shape(2, cfg.numKvHeads(), n, d), DataType.FLOAT32);
-                NDList cs = rope.table(m, start, n, DataType.FLOAT32, true);
+                NDList cs = rope.table(m, start, n, DataType.FLOAT32);
                 parts.add(script.forwardCached(x.get(":, {}:{}", start, start + n), cs.get(0), cs.get(1), bias,
                         buffers.get(0), buffers.get(1), w));
             }
@@ -85,7 +85,7 @@ class LayerScriptTest {
             cache.truncate(6);
             NDArray bias = Attention.afterCacheBias(m, 6, 1, DataType.FLOAT32);
             NDList buffers = cache.reserve(0, new Shape(2, cfg.numKvHeads(), 1, d), DataType.FLOAT32);
-            NDList cs = rope.table(m, 6, 1, DataType.FLOAT32, true);
+            NDList cs = rope.table(m, 6, 1, DataType.FLOAT32);
             NDArray again = script.forwardCached(x.get(":, 6:7"), cs.get(0), cs.get(1), bias, buffers.get(0),
                     buffers.get(1), w);
             assertArrayEquals(stepwise.get(":, 6:7").toFloatArray(), again.toFloatArray(), model + ": after truncation");

@@ -1,0 +1,39 @@
+package dev.eaglespark.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The TorchScript methods that the target's layer ({@link LayerScript}, {@link DecodeScript}) and
+ * the draft's scripts (training and inference) share, written once in
+ * {@code scripts/norm.torchscript} (RMSNorm), {@code rotary.torchscript}, {@code attention.torchscript}
+ * and {@code kv-cache.torchscript}, rendered for one model's attention shape.
+ *
+ * @param heads query heads
+ * @param kvHeads key and value heads (a divisor of heads)
+ * @param headDim the width of a head
+ * @param eps RMSNorm's epsilon
+ */
+public record SharedFragments(int heads, int kvHeads, int headDim, double eps) {
+    private static final List<ScriptTemplate> TEMPLATES = List.of(ScriptTemplate.of("norm"),
+            ScriptTemplate.of("rotary"), ScriptTemplate.of("attention"), ScriptTemplate.of("kv-cache"));
+
+    public SharedFragments {
+        if (heads % kvHeads != 0) {
+            throw new IllegalArgumentException(heads + " query heads do not group over " + kvHeads + " KV heads");
+        }
+    }
+
+    /**
+     * The shared methods for module class {@code className}, with {@code more} templates that take
+     * the same keys (eps, half_head_dim, kv_heads, groups, head_dim, q_dim, scale).
+     */
+    public String methods(String className, ScriptTemplate... more) {
+        List<ScriptTemplate> all = new ArrayList<>(TEMPLATES);
+        all.addAll(List.of(more));
+        return ScriptTemplate.methods(className, Map.of("eps", eps, "half_head_dim", headDim / 2,
+                "kv_heads", kvHeads, "groups", heads / kvHeads, "head_dim", headDim,
+                "q_dim", (long) heads * headDim, "scale", 1.0 / Math.sqrt(headDim)), ScriptTemplate.COMMENTS, all);
+    }
+}
