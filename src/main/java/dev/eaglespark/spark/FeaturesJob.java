@@ -70,9 +70,8 @@ public final class FeaturesJob {
         long start = System.nanoTime();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration conf = jsc.hadoopConfiguration();
-        List<String> reads = new java.util.ArrayList<>(inputs);
-        reads.add(settings.modelDir());
-        try (OutputPublisher publisher = OutputPublisher.prepare("features", "--output", output, reads, conf)) {
+        try (OutputPublisher publisher = OutputPublisher.prepare("features", "--output", output,
+                ShippedModels.reads(inputs, settings.modelDir()), conf)) {
             Summary summary = write(spark, jsc, conf, settings, inputs, publisher.staging(), partitions,
                     rowGroupBytes, device, start);
             publisher.publish();

@@ -65,9 +65,8 @@ public final class RegenerateJob {
         long start = System.nanoTime();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Configuration conf = jsc.hadoopConfiguration();
-        List<String> reads = new ArrayList<>(inputs);
-        reads.add(modelDir);
-        try (OutputPublisher publisher = OutputPublisher.prepare("regenerate", "--output", output, reads, conf)) {
+        try (OutputPublisher publisher = OutputPublisher.prepare("regenerate", "--output", output,
+                ShippedModels.reads(inputs, modelDir), conf)) {
             Summary s = write(spark, jsc, conf, modelDir, templateText, settings, inputs,
                     publisher.staging().toString(), partitions, device, start);
             publisher.publish();

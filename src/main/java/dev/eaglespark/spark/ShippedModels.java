@@ -53,6 +53,16 @@ public final class ShippedModels {
         return PREFIX + name;
     }
 
+    /**
+     * The places a stage reads, which its output must not overlap: its inputs and its model (a
+     * shipped model as the driver's unpacked copy: Hadoop has no file system for its scheme).
+     */
+    static List<String> reads(List<String> inputs, String model) {
+        List<String> reads = new java.util.ArrayList<>(inputs);
+        reads.add(resolve(model));
+        return reads;
+    }
+
     /** A model location as this JVM reads it: a shipped model's unpacked directory, anything else as it is. */
     public static String resolve(String model) {
         return model.startsWith(PREFIX) ? "file:" + SparkFiles.get(model.substring(PREFIX.length())) : model;

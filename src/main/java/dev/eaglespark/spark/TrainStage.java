@@ -95,7 +95,9 @@ public final class TrainStage {
             // Checked here, once: inside the stage a retry resumes by design.
             new Checkpoints(job.checkpoints(), jsc.hadoopConfiguration()).startingPoint(job.resume());
             // Refused here rather than by every attempt of rank 0 (which stages the export itself).
-            try (var export = DraftTraining.prepareExport(job, jsc.hadoopConfiguration())) {
+            // (a shipped target as the driver's unpacked copy: Hadoop has no file system for its scheme)
+            try (var export = DraftTraining.prepareExport(job.withTarget(ShippedModels.resolve(job.target())),
+                    jsc.hadoopConfiguration())) {
                 LOG.info("the export goes to {}", export == null ? "nowhere (no --export)" : export.output());
             }
             Configuration tasks = new Configuration(jsc.hadoopConfiguration());
