@@ -89,6 +89,7 @@ class TrainingSigtermTest {
             }
             assertFalse(text.contains("SIGSEGV") || text.contains("A fatal error"), "try " + i + ":\n" + text);
             assertEquals(143, p.exitValue(), "try " + i + " exits as a SIGTERM'd JVM does:\n" + text);
+            System.out.println("SIGTERM try " + (i + 1) + " of " + TRIES + ": exit 143, no crash");
             assertTrue(text.contains("stopping at the next update boundary"), text);
 
             Checkpoints ckpts = new Checkpoints(ck.toString(), new Configuration());
