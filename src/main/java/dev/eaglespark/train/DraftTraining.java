@@ -267,13 +267,15 @@ public final class DraftTraining {
                         best.save(extra);
                         safety.compatibility().record(extra);
                         safety.lease().verify();
+                        // the curve's rows first: a stop between the two then resumes from the
+                        // previous checkpoint, which keeps exactly its rows; the other order lost them
+                        curves.write();
                         Path saved = ckpts.save(new Checkpoints.State(m.step(), ranks, extra), params.trainableArrays(),
                                 trainer.optimizer());
                         last = saved.toString();
                         if (improved) {
                             ckpts.markBest(saved);
                         }
-                        curves.write();
                     }
                 }
             }
