@@ -12,7 +12,7 @@ set -euo pipefail
 APP=${1:?usage: make-quality-app.sh APP}
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/make-app.sh" "$APP" --spark
-model=$(java -cp "$APP/classes:$APP/lib/*" dev.eaglespark.model.Stories15M | tail -1)
+model=$(java -cp "$APP/classes:$APP/lib/*" dev.eaglespark.demo.Stories15M | tail -1)
 # A Java runtime with what Spark's local mode and Hadoop's login need (jdk.security.auth above all):
 # the GPU bundle's runtime is trimmed to DJL's needs. About 33 MB gzipped.
 rm -rf "$APP/jre"

@@ -14,11 +14,11 @@ import dev.eaglespark.features.SampleSource;
 import dev.eaglespark.model.Generator;
 import dev.eaglespark.model.TargetModel;
 import dev.eaglespark.regen.StopTokens;
-import dev.eaglespark.spec.AcceptanceReport;
-import dev.eaglespark.spec.EagleProposer;
-import dev.eaglespark.spec.Evaluation;
-import dev.eaglespark.spec.Proposer;
-import dev.eaglespark.spec.SpeculativeDecoder;
+import dev.eaglespark.speculative.AcceptanceReport;
+import dev.eaglespark.speculative.EagleProposer;
+import dev.eaglespark.speculative.Evaluation;
+import dev.eaglespark.speculative.Proposer;
+import dev.eaglespark.speculative.SpeculativeDecoder;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,8 +27,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
-import picocli.CommandLine;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** {@code eaglespark evaluate}: real speculative decoding with the target and a draft; acceptance length. */
 @CommandLine.Command(name = "evaluate",

@@ -1,6 +1,6 @@
 package dev.eaglespark.cli;
 
-import dev.eaglespark.model.Stories15M;
+import dev.eaglespark.demo.Stories15M;
 import java.io.IOException;
 
 /**

@@ -1,7 +1,7 @@
 package dev.eaglespark.cli;
 
+import dev.eaglespark.demo.Stories15M;
 import dev.eaglespark.features.FeatureSettings;
-import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.spark.FeaturesJob;
 import dev.eaglespark.spark.ShippedModels;
 import dev.eaglespark.spark.SparkSessions;

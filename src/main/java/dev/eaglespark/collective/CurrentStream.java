@@ -3,8 +3,8 @@ package dev.eaglespark.collective;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.eaglespark.model.ScriptModule;
-import dev.eaglespark.model.ScriptTemplate;
+import dev.eaglespark.runtime.ScriptModule;
+import dev.eaglespark.runtime.ScriptTemplate;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.logging.log4j.LogManager;
@@ -13,7 +13,7 @@ import org.apache.logging.log4j.Logger;
 /**
  * Whether libtorch's current CUDA stream on a GPU is, for the calling thread, its default stream.
  * DJL sets no stream, but stage 1 switches its threads to streams of their own
- * ({@link dev.eaglespark.model.CudaStreams}), and a Spark executor reuses its task threads.
+ * ({@link dev.eaglespark.runtime.CudaStreams}), and a Spark executor reuses its task threads.
  * {@code torch.cuda.current_stream} is not scriptable in libtorch 2.5, but the operators behind it
  * are: {@code cuda::current_stream} and {@code cuda::default_stream}, registered by
  * libtorch_cuda.so, return stream objects whose ids compare. Only the answer "yes" lets

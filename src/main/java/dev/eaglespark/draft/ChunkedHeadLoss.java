@@ -4,8 +4,8 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import dev.eaglespark.model.ScriptModule;
-import dev.eaglespark.model.ScriptTemplate;
+import dev.eaglespark.runtime.ScriptModule;
+import dev.eaglespark.runtime.ScriptTemplate;
 import java.util.List;
 import java.util.Map;
 

@@ -1,8 +1,8 @@
 package dev.eaglespark.draft;
 
-import dev.eaglespark.model.ScriptModule;
-import dev.eaglespark.model.ScriptTemplate;
 import dev.eaglespark.model.SharedFragments;
+import dev.eaglespark.runtime.ScriptModule;
+import dev.eaglespark.runtime.ScriptTemplate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;

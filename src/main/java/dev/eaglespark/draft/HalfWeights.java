@@ -5,8 +5,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import dev.eaglespark.model.ScriptModule;
-import dev.eaglespark.model.ScriptTemplate;
+import dev.eaglespark.runtime.GradMode;
+import dev.eaglespark.runtime.ScriptModule;
+import dev.eaglespark.runtime.ScriptTemplate;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.eaglespark.runtime.GradMode;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.tensors.SafeTensorsWriter;
 import dev.eaglespark.tensors.TensorDType;

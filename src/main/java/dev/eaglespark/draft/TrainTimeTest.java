@@ -9,6 +9,7 @@ import dev.eaglespark.model.Attention;
 import dev.eaglespark.model.RopeCache;
 import dev.eaglespark.model.RopePrecision;
 import dev.eaglespark.model.RotaryEmbedding;
+import dev.eaglespark.runtime.GradMode;
 
 /**
  * EAGLE-3's training loop over one batch: k = 0..ttt-1 steps, each feeding the draft its own

@@ -7,6 +7,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.IValue;
+import dev.eaglespark.runtime.ScriptModule;
+import dev.eaglespark.runtime.ScriptTemplate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

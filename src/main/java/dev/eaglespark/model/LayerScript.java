@@ -2,6 +2,8 @@ package dev.eaglespark.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import dev.eaglespark.runtime.ScriptModule;
+import dev.eaglespark.runtime.ScriptTemplate;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

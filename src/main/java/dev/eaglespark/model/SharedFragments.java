@@ -1,5 +1,6 @@
 package dev.eaglespark.model;
 
+import dev.eaglespark.runtime.ScriptTemplate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

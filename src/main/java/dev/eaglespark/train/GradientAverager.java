@@ -13,7 +13,7 @@ import dev.eaglespark.collective.DeviceCollective;
 import dev.eaglespark.collective.LocalCollective;
 import dev.eaglespark.collective.TensorAddress;
 import dev.eaglespark.collective.WireType;
-import dev.eaglespark.model.HostStaging;
+import dev.eaglespark.runtime.HostStaging;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayDeque;

@@ -2,8 +2,8 @@ package dev.eaglespark.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.eaglespark.model.ScriptModule;
-import dev.eaglespark.model.ScriptTemplate;
+import dev.eaglespark.runtime.ScriptModule;
+import dev.eaglespark.runtime.ScriptTemplate;
 import java.util.Collection;
 import java.util.Map;
 

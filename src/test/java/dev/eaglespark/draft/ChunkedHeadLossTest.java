@@ -13,6 +13,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.eaglespark.model.Ops;
+import dev.eaglespark.runtime.GradMode;
 import dev.eaglespark.testutil.Close;
 import dev.eaglespark.testutil.RmsNorm;
 import dev.eaglespark.vocab.DraftVocab;

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.eaglespark.runtime.ScriptModule;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

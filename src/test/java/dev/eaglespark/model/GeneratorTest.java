@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import ai.djl.ndarray.BaseNDManager;
+import dev.eaglespark.demo.Stories15M;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.testutil.Fixtures;
 import java.io.IOException;

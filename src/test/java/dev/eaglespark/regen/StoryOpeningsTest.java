@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import dev.eaglespark.data.ChatTokenizer;
+import dev.eaglespark.demo.Stories15M;
 import dev.eaglespark.model.Generator;
-import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.model.TargetModel;
 import java.io.InputStream;
 import java.nio.file.Files;

@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.eaglespark.data.TruncationPolicy;
+import dev.eaglespark.demo.Stories15M;
 import dev.eaglespark.draft.LossType;
 import dev.eaglespark.export.ServingEngine;
 import dev.eaglespark.features.FeatureManifest;
 import dev.eaglespark.features.FeatureSettings;
 import dev.eaglespark.io.OutputPublisher;
-import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.regen.RegenerateSettings;
 import dev.eaglespark.testutil.TestData;
 import dev.eaglespark.train.DraftTraining;

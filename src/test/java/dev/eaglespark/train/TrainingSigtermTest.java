@@ -10,7 +10,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.eaglespark.model.Stories15M;
+import dev.eaglespark.demo.Stories15M;
 import dev.eaglespark.spark.VocabJob;
 import dev.eaglespark.vocab.DraftVocab;
 import java.io.BufferedReader;

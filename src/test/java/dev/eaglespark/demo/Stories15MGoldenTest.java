@@ -1,4 +1,4 @@
-package dev.eaglespark.model;
+package dev.eaglespark.demo;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,6 +10,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.eaglespark.model.ForwardRequest;
+import dev.eaglespark.model.ForwardResult;
+import dev.eaglespark.model.Generator;
+import dev.eaglespark.model.TargetConfig;
+import dev.eaglespark.model.TargetModel;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.testutil.Close;
 import dev.eaglespark.testutil.Fixtures;

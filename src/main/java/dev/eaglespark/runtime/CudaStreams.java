@@ -1,4 +1,4 @@
-package dev.eaglespark.model;
+package dev.eaglespark.runtime;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -15,9 +15,9 @@ import java.util.Map;
  */
 public final class CudaStreams {
     private static final ScriptModule OWN_STREAM = ScriptTemplate.module("ComputeStream", Map.of(),
-            ScriptTemplate.of("model/compute-stream"));
+            ScriptTemplate.of("runtime/compute-stream"));
     private static final ScriptModule HAND_OFF = ScriptTemplate.module("HandOff", Map.of(),
-            ScriptTemplate.of("model/hand-off"));
+            ScriptTemplate.of("runtime/hand-off"));
     /** Threads already computing on their own stream (the setting is per thread). */
     private static final ThreadLocal<Boolean> SWITCHED = ThreadLocal.withInitial(() -> false);
 

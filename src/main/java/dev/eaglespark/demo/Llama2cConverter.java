@@ -1,7 +1,8 @@
-package dev.eaglespark.model;
+package dev.eaglespark.demo;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.eaglespark.model.ModelLoadException;
 import dev.eaglespark.tensors.SafeTensorsWriter;
 import dev.eaglespark.tensors.TensorDType;
 import java.io.DataInputStream;

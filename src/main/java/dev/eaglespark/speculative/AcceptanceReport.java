@@ -1,4 +1,4 @@
-package dev.eaglespark.spec;
+package dev.eaglespark.speculative;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

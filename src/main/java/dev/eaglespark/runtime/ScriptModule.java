@@ -1,4 +1,4 @@
-package dev.eaglespark.model;
+package dev.eaglespark.runtime;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;

@@ -1,4 +1,4 @@
-package dev.eaglespark.model;
+package dev.eaglespark.runtime;
 
 import ai.djl.ndarray.types.DataType;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.eaglespark.spec;
+package dev.eaglespark.speculative;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
+import dev.eaglespark.demo.Stories15M;
 import dev.eaglespark.draft.DraftConfig;
 import dev.eaglespark.draft.DraftParams;
 import dev.eaglespark.draft.Eagle3Draft;
 import dev.eaglespark.model.Generator;
-import dev.eaglespark.model.Stories15M;
 import dev.eaglespark.model.TargetModel;
 import dev.eaglespark.tensors.SafeTensorsFile;
 import dev.eaglespark.testutil.Fixtures;

@@ -1,4 +1,4 @@
-package dev.eaglespark.model;
+package dev.eaglespark.demo;
 
 import dev.eaglespark.io.CacheDir;
 import dev.eaglespark.io.Digests;

@@ -1,4 +1,4 @@
-package dev.eaglespark.spec;
+package dev.eaglespark.speculative;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

@@ -1,4 +1,4 @@
-package dev.eaglespark.draft;
+package dev.eaglespark.runtime;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.pytorch.engine.PtNDArray;

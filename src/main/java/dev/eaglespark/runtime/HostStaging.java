@@ -1,4 +1,4 @@
-package dev.eaglespark.model;
+package dev.eaglespark.runtime;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -19,14 +19,14 @@ public final class HostStaging implements AutoCloseable {
     private final NDManager manager;
     private final ScriptModule alloc;
     private final ScriptModule copy = ScriptTemplate.module("HostStagingCopy", Map.of(),
-            ScriptTemplate.of("model/host-staging-copy"));
+            ScriptTemplate.of("runtime/host-staging-copy"));
     private NDArray buffer;
 
     /** @param pinned page-locked memory (needs CUDA): for tensors read off a GPU */
     public HostStaging(boolean pinned) {
         this.manager = NDManager.newBaseManager(Device.cpu());
         this.alloc = ScriptTemplate.module("HostStagingAlloc", Map.of("pinned", pinned),
-                ScriptTemplate.of("model/host-staging-alloc"));
+                ScriptTemplate.of("runtime/host-staging-alloc"));
     }
 
     /** Staging for tensors on {@code device}: pinned for a GPU. */

@@ -1,4 +1,4 @@
-package dev.eaglespark.model;
+package dev.eaglespark.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,10 +1,10 @@
-package dev.eaglespark.spec;
+package dev.eaglespark.speculative;
 
 import dev.eaglespark.data.Conversation;
 import dev.eaglespark.data.Message;
+import dev.eaglespark.data.Reject;
 import dev.eaglespark.data.RejectSink;
 import dev.eaglespark.data.RejectedException;
-import dev.eaglespark.data.Reject;
 import dev.eaglespark.data.Role;
 import dev.eaglespark.data.SampleEncoder;
 import dev.eaglespark.model.Generator;
