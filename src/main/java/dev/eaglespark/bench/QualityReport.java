@@ -98,7 +98,7 @@ public final class QualityReport {
         if (Files.isDirectory(runs)) {
             try (Stream<Path> dirs = Files.list(runs)) {
                 for (Path d : dirs.filter(Files::isDirectory).toList()) {
-                    all.put(d.getFileName().toString(), Metrics.read(d.resolve("metrics.csv")));
+                    all.put(d.getFileName().toString(), Metrics.read(d.resolve(dev.eaglespark.train.TrainingCurves.CSV)));
                 }
             }
         }

@@ -23,7 +23,7 @@ import org.apache.hadoop.fs.Path;
  * after which the split was scored and empty elsewhere.
  */
 public final class TrainingCurves {
-    static final String CSV = "metrics.csv";
+    public static final String CSV = "metrics.csv";
     static final String PLOT = "training-curves.html";
     private final Path dir;
     private final Configuration conf;
