@@ -16,8 +16,10 @@ import java.util.Set;
  * stop token, so every row runs to its token limit. Two kinds of work:
  * <ul>
  *   <li>fixed shapes ({@link #run}): a batch of random prompts of one length, every row to the
- *       same limit; each iteration times a generation of one token (prefill and the first pick)
- *       and one of {@code newTokens}, so a decode step is their difference over the extra steps.
+ *       same limit; each iteration times generations of one token (prefill and the first pick),
+ *       of two and of {@code newTokens}: a decode step is the difference of the last two over the
+ *       extra steps (the first step of a generation at a new shape captures its CUDA graph on a
+ *       GPU, a one-off cost, in both).
  *       Against the step's memory floor: reading the weights and each row's cached keys and
  *       values once, at the GPU's bandwidth;</li>
  *   <li>a realistic mix ({@link #mix}): requests with random prompts and answer lengths drawn
@@ -81,10 +83,10 @@ public final class DecodeBench {
         this.bandwidth = bandwidth;
     }
 
-    /** @param newTokens at least 2: the steps after the first token are what is timed */
+    /** @param newTokens at least 3: the steps after the second token are what is timed */
     public Result run(int batch, int promptLen, int newTokens, int warmup, int iterations, long seed) {
-        if (newTokens < 2 || iterations < 1) {
-            throw new IllegalArgumentException("the decode bench needs at least 2 new tokens and 1 iteration");
+        if (newTokens < 3 || iterations < 1) {
+            throw new IllegalArgumentException("the decode bench needs at least 3 new tokens and 1 iteration");
         }
         Generator generator = new Generator(model, Set.of());
         Random random = new Random(seed);
@@ -94,15 +96,16 @@ public final class DecodeBench {
         for (int it = -warmup; it < iterations; it++) {
             List<long[]> prompts = prompts(random, batch, promptLen);
             double first = seconds(generator, prompts, 1);
+            double second = seconds(generator, prompts, 2);
             double all = seconds(generator, prompts, newTokens);
             if (it >= 0) {
                 prefill[it] = first;
-                step[it] = (all - first) / (newTokens - 1);
+                step[it] = (all - second) / (newTokens - 2);
             }
             peak = Math.max(peak, GpuMemory.inUse(model.device()));
         }
-        // the mean decode step feeds position promptLen + (newTokens - 2) / 2 and reads every position up to it
-        double meanPositions = promptLen + (newTokens - 2) / 2.0 + 1;
+        // the mean timed step feeds position promptLen + (newTokens - 1) / 2 and reads every position up to it
+        double meanPositions = promptLen + (newTokens - 1) / 2.0 + 1;
         long kv = (long) (batch * meanPositions * SlotCache.bytesPerSlot(model.config(), model.dtype(), 1));
         return new Result(batch, promptLen, newTokens, FeaturesBench.median(prefill), FeaturesBench.median(step),
                 weightBytes(model.config(), model.dtype().getNumOfBytes()), kv, bandwidth, peak);

@@ -49,9 +49,11 @@ import picocli.CommandLine.Spec;
 
                 Decode (the regenerate stage's generation): the target with random fp16 weights,
                 greedy, every row to its token limit, each decode step one call (all layers, head
-                and the pick on the device). Fixed shapes: batches of random --prompt-len prompts,
-                --new-tokens each; an iteration generates one token, then --new-tokens, and a decode
-                step is the difference over the extra steps. Prints the prefill, ms per decode step,
+                and the pick on the device), on a GPU replayed as a CUDA graph (off with
+                -Deaglespark.cuda-graphs=false). Fixed shapes: batches of random --prompt-len
+                prompts, --new-tokens each; an iteration generates one token, then two, then
+                --new-tokens, and a decode step is the difference of the last two over the extra
+                steps. Prints the prefill, ms per decode step,
                 tokens/s and the step's memory floor: the weights and the mean step's cached keys and
                 values read once at --bandwidth, and the step's ratio to it. With --mix, a realistic
                 mix instead: --requests per slot, random --prompt-len prompts, answer lengths drawn
@@ -94,8 +96,8 @@ public final class BenchCommand implements Command {
     int promptLen;
 
     @Option(names = "--new-tokens", paramLabel = "N", defaultValue = "128",
-            description = "decode: tokens generated per row, at least 2 (default ${DEFAULT-VALUE})")
-    @Range(min = 2)
+            description = "decode: tokens generated per row, at least 3 (default ${DEFAULT-VALUE})")
+    @Range(min = 3)
     int newTokens;
 
     @Option(names = "--mix", paramLabel = "D",
@@ -236,7 +238,8 @@ public final class BenchCommand implements Command {
             if (answerMix != null) {
                 System.out.println("decode, " + shapes + " shapes, " + model.dtype() + " on " + device + ", greedy, "
                         + promptLen + "-token prompts, answers " + answerMix.name().toLowerCase(Locale.ROOT)
-                        + " in " + range[0] + "-" + range[1] + " tokens");
+                        + " in " + range[0] + "-" + range[1] + " tokens, "
+                        + (model.decodesWithCudaGraphs() ? "CUDA graphs" : "TorchScript interpreter"));
                 for (int slots : batches(32)) {
                     for (DecodeBench.MixResult r : bench.mix(slots, requests * slots, promptLen, answerMix, range[0],
                             range[1], 42)) {
@@ -245,7 +248,8 @@ public final class BenchCommand implements Command {
                 }
                 return 0;
             }
-            System.out.println("decode, " + shapes + " shapes, " + model.dtype() + " on " + device + ", greedy");
+            System.out.println("decode, " + shapes + " shapes, " + model.dtype() + " on " + device + ", greedy, "
+                    + (model.decodesWithCudaGraphs() ? "CUDA graphs" : "TorchScript interpreter"));
             for (int batch : batches(1, 32)) {
                 System.out.println(bench.run(batch, promptLen, newTokens, warmup, iters, 42).format());
             }

@@ -1,5 +1,6 @@
 package dev.eaglespark.model;
 
+import dev.eaglespark.runtime.CudaStreams;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -47,10 +48,10 @@ public final class ContinuousBatcher {
     /**
      * What a run did: generated tokens (every row's, the stop tokens included), prompt tokens
      * prefilled, decode steps and the rows they ran (occupancy = rowSteps / (steps x slots)),
-     * prefill calls, wall seconds.
+     * prefill calls, CUDA graphs captured (0: the steps ran through the interpreter), wall seconds.
      */
     public record Stats(int slots, long generated, long prefilled, long steps, long rowSteps, long prefills,
-                        double seconds) {
+                        long graphs, double seconds) {
         public double tokensPerSecond() {
             return generated / seconds;
         }
@@ -61,8 +62,8 @@ public final class ContinuousBatcher {
 
         public String format() {
             return String.format("%,d tokens generated in %.2f s (%,.1f tokens/s), %,d prompt tokens prefilled in %,d "
-                            + "calls, %,d decode steps, %d slots %.0f%% occupied", generated, seconds,
-                    tokensPerSecond(), prefilled, prefills, steps, slots, 100 * occupancy());
+                            + "calls, %,d decode steps (%d CUDA graphs), %d slots %.0f%% occupied", generated, seconds,
+                    tokensPerSecond(), prefilled, prefills, steps, graphs, slots, 100 * occupancy());
         }
     }
 
@@ -130,7 +131,13 @@ public final class ContinuousBatcher {
         @SuppressWarnings("unchecked")
         Row<T>[] rows = new Row[slots];
         long[] counts = new long[5]; // generated, prefilled, steps, rowSteps, prefills
-        try (SlotCache cache = new SlotCache(model.device(), model.config(), model.dtype(), slots, positions)) {
+        boolean graphed = DecodeGraphs.usable(model);
+        if (graphed) { // before any of the run's work: a graph is captured on a stream other than the default
+            CudaStreams.computeOnOwnStream(model.embedWeight());
+        }
+        long captured = 0;
+        try (SlotCache cache = new SlotCache(model.device(), model.config(), model.dtype(), slots, positions);
+             DecodeGraphs graphs = graphed ? new DecodeGraphs(model, script, cache) : null) {
             while (true) {
                 if (admission == Admission.CONTINUOUS || running(rows) == 0) {
                     while (admit(work, rows, cache, script, counts)) {
@@ -141,13 +148,14 @@ public final class ContinuousBatcher {
                 if (running == 0) {
                     break;
                 }
-                step(work, rows, cache, script);
+                step(work, rows, cache, script, graphs);
                 counts[0] += running;
                 counts[2]++;
                 counts[3] += running;
             }
+            captured = graphs == null ? 0 : graphs.captures();
         }
-        return new Stats(slots, counts[0], counts[1], counts[2], counts[3], counts[4],
+        return new Stats(slots, counts[0], counts[1], counts[2], counts[3], counts[4], captured,
                 (System.nanoTime() - start) / 1e9);
     }
 
@@ -225,8 +233,11 @@ public final class ContinuousBatcher {
         return groups;
     }
 
-    /** One decode step of the slots up to the last running one (free slots among them compute and are ignored). */
-    private <T> void step(Work<T> work, Row<T>[] rows, SlotCache cache, DecodeScript script) {
+    /**
+     * One decode step of the slots up to the last running one (free slots among them compute and
+     * are ignored), as a CUDA graph's replay where there are {@code graphs}.
+     */
+    private <T> void step(Work<T> work, Row<T>[] rows, SlotCache cache, DecodeScript script, DecodeGraphs graphs) {
         int b = 0;
         long longest = 0;
         for (int s = 0; s < slots; s++) {
@@ -247,8 +258,9 @@ public final class ContinuousBatcher {
             }
         }
         cache.ensure(longest);
-        long[] next = script.step(ids, pos, DecodeScript.attended(longest, cache), sampling(members), nucleus(members),
-                cache);
+        int end = DecodeScript.attended(longest, cache);
+        long[] next = graphs != null ? graphs.step(ids, pos, end, sampling(members), nucleus(members))
+                : script.step(ids, pos, end, sampling(members), nucleus(members), cache);
         for (int s = 0; s < b; s++) {
             Row<T> row = rows[s];
             if (row != null) {

@@ -42,6 +42,7 @@ public final class DecodeScript implements AutoCloseable {
     private IValue sinTable;
     private long ropeLength;
     private final List<IValue> retired = new ArrayList<>();
+    private final java.util.Set<Object> shapesRun = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     DecodeScript(TargetModel model, List<LayerWeights> layers) {
         this.model = model;
@@ -88,6 +89,38 @@ public final class DecodeScript implements AutoCloseable {
     long[] step(long[] ids, long[] pos, int end, float[] sampling, boolean nucleus, SlotCache cache) {
         try (NDManager scope = model.weightsManager().newSubManager()) {
             return pick(scope, "forward", stepInputs(scope, ids, pos, end, cache), sampling, nucleus, cache);
+        }
+    }
+
+    /**
+     * The step of {@link #step} from inputs already on the device: ids and positions [B] int64,
+     * per row sampling inputs [B, 3] fp32 (read only when {@code sample}); the picked ids [B]
+     * stay on the device, in {@code scope}. Nothing waits for the host: {@link DecodeGraphs}
+     * captures this call.
+     */
+    NDArray stepOnDevice(NDManager scope, NDArray ids, NDArray pos, int end, NDArray sampling, boolean sample,
+                         boolean nucleus, SlotCache cache) {
+        List<IValue> in = new ArrayList<>();
+        try {
+            leading(in, List.of(ids, pos, (long) end, sampling));
+            in.add(IValue.from(sample));
+            in.add(IValue.from(nucleus));
+            return call(scope, "forward", in, cache);
+        } finally {
+            in.forEach(IValue::close);
+        }
+    }
+
+    /** True the first time {@code shape} is named (DecodeGraphs: a step shape the executor has not yet profiled). */
+    boolean firstRun(Object shape) {
+        return shapesRun.add(shape);
+    }
+
+    /** Copies {@code src} into {@code dst} (same shape and dtype, on the device) on the current stream. */
+    void copyInto(NDArray dst, NDArray src) {
+        try (IValue d = value(dst); IValue s = value(src);
+             IValue out = module.runValues(dst, "copy_into", d, s)) {
+            // out is dst
         }
     }
 

@@ -292,6 +292,14 @@ public final class TargetModel implements AutoCloseable {
         return ropeFromZero;
     }
 
+    /**
+     * Whether decode steps run as CUDA graphs ({@link DecodeGraphs}): on a GPU, unless turned off
+     * with {@code -Deaglespark.cuda-graphs=false}.
+     */
+    public boolean decodesWithCudaGraphs() {
+        return DecodeGraphs.usable(this);
+    }
+
     /** The whole model as one call per prefill or decode step over a {@link SlotCache}, made on first use. */
     synchronized DecodeScript decodeScript() {
         if (decodeScript == null) {

@@ -14,8 +14,12 @@ import java.util.Map;
  * classes. On the CPU both calls do nothing.
  */
 public final class CudaStreams {
-    private static final ScriptModule OWN_STREAM = ScriptTemplate.module("ComputeStream", Map.of(),
+    private static final ScriptModule OWN_STREAM = ScriptTemplate.module("ComputeStream", Map.of("priority", 0),
             ScriptTemplate.of("runtime/compute-stream"));
+    private static final ScriptModule FRESH_STREAM = ScriptTemplate.module("FreshStream",
+            Map.of("priority", -1), ScriptTemplate.of("runtime/compute-stream"));
+    private static final ScriptModule IS_DEFAULT = ScriptTemplate.module("CurrentStreamIsDefault", Map.of(),
+            ScriptTemplate.of("runtime/current-stream-is-default"));
     private static final ScriptModule HAND_OFF = ScriptTemplate.module("HandOff", Map.of(),
             ScriptTemplate.of("runtime/hand-off"));
     /** Threads already computing on their own stream (the setting is per thread). */
@@ -32,6 +36,28 @@ public final class CudaStreams {
             OWN_STREAM.forward(new NDList(any)).close();
             SWITCHED.set(true);
         }
+    }
+
+    /**
+     * From now on, this thread's GPU work runs on a high-priority stream (another pool than
+     * {@link #computeOnOwnStream}'s): the way out of a stream that can no longer run work (a CUDA
+     * graph capture that failed half way, {@link CudaGraph#capture}).
+     */
+    public static void computeOnFreshStream(NDArray any) {
+        if (any.getDevice().isGpu()) {
+            FRESH_STREAM.forward(new NDList(any)).close();
+            SWITCHED.set(true);
+        }
+    }
+
+    /**
+     * Whether the calling thread's current stream on {@code gpu}'s device is its default stream.
+     * {@code torch.cuda.current_stream} is not scriptable in libtorch 2.5, but the operators behind
+     * it are: {@code cuda::current_stream} and {@code cuda::default_stream}, registered by
+     * libtorch_cuda.so, return stream objects whose ids compare.
+     */
+    public static boolean isDefault(NDArray gpu) {
+        return IS_DEFAULT.call(gpu).toLongArray()[0] == 1;
     }
 
     /**

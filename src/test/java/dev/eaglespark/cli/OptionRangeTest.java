@@ -61,7 +61,7 @@ class OptionRangeTest {
 
     @Test
     void bench() {
-        refused("option --new-tokens: must be at least 2, got '1'", "bench", "--stage", "decode", "--new-tokens", "1");
+        refused("option --new-tokens: must be at least 3, got '2'", "bench", "--stage", "decode", "--new-tokens", "2");
         refused("option --batch: must be at least 1, got '1,0'", "bench", "--batch", "1,0");
         refused("option --iters: must be at least 1, got '0'", "bench", "--stage", "train", "--iters", "0");
         refused("option --stage: must be features, train or decode, got 'vocab'", "bench", "--stage", "vocab");

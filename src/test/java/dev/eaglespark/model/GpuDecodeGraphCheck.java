@@ -1,0 +1,82 @@
+package dev.eaglespark.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
+import dev.eaglespark.gpu.GpuCheck;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+/**
+ * Decode steps replayed as CUDA graphs ({@link DecodeGraphs}) against the same steps through the
+ * TorchScript interpreter, on a GPU in fp16: a mix of requests through continuous batching with
+ * fewer slots than requests (rows come and go, so the graphs' row counts and attended positions
+ * vary, and the cache grows past its first capacity, dropping every graph), greedy rows and
+ * sampled ones (top-p 1 and 0.9). Every request's tokens must be equal, and graphs must have been
+ * captured. Usage: GpuDecodeGraphCheck MODEL_DIR...
+ */
+public final class GpuDecodeGraphCheck {
+    private static final int SLOTS = 6;
+    private static final int REQUESTS = 40;
+
+    private GpuDecodeGraphCheck() {}
+
+    public static void main(String[] dirs) {
+        for (String dir : dirs) {
+            try (TargetModel gpu = TargetModel.load(Path.of(dir), Device.gpu(), DataType.FLOAT16)) {
+                List<Generator.Request> work = requests(gpu.config().vocabSize());
+                System.setProperty("eaglespark.cuda-graphs", "false");
+                Run eager = run(gpu, work);
+                System.setProperty("eaglespark.cuda-graphs", "true");
+                Run graphed = run(gpu, work);
+                int differ = 0;
+                for (int i = 0; i < work.size(); i++) {
+                    differ += Arrays.equals(eager.tokens.get(i), graphed.tokens.get(i)) ? 0 : 1;
+                }
+                long tokens = eager.tokens.stream().mapToLong(t -> t.length).sum();
+                GpuCheck.report(differ == 0 && graphed.stats.graphs() > 0 && eager.stats.graphs() == 0,
+                        String.format("%s fp16, %d requests (%,d tokens) through %d slots: %d differ between CUDA "
+                                        + "graphs (%d captured, %.2f s) and the interpreter (%.2f s)",
+                                Path.of(dir).getFileName(), work.size(), tokens, SLOTS, differ,
+                                graphed.stats.graphs(), graphed.stats.seconds(), eager.stats.seconds()));
+            }
+        }
+        GpuCheck.exit();
+    }
+
+    private record Run(List<long[]> tokens, ContinuousBatcher.Stats stats) {}
+
+    /** Prompts of 3 to 120 tokens, answers of 1 to 200 (past the cache's first 256 positions), every third row greedy. */
+    private static List<Generator.Request> requests(int vocab) {
+        Random r = new Random(7);
+        List<Generator.Request> out = new ArrayList<>();
+        for (int i = 0; i < REQUESTS; i++) {
+            long[] prompt = r.longs(3 + r.nextInt(118), 0, vocab).toArray();
+            int answer = 1 + r.nextInt(200);
+            Sampling s = i % 3 == 0 ? Sampling.GREEDY : new Sampling(0.8, i % 3 == 1 ? 1.0 : 0.9);
+            out.add(new Generator.Request(prompt, answer, s, 1000 + i));
+        }
+        return out;
+    }
+
+    private static Run run(TargetModel model, List<Generator.Request> work) {
+        long[][] tokens = new long[work.size()][];
+        int[] next = {0};
+        ContinuousBatcher.Stats stats = new ContinuousBatcher(model, Set.of(), SLOTS, 320,
+                ContinuousBatcher.Admission.CONTINUOUS).run(new ContinuousBatcher.Work<Integer>() {
+                    @Override
+                    public ContinuousBatcher.Job<Integer> next() {
+                        return next[0] < work.size() ? new ContinuousBatcher.Job<>(next[0], work.get(next[0]++)) : null;
+                    }
+
+                    @Override
+                    public void done(Integer tag, Generator.Result result) {
+                        tokens[tag] = result.tokens();
+                    }
+                });
+        return new Run(Arrays.asList(tokens), stats);
+    }
+}
