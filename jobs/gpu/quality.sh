@@ -31,7 +31,7 @@
 # evaluation starts with less than a minute left, so one call never runs past it (0: no budget).
 # A train run stopped so keeps its checkpoints, which are evaluated as any. --tiny: a few prompts
 # and updates, to prove the script end to end on a CPU. Sizes can be overridden from the
-# environment (the names below).
+# environment (the names below); EXTRA_JAVA_OPTS goes to every stage's JVM.
 set -euo pipefail
 tiny=false
 device=gpu
@@ -98,7 +98,7 @@ stage() { # NAME THREADS LIMIT COMMAND [options]
   shift 3
   echo "== $(date +%T) $name: $*"
   local opts="-Xmx${HEAP:-8g} -XX:ErrorFile=$OUT/logs/hs_err_%p.log -Dai.djl.offline=true $CACHE_OPT"
-  opts+=" -Dlog4j2.configurationFile=$repo/conf/log4j2.xml"
+  opts+=" -Dlog4j2.configurationFile=$repo/conf/log4j2.xml ${EXTRA_JAVA_OPTS:-}"
   [[ $threads -gt 0 ]] && opts+=" -Dai.djl.pytorch.num_threads=$threads"
   local timer=()
   if [[ -n $limit ]]; then

@@ -117,7 +117,9 @@ public final class CudaGraph implements AutoCloseable {
         if (f == null) {
             synchronized (CudaGraph.class) {
                 if (functions == null) {
-                    functions = new Functions(NativeLibrary.getInstance(loadedLibrary("libtorch_cuda.so")));
+                    // RTLD_LAZY alone: the library is already loaded; its symbols stay out of the global scope
+                    functions = new Functions(NativeLibrary.getInstance(loadedLibrary("libtorch_cuda.so"),
+                            java.util.Map.of(com.sun.jna.Library.OPTION_OPEN_FLAGS, 1)));
                 }
                 f = functions;
             }
