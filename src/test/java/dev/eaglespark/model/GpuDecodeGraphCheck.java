@@ -13,14 +13,13 @@ import java.util.Set;
 /**
  * Decode steps replayed as CUDA graphs ({@link DecodeGraphs}) against the same steps through the
  * TorchScript interpreter, on a GPU in fp16: a mix of requests through continuous batching with
- * fewer slots than requests (rows come and go, so the graphs' row counts and attended positions
+ * fewer slots than requests, 6 and 20 (rows come and go, so the graphs' row counts and attended positions
  * vary, and the cache grows past its first capacity, dropping every graph), greedy rows and
  * sampled ones (top-p 1 and 0.9). Every request's tokens must be equal, and graphs must have been
  * captured. Usage: GpuDecodeGraphCheck MODEL_DIR...
  */
 public final class GpuDecodeGraphCheck {
-    private static final int SLOTS = 6;
-    private static final int REQUESTS = 40;
+    private static final int REQUESTS = 60;
 
     private GpuDecodeGraphCheck() {}
 
@@ -28,20 +27,22 @@ public final class GpuDecodeGraphCheck {
         for (String dir : dirs) {
             try (TargetModel gpu = TargetModel.load(Path.of(dir), Device.gpu(), DataType.FLOAT16)) {
                 List<Generator.Request> work = requests(gpu.config().vocabSize());
-                System.setProperty("eaglespark.cuda-graphs", "false");
-                Run eager = run(gpu, work);
-                System.setProperty("eaglespark.cuda-graphs", "true");
-                Run graphed = run(gpu, work);
-                int differ = 0;
-                for (int i = 0; i < work.size(); i++) {
-                    differ += Arrays.equals(eager.tokens.get(i), graphed.tokens.get(i)) ? 0 : 1;
+                for (int slots : new int[] {6, 20}) { // 20: rows past 8 run in buckets of 8, padded with free slots
+                    System.setProperty("eaglespark.cuda-graphs", "false");
+                    Run eager = run(gpu, work, slots);
+                    System.setProperty("eaglespark.cuda-graphs", "true");
+                    Run graphed = run(gpu, work, slots);
+                    int differ = 0;
+                    for (int i = 0; i < work.size(); i++) {
+                        differ += Arrays.equals(eager.tokens.get(i), graphed.tokens.get(i)) ? 0 : 1;
+                    }
+                    long tokens = eager.tokens.stream().mapToLong(t -> t.length).sum();
+                    GpuCheck.report(differ == 0 && graphed.stats.graphs() > 0 && eager.stats.graphs() == 0,
+                            String.format("%s fp16, %d requests (%,d tokens) through %d slots: %d differ between "
+                                            + "CUDA graphs (%d captured, %.2f s) and the interpreter (%.2f s)",
+                                    Path.of(dir).getFileName(), work.size(), tokens, slots, differ,
+                                    graphed.stats.graphs(), graphed.stats.seconds(), eager.stats.seconds()));
                 }
-                long tokens = eager.tokens.stream().mapToLong(t -> t.length).sum();
-                GpuCheck.report(differ == 0 && graphed.stats.graphs() > 0 && eager.stats.graphs() == 0,
-                        String.format("%s fp16, %d requests (%,d tokens) through %d slots: %d differ between CUDA "
-                                        + "graphs (%d captured, %.2f s) and the interpreter (%.2f s)",
-                                Path.of(dir).getFileName(), work.size(), tokens, SLOTS, differ,
-                                graphed.stats.graphs(), graphed.stats.seconds(), eager.stats.seconds()));
             }
         }
         GpuCheck.exit();
@@ -62,10 +63,10 @@ public final class GpuDecodeGraphCheck {
         return out;
     }
 
-    private static Run run(TargetModel model, List<Generator.Request> work) {
+    private static Run run(TargetModel model, List<Generator.Request> work, int slots) {
         long[][] tokens = new long[work.size()][];
         int[] next = {0};
-        ContinuousBatcher.Stats stats = new ContinuousBatcher(model, Set.of(), SLOTS, 320,
+        ContinuousBatcher.Stats stats = new ContinuousBatcher(model, Set.of(), slots, 320,
                 ContinuousBatcher.Admission.CONTINUOUS).run(new ContinuousBatcher.Work<Integer>() {
                     @Override
                     public ContinuousBatcher.Job<Integer> next() {
