@@ -64,6 +64,7 @@ public final class ChunkedHeadLoss {
     private final int steps;
     private final ScriptModule trainedHead;
     private final ScriptModule frozenHead;
+    private final ScriptModule scoring;
 
     /**
      * @param chunkTokens tokens per chunk (over all rows of a batch), or 0 for
@@ -74,15 +75,20 @@ public final class ChunkedHeadLoss {
         this.target = target;
         this.steps = steps;
         long chunk = chunkTokens > 0 ? chunkTokens : Math.max(1, CHUNK_LOGITS / target.targetVocabSize());
-        this.trainedHead = ScriptModule.of(CLASS, code(steps, decay, loss, chunk, true, draftEps, target.eps()));
-        this.frozenHead = ScriptModule.of(CLASS, code(steps, decay, loss, chunk, false, draftEps, target.eps()));
+        this.trainedHead = ScriptModule.of(CLASS, code(steps, decay, loss, chunk, true, false, draftEps, target.eps()));
+        this.frozenHead = ScriptModule.of(CLASS, code(steps, decay, loss, chunk, false, false, draftEps, target.eps()));
+        this.scoring = ScriptModule.of(CLASS, code(steps, decay, loss, chunk, false, true, draftEps, target.eps()));
     }
 
     /**
-     * The losses of one micro-batch, the scalar whose backward delivers their gradient, and the
-     * gradient G_k of each step's output that it hands on.
+     * The losses of one micro-batch, the scalar whose backward delivers their gradient, the
+     * gradient G_k of each step's output that it hands on and, when scoring, each position's hits.
+     *
+     * @param hits bool [B, T, steps]: step k at position t predicted the target's argmax at
+     *     t + k + 1, which the draft vocabulary holds; whatever the loss mask says ([0, 0, steps]
+     *     unless {@link #score})
      */
-    public record Result(NDArray graphEnd, NDArray total, NDArray perStep, List<NDArray> gradients) {}
+    public record Result(NDArray graphEnd, NDArray total, NDArray perStep, NDArray hits, List<NDArray> gradients) {}
 
     /**
      * @param outputs each step's h_out [B, T, H], ends of the autograd graph
@@ -97,27 +103,39 @@ public final class ChunkedHeadLoss {
      */
     public Result run(List<NDArray> outputs, NDArray norm, NDArray head, NDArray lastHidden, NDArray lossMask,
                       float gradScale) {
+        return run(head.hasGradient() ? trainedHead : frozenHead, outputs, norm, head, lastHidden, lossMask, gradScale);
+    }
+
+    /**
+     * The same statistics with each position's hits and no gradients to accumulate (the head's
+     * included): validation's forward.
+     */
+    public Result score(List<NDArray> outputs, NDArray norm, NDArray head, NDArray lastHidden, NDArray lossMask) {
+        return run(scoring, outputs, norm, head, lastHidden, lossMask, 1);
+    }
+
+    private Result run(ScriptModule script, List<NDArray> outputs, NDArray norm, NDArray head, NDArray lastHidden,
+                       NDArray lossMask, float gradScale) {
         if (outputs.size() != steps) {
             throw new IllegalArgumentException(outputs.size() + " step outputs for " + steps + " steps");
         }
-        ScriptModule script = head.hasGradient() ? trainedHead : frozenHead;
         try (NDManager host = NDManager.newBaseManager(Device.cpu())) {
             NDArray scale = host.create(new float[] {gradScale}); // read by the script on the host: no sync
             NDList out = script.forwardArgsRecording(lastHidden, outputs, norm, head, lossMask, target.norm(),
                     target.head(), target.draftIds(), target.inVocab(), scale);
-            return new Result(out.get(0), out.get(1), out.get(2), out.subList(3, out.size()));
+            return new Result(out.get(0), out.get(1), out.get(2), out.get(3), out.subList(4, out.size()));
         }
     }
 
     private static String code(int steps, double decay, LossType loss, long chunkTokens, boolean trainHead,
-                               double draftEps, double targetEps) {
+                               boolean perPosition, double draftEps, double targetEps) {
         StringBuilder weights = new StringBuilder();
         for (int k = 0; k < steps; k++) {
             // As floats, as the weighted sum of the reference multiplies its fp32 losses.
             weights.append(k == 0 ? "" : ", ").append(Float.toString((float) Math.pow(decay, k)));
         }
         return ScriptTemplate.methods(CLASS, Map.of("steps", steps, "step_weights", weights.toString(),
-                "train_head", trainHead, "forward_kl", loss == LossType.FORWARD_KL, "chunk_tokens", chunkTokens,
-                "eps", draftEps, "target_eps", targetEps), ScriptTemplate.COMMENTS, TEMPLATES);
+                "train_head", trainHead, "per_position", perPosition, "forward_kl", loss == LossType.FORWARD_KL,
+                "chunk_tokens", chunkTokens, "eps", draftEps, "target_eps", targetEps), ScriptTemplate.COMMENTS, TEMPLATES);
     }
 }

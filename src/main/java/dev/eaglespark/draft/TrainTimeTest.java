@@ -86,12 +86,26 @@ public final class TrainTimeTest {
         private final java.util.function.Consumer<GradMode> backward;
         private final NDArray total;
         private final NDArray perStep; // [4, steps]: losses, accuracies, correct predictions, denominators
+        private final NDArray hits;
         private float[] values;
 
         Output(ChunkedHeadLoss.Result r, java.util.function.Consumer<GradMode> backward) {
             this.backward = backward;
             this.total = r.total();
             this.perStep = r.perStep();
+            this.hits = r.hits();
+        }
+
+        /**
+         * Of a {@link #score}: per row, position t and step k ([B, T, steps] flattened), whether
+         * step k's argmax at t is the target's at t + k + 1 (and in the draft vocabulary),
+         * whatever the loss mask says.
+         */
+        public boolean[] hits() {
+            if (hits.getShape().get(0) == 0) {
+                throw new IllegalStateException("only a scoring forward keeps the hits");
+            }
+            return hits.toBooleanArray();
         }
 
         /**
@@ -171,6 +185,22 @@ public final class TrainTimeTest {
             gc.backward(r.graphEnd()); // the final norm and the head: the outputs are no graph's
             stepwise.run(gc, r.gradients());
         });
+    }
+
+    /**
+     * The forward, losses and accuracies of {@link #run} without gradients, keeping each
+     * position's hits ({@link Output#hits}); it has no backward.
+     */
+    public Output score(Batch batch, NDArray lastHidden) {
+        NDList table = ropeRows(batch);
+        try (GradMode off = GradMode.off()) {
+            NDList outputs = script.run(batch.inputIds(), batch.aux(), batch.bias(), table.get(0), table.get(1), draft);
+            ChunkedHeadLoss.Result r = loss.score(outputs, draft.weight("norm.weight"),
+                    draft.weight(DraftParams.LM_HEAD), lastHidden, batch.lossMask());
+            return new Output(r, gc -> {
+                throw new IllegalStateException("a scoring forward has no backward");
+            });
+        }
     }
 
     private ChunkedHeadLoss.Result headLoss(NDList outputs, Batch batch, NDArray lastHidden, float gradScale) {

@@ -192,8 +192,9 @@ public final class DraftTrainer implements AutoCloseable {
     /**
      * What the training forward computes on {@code rows} with the weights as they are, without
      * gradients: per TTT step the sum over positions of the position's loss (the step's loss is
-     * its mean over B x T positions), the correct predictions and the accuracy's denominator.
-     * Validation adds these up over held-out rows.
+     * its mean over B x T positions), the correct predictions and the accuracy's denominator, and
+     * each position's hits. Validation adds these up over held-out rows and simulates speculative
+     * rounds on the hits.
      */
     public Score score(MicroBatch rows) {
         try (NDManager scope = params.manager().newSubManager(); GradMode off = GradMode.off()) {
@@ -202,19 +203,21 @@ public final class DraftTrainer implements AutoCloseable {
                 computeWeightsCurrent = true;
             }
             TrainTimeTest.Inputs in = rows.build(scope);
-            TrainTimeTest.Output out = forward(in, 1);
+            TrainTimeTest.Output out = ttt.score(settings.lossMask().align(in.batch()), in.lastHidden());
             long positions = in.batch().inputIds().getShape().size();
             float[] lossSums = out.stepLoss();
             for (int k = 0; k < lossSums.length; k++) {
                 lossSums[k] *= positions;
             }
             int b = (int) in.batch().inputIds().getShape().get(0);
-            return new Score(lossSums, out.stepCorrect(), out.stepCounted(), b, in.tokens());
+            int t = (int) in.batch().inputIds().getShape().get(1);
+            return new Score(lossSums, out.stepCorrect(), out.stepCounted(), b, in.tokens(),
+                    new StepHits(out.hits(), t, settings.tttLength()));
         }
     }
 
     /** One scored micro-batch (see {@link #score}). */
-    public record Score(float[] lossSums, float[] correct, float[] counted, int rows, long tokens) {}
+    public record Score(float[] lossSums, float[] correct, float[] counted, int rows, long tokens, StepHits hits) {}
 
     /**
      * The train-time-test forward of one micro-batch, its loss mask aligned as the settings say,

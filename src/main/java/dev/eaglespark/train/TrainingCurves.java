@@ -19,8 +19,10 @@ import org.apache.hadoop.fs.Path;
  * whole at each checkpoint because S3 has no append; a resumed run keeps the rows up to its
  * checkpoint) and, at the end, {@code training-curves.html}, a self-contained page plotting
  * loss, per-step accuracy and, with a validation split, the validation accuracies and expected
- * acceptance length. Validation columns ({@code val_*}) are filled in the rows of the updates
- * after which the split was scored and empty elsewhere.
+ * acceptance length, and the simulated speculative rounds' acceptance and tau. Validation columns
+ * ({@code val_*}) are filled in the rows of the updates after which the split was scored and empty
+ * elsewhere; files of runs from before the simulated rounds ({@code val_rounds_tau},
+ * {@code val_accept_K}) lack those columns, and a resumed run adds them.
  */
 public final class TrainingCurves {
     public static final String CSV = "metrics.csv";
@@ -90,6 +92,13 @@ public final class TrainingCurves {
             put(row, "val_loss_" + i, v.stepLoss()[i]);
             put(row, "val_acc_" + i, v.stepAcc()[i]);
         }
+        if (v.hasRounds()) {
+            put(row, "val_rounds", v.rounds());
+            put(row, "val_rounds_tau", v.roundsTau());
+            for (int i = 0; i < v.roundAcceptance().length; i++) {
+                put(row, "val_accept_" + i, v.roundAcceptance()[i]);
+            }
+        }
     }
 
     private void put(Map<String, String> row, String name, Object value) {
@@ -124,16 +133,22 @@ public final class TrainingCurves {
         List<Series> loss = new ArrayList<>(List.of(new Series("loss (weighted)", values("loss"))));
         List<Series> acc = new ArrayList<>();
         List<Series> val = new ArrayList<>();
+        List<Series> accept = new ArrayList<>();
+        List<Series> tau = new ArrayList<>(List.of(new Series("val_tau", values("val_tau"))));
         for (String c : columns) {
             if (c.matches("(loss|acc)_\\d+")) {
                 (c.startsWith("loss_") ? loss : acc).add(new Series(c, values(c)));
             } else if (c.matches("val_acc_\\d+")) {
                 val.add(new Series(c, values(c)));
+            } else if (c.matches("val_accept_\\d+")) {
+                accept.add(new Series(c, values(c)));
+            } else if (c.equals("val_rounds_tau")) {
+                tau.add(new Series(c, values(c)));
             }
         }
         String validation = val.isEmpty() ? "" : chart("Validation accuracy per TTT step (held-out, teacher-forced)",
-                steps, val) + chart("Validation: expected acceptance length", steps,
-                List.of(new Series("val_tau", values("val_tau"))));
+                steps, val) + (accept.isEmpty() ? "" : chart("Validation: acceptance by draft position in simulated "
+                + "speculative rounds", steps, accept)) + chart("Validation: acceptance length", steps, tau);
         String page = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>eaglespark training curves</title>"
                 + "<style>body{font-family:sans-serif;margin:2em}svg{border:1px solid #ccc;margin:1em 0}"
                 + "</style></head><body><h1>Training curves</h1><p>" + rows.size() + " updates, up to step "

@@ -13,8 +13,10 @@ import org.apache.hadoop.conf.Configuration;
 /**
  * A run's validation split: held-out features scored with exactly the training forward (the
  * same per-step losses and accuracies, the same precision and loss-mask alignment, no
- * gradients). Each rank scores every world-th row in micro-batches of the training's size; the
- * sums go through the run's collective, so every rank gets the same numbers and picks the same
+ * gradients), and greedy speculative rounds simulated on its per-position predictions
+ * ({@link SpeculativeRounds}, a chain as long as the TTT length). Each rank scores every
+ * world-th row in micro-batches of the training's size and walks its own rows; the sums and
+ * counts go through the run's collective, so every rank gets the same numbers and picks the same
  * best checkpoint.
  */
 final class Validation {
@@ -52,8 +54,9 @@ final class Validation {
      */
     ValidationMetrics run(DraftTrainer trainer, BatchBuilder batches, long step, int ttt) {
         long start = System.nanoTime();
-        // per step: loss sums, correct predictions, denominators; then rows and tokens
-        double[] sums = new double[3 * ttt + 2];
+        // per step: loss sums, correct predictions, denominators; then rows and tokens; then the rounds' counts
+        double[] sums = new double[3 * ttt + 2 + SpeculativeRounds.countsLength(ttt)];
+        SpeculativeRounds rounds = new SpeculativeRounds(ttt);
         Iterator<FeatureRecord> rows = data.inOrder(group.rank(), group.worldSize(), limit);
         List<FeatureRecord> batch = new ArrayList<>();
         while (rows.hasNext()) {
@@ -67,9 +70,14 @@ final class Validation {
                 }
                 sums[3 * ttt] += sc.rows();
                 sums[3 * ttt + 1] += sc.tokens();
+                for (int r = 0; r < batch.size(); r++) {
+                    rounds.addRow(batch.get(r).lossMask(), sc.hits(), r);
+                }
                 batch.clear();
             }
         }
+        double[] counts = rounds.counts();
+        System.arraycopy(counts, 0, sums, 3 * ttt + 2, counts.length);
         double[] total = group.allReduceSum(sums);
         double tokens = total[3 * ttt + 1];
         double[] stepLoss = new double[ttt];
@@ -80,7 +88,8 @@ final class Validation {
             stepAcc[k] = total[ttt + k] / Math.max(total[2 * ttt + k], 1);
             loss += Math.pow(decay, k) * stepLoss[k];
         }
+        SpeculativeRounds.Result simulated = SpeculativeRounds.of(total, 3 * ttt + 2, ttt);
         return new ValidationMetrics(step, loss, stepLoss, stepAcc, (long) total[3 * ttt], (long) tokens,
-                (System.nanoTime() - start) / 1e9);
+                simulated.rounds(), simulated.tau(), simulated.acceptance(), (System.nanoTime() - start) / 1e9);
     }
 }
