@@ -54,10 +54,19 @@ final class Validation {
      */
     ValidationMetrics run(DraftTrainer trainer, BatchBuilder batches, long step, int ttt) {
         long start = System.nanoTime();
-        // per step: loss sums, correct predictions, denominators; then rows and tokens; then the rounds' counts
+        double[] sums = sums(trainer, batches, data.inOrder(group.rank(), group.worldSize(), limit), microBatch, ttt);
+        return metrics(group.allReduceSum(sums), step, ttt, decay, (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * One rank's sums over {@code rows}, scored in micro-batches of {@code microBatch}: per step
+     * the loss sums, correct predictions and denominators; then rows and tokens; then the
+     * simulated rounds' counts ({@link SpeculativeRounds#counts}).
+     */
+    static double[] sums(DraftTrainer trainer, BatchBuilder batches, Iterator<FeatureRecord> rows, int microBatch,
+                         int ttt) {
         double[] sums = new double[3 * ttt + 2 + SpeculativeRounds.countsLength(ttt)];
         SpeculativeRounds rounds = new SpeculativeRounds(ttt);
-        Iterator<FeatureRecord> rows = data.inOrder(group.rank(), group.worldSize(), limit);
         List<FeatureRecord> batch = new ArrayList<>();
         while (rows.hasNext()) {
             batch.add(rows.next());
@@ -78,7 +87,11 @@ final class Validation {
         }
         double[] counts = rounds.counts();
         System.arraycopy(counts, 0, sums, 3 * ttt + 2, counts.length);
-        double[] total = group.allReduceSum(sums);
+        return sums;
+    }
+
+    /** The metrics of {@link #sums} summed over every rank. */
+    static ValidationMetrics metrics(double[] total, long step, int ttt, double decay, double seconds) {
         double tokens = total[3 * ttt + 1];
         double[] stepLoss = new double[ttt];
         double[] stepAcc = new double[ttt];
@@ -90,6 +103,6 @@ final class Validation {
         }
         SpeculativeRounds.Result simulated = SpeculativeRounds.of(total, 3 * ttt + 2, ttt);
         return new ValidationMetrics(step, loss, stepLoss, stepAcc, (long) total[3 * ttt], (long) tokens,
-                simulated.rounds(), simulated.tau(), simulated.acceptance(), (System.nanoTime() - start) / 1e9);
+                simulated.rounds(), simulated.tau(), simulated.acceptance(), seconds);
     }
 }
