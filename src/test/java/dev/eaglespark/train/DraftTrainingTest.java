@@ -103,9 +103,12 @@ class DraftTrainingTest {
     /**
      * Held-out rows scored at every checkpoint: the numbers in the summary, the log's metrics.csv
      * (val_* columns filled on validated updates only) and each checkpoint's state.json agree; the
-     * expected acceptance length is 1 + sum_k prod_{j <= k} acc_j of the same row; the best
-     * checkpoint by it is named by the pointer file and is what the export holds. Scoring changes
-     * nothing in training: the weights equal a run without validation bit for bit.
+     * expected acceptance length is 1 + sum_k prod_{j <= k} acc_j of the same row; the simulated
+     * rounds' tau is at most 1 + sum_k prod_{j <= k} accept_j of their acceptance by position (equal
+     * but for rounds cut by an answer's end, which reach fewer positions); the best checkpoint by
+     * val_tau is named by the pointer file and is what the export holds. state.json's validation
+     * reads back, and so does one written before the simulated rounds. Scoring changes nothing in
+     * training: the weights equal a run without validation bit for bit.
      */
     @Test
     void validationScoresHeldOutRowsAndTheExportIsTheBestCheckpoint() throws Exception {
@@ -123,6 +126,11 @@ class DraftTrainingTest {
             for (double acc : x.stepAcc()) {
                 assertTrue(acc >= 0 && acc <= 1, x.format());
             }
+            assertEquals(7, x.roundAcceptance().length);
+            assertTrue(x.rounds() > 0 && x.roundsTau() >= 1, x.format());
+            for (double accept : x.roundAcceptance()) {
+                assertTrue(accept >= 0 && accept <= 1, x.format());
+            }
             best = x.expectedAcceptanceLength() > best.expectedAcceptanceLength() ? x : best;
         }
         assertEquals(best.step(), s.best().step());
@@ -130,7 +138,8 @@ class DraftTrainingTest {
 
         List<String> csv = Files.readAllLines(Path.of(ck, "metrics.csv"));
         List<String> columns = List.of(csv.get(0).split(","));
-        for (String c : List.of("val_loss", "val_tau", "val_loss_0", "val_acc_0", "val_loss_6", "val_acc_6")) {
+        for (String c : List.of("val_loss", "val_tau", "val_loss_0", "val_acc_0", "val_loss_6", "val_acc_6",
+                "val_rounds", "val_rounds_tau", "val_accept_0", "val_accept_6")) {
             assertTrue(columns.contains(c), c + " in " + columns);
         }
         for (String line : csv.subList(1, csv.size())) {
@@ -147,12 +156,32 @@ class DraftTrainingTest {
                 }
                 assertEquals(expected, Double.parseDouble(tau), 1e-12, "step " + step);
                 assertEquals(v.get((int) step / 2 - 1).expectedAcceptanceLength(), Double.parseDouble(tau), 0.0);
+                double chained = 1;
+                product = 1;
+                for (int k = 0; k < 7; k++) {
+                    product *= Double.parseDouble(row[columns.indexOf("val_accept_" + k)]);
+                    chained += product;
+                }
+                double rounds = Double.parseDouble(row[columns.indexOf("val_rounds_tau")]);
+                assertTrue(rounds <= chained + 1e-12, "step " + step + ": " + rounds + " > " + chained);
+                assertEquals(v.get((int) step / 2 - 1).roundsTau(), rounds, 0.0);
             }
         }
         JsonNode state = new ObjectMapper().readTree(Path.of(ck, "step-00000006", "state.json").toFile());
         assertEquals(6, state.at("/extra/validation/step").asLong());
         assertEquals(Checkpoints.stepDir(best.step()), state.at("/extra/best/checkpoint").asText());
         assertEquals("shifted", state.at("/extra/loss_mask").asText());
+        ValidationMetrics read = ValidationMetrics.fromJson(state.at("/extra/validation"));
+        ValidationMetrics last = v.get(2);
+        assertArrayEquals(last.roundAcceptance(), read.roundAcceptance(), 0.0);
+        assertEquals(last.roundsTau(), read.roundsTau(), 0.0);
+        assertEquals(last.rounds(), read.rounds());
+        com.fasterxml.jackson.databind.node.ObjectNode old = state.at("/extra/validation").deepCopy();
+        old.remove(List.of("rounds", "rounds_tau", "round_acceptance"));
+        ValidationMetrics older = ValidationMetrics.fromJson(old);
+        assertFalse(older.hasRounds());
+        assertEquals(last.expectedAcceptanceLength(), older.expectedAcceptanceLength(), 0.0);
+        assertFalse(older.format().contains("simulated"), older.format());
 
         try (SafeTensorsFile out = SafeTensorsFile.open(Path.of(export, "model.safetensors"));
              SafeTensorsFile chosen = SafeTensorsFile.open(Path.of(ck, Checkpoints.stepDir(best.step()),

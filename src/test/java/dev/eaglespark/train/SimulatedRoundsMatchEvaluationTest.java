@@ -53,14 +53,16 @@ import org.junit.jupiter.api.Test;
  * same prompts to the answers' length cap. The draft has seen these answers (the comparison
  * needs no held-out data: both sides measure the same draft on the same text).
  *
- * <p>What may differ, and so the tolerances: the features hold the target's states in fp16 while
- * evaluate computes them in fp32, so a near-tie between two tokens can go the other way (in the
- * draft's or in the target's argmax); evaluate counts the drafts of a generation's last round
- * past its stop token or length cap, where the simulation stops at the answer's end; and an
- * answer cut by the length cap gets one simulated round more than evaluate makes (its drafts
- * are checked against the target's next token, which evaluate never generates). Each moves a few
- * rounds of several hundred: per position the two acceptances must agree within 0.03, tau within
- * 0.05.
+ * <p>Round by round, for every prompt whose generation is the row's answer: the same accepted
+ * drafts in every round but the last (evaluate counts the drafts of its last round past the stop
+ * token or length cap, the simulation stops at the answer's end; an answer cut by the cap gets
+ * one simulated round more, checked against the target's next token, which evaluate never
+ * generates). Exact: the fp16 features against evaluate's fp32 states could flip a near-tie, but
+ * none does here. A generation can differ from its answer where the target emitted a
+ * non-canonical tokenization that re-tokenizing the answer text merges ("l" "l" became "ll"):
+ * at least 20 of the 24 prompts must decode to their answer (23 do). Over all prompts, the
+ * acceptance by position must agree within the issue's 0.05 and tau within 0.05 (measured:
+ * 0.029 and 0.015, over about 750 rounds; teacher-forced acc_k is 0.098 off at position 3).
  */
 class SimulatedRoundsMatchEvaluationTest {
     private static final int TTT = 7;
@@ -68,7 +70,7 @@ class SimulatedRoundsMatchEvaluationTest {
     private static final int MAX_NEW = 64;
     private static final int MICRO_BATCH = 4;
     private static final int UPDATES = 60;
-    private static final double PER_POSITION = 0.03;
+    private static final double PER_POSITION = 0.05;
     private static final double TAU = 0.05;
 
     @Test
@@ -120,26 +122,29 @@ class SimulatedRoundsMatchEvaluationTest {
                 SpeculativeDecoder decoder = new SpeculativeDecoder(target, aux, TTT, stops);
                 Eagle3Draft draft = new Eagle3Draft(cfg, params);
                 AcceptanceReport report = new AcceptanceReport(TTT);
-                int sameRounds = 0;
                 int sameText = 0;
                 for (int i = 0; i < prompts.size(); i++) {
                     try (EagleProposer proposer = new EagleProposer(draft, vocab, m)) {
                         SpeculativeDecoder.Result r = decoder.generate(prompts.get(i), MAX_NEW, proposer);
                         report.add(r, 0);
-                        sameText += Arrays.equals(r.tokens(), answer(rows.get(i), r.tokens().length)) ? 1 : 0;
-                        List<Integer> rounds = Arrays.stream(r.acceptedPerRound()).boxed().toList();
-                        sameRounds += rounds.equals(simulated.get(i)) ? 1 : 0;
-                        if (!rounds.equals(simulated.get(i))) {
-                            System.out.println("opening " + i + ": evaluate " + rounds + ", simulated "
-                                    + simulated.get(i));
+                        if (decodesTheAnswer(r.tokens(), rows.get(i))) {
+                            sameText++;
+                            assertSameRoundsButTheLast(r.acceptedPerRound(), simulated.get(i), "opening " + i);
                         }
                     }
                 }
-                System.out.printf("evaluate: %s%nsimulated: tau %.3f over %d rounds, acceptance by position %s; "
-                        + "%d of %d prompts decoded to their features' answer, %d with the same accepted drafts in"
-                        + " every round%n", report.format(), v.roundsTau(), v.rounds(),
-                        Arrays.toString(v.roundAcceptance()), sameText, prompts.size(), sameRounds, prompts.size());
                 double[] eval = report.perPosition();
+                double worst = 0;
+                double worstAcc = 0;
+                for (int j = 0; j < TTT; j++) {
+                    worst = Math.max(worst, Math.abs(eval[j] - v.roundAcceptance()[j]));
+                    worstAcc = Math.max(worstAcc, Math.abs(eval[j] - v.stepAcc()[j]));
+                }
+                System.out.printf("evaluate: %s%nsimulated: tau %.3f over %d rounds, acceptance by position %s; "
+                        + "largest difference %.3f per position (teacher-forced acc_k: %.3f); %d of %d prompts "
+                        + "decoded to their features' answer%n", report.format(), v.roundsTau(), v.rounds(),
+                        Arrays.toString(v.roundAcceptance()), worst, worstAcc, sameText, prompts.size());
+                assertTrue(sameText >= OPENINGS - 4, sameText + " of " + OPENINGS + " prompts decoded to their answer");
                 for (int j = 0; j < TTT; j++) {
                     assertEquals(eval[j], v.roundAcceptance()[j], PER_POSITION, "position " + j);
                 }
@@ -201,10 +206,7 @@ class SimulatedRoundsMatchEvaluationTest {
      * round drafts the following tokens while they are the answer's and right in turn.
      */
     private static List<Integer> rounds(byte[] mask, StepHits hits, int row) {
-        int end = mask.length - 1;
-        while (mask[end] == 0) {
-            end--;
-        }
+        int end = lastAnswerToken(mask);
         List<Integer> out = new ArrayList<>();
         for (int done = firstAnswerToken(mask); done < end; ) {
             int start = done - 1; // the draft position of the round: states up to it, the committed token after it
@@ -218,6 +220,14 @@ class SimulatedRoundsMatchEvaluationTest {
         return out;
     }
 
+    private static int lastAnswerToken(byte[] mask) {
+        int e = mask.length - 1;
+        while (mask[e] == 0) {
+            e--;
+        }
+        return e;
+    }
+
     private static int firstAnswerToken(byte[] mask) {
         int p = 0;
         while (mask[p] == 0) {
@@ -226,10 +236,33 @@ class SimulatedRoundsMatchEvaluationTest {
         return p;
     }
 
-    /** The first {@code n} answer tokens of a row. */
-    private static long[] answer(FeatureRecord row, int n) {
-        int p = firstAnswerToken(row.lossMask());
-        return Arrays.stream(row.inputIds()).skip(p).limit(n).asLongStream().toArray();
+    /**
+     * Whether evaluate generated the row's answer: its tokens up to the last before the
+     * template's end-of-turn token (the answer as the features hold it: the template trims it,
+     * so a trailing newline the target generated is not there).
+     */
+    private static boolean decodesTheAnswer(long[] generated, FeatureRecord row) {
+        byte[] mask = row.lossMask();
+        int p = firstAnswerToken(mask);
+        int n = Math.min(generated.length, lastAnswerToken(mask) - p);
+        long[] answer = Arrays.stream(row.inputIds()).skip(p).limit(n).asLongStream().toArray();
+        return Arrays.equals(Arrays.copyOf(generated, n), answer);
+    }
+
+    /**
+     * The rounds of a generation that followed the row's answer: the same accepted drafts in every
+     * round but evaluate's last, which counts drafts past its stop or length cap and so accepts
+     * at least as many as the simulation's round there, cut at the answer's end; a length-capped
+     * answer may get one simulated round more (its drafts checked against the target's next token).
+     */
+    private static void assertSameRoundsButTheLast(int[] evaluated, List<Integer> simulated, String what) {
+        int n = evaluated.length;
+        String both = what + ": evaluate " + Arrays.toString(evaluated) + ", simulated " + simulated;
+        assertTrue(simulated.size() == n || simulated.size() == n + 1, both);
+        for (int i = 0; i < n - 1; i++) {
+            assertEquals(evaluated[i], simulated.get(i), both);
+        }
+        assertTrue(simulated.get(n - 1) <= evaluated[n - 1], both);
     }
 
     private static List<FeatureRecord> features(TargetModel target, SampleSource source, List<Conversation> answered) {
