@@ -26,10 +26,12 @@ import java.util.stream.Stream;
  * and {@code learning-curve.png} (tau against training tokens).
  *
  * <p>Each evaluated checkpoint is set beside the validation of the same update: evaluate's tau
- * and acceptance at each draft position (given the earlier ones) against the training forward's
- * teacher-forced val_tau and val_acc_K on the held-out validation conversations, with the largest
+ * and acceptance at each draft position (given the earlier ones) against the speculative rounds
+ * validation simulates on the held-out validation conversations (val_rounds_tau, val_accept_K:
+ * the same quantity, from the training forward's teacher-forced predictions), with the largest
  * difference over the positions, so "validation agrees with evaluation within {@value #AGREEMENT}
- * per position" can be read off the table.
+ * per position" can be read off the table; the teacher-forced val_tau and val_acc_K stay beside
+ * them. Runs from before the simulated rounds are compared with val_acc_K, and say so.
  *
  * <p>Usage: {@code QualityReport OUT_DIR "SETTINGS"}.
  */
@@ -54,12 +56,25 @@ public final class QualityReport {
         }
     }
 
-    /** The validation of one update (empty when the update was not validated). */
-    record Validation(double loss, double tau, double[] acc) {
-        static final Validation NONE = new Validation(Double.NaN, Double.NaN, new double[0]);
+    /**
+     * The validation of one update (empty when the update was not validated): teacher-forced
+     * val_tau and val_acc_K, and the simulated rounds' val_rounds_tau and val_accept_K (NaN and
+     * empty in runs from before them).
+     */
+    record Validation(double loss, double tau, double[] acc, double roundsTau, double[] accept) {
+        static final Validation NONE = new Validation(Double.NaN, Double.NaN, new double[0], Double.NaN, new double[0]);
 
         boolean present() {
             return !Double.isNaN(tau);
+        }
+
+        boolean hasRounds() {
+            return accept.length > 0;
+        }
+
+        /** What evaluate's acceptance by position is compared with: the simulated rounds' where there are any. */
+        double[] comparable() {
+            return hasRounds() ? accept : acc;
         }
     }
 
@@ -172,43 +187,56 @@ public final class QualityReport {
         Map<Long, Point> byStep = new LinkedHashMap<>();
         evaluated.forEach(p -> byStep.put(p.step(), p));
         md.append("## Learning curve (main run)\n\nval: the training forward, teacher-forced, on the held-out"
-                        + " validation conversations. evaluate: speculative decoding (chain k = ")
+                        + " validation conversations (val_tau from the accuracies per step; simulated: tokens per"
+                        + " round of the speculative rounds simulated on its predictions). evaluate: speculative"
+                        + " decoding (chain k = ")
                 .append(evaluated.isEmpty() ? "?" : evaluated.get(0).trained().path("draft_length").asText())
                 .append(", greedy) on held-out evaluation prompts.\n\n")
-                .append("| step | training tokens | val_loss | val_tau | evaluate tau | prompts |\n")
-                .append("| --- | --- | --- | --- | --- | --- |\n");
+                .append("| step | training tokens | val_loss | val_tau | val simulated tau | evaluate tau | prompts |\n")
+                .append("| --- | --- | --- | --- | --- | --- | --- |\n");
         for (long step : main.validatedSteps()) {
             Validation v = main.validationAt(step);
             Point p = byStep.get(step);
-            md.append(String.format("| %d%s | %,d | %.4f | %.3f | %s | %s |%n", step, step == best ? " (best)" : "",
-                    main.tokensUpTo(step), v.loss(), v.tau(), p == null ? "" : String.format("%.3f", p.tau()),
-                    p == null ? "" : String.valueOf(p.prompts())));
+            md.append(String.format("| %d%s | %,d | %.4f | %.3f | %s | %s | %s |%n", step, step == best ? " (best)" : "",
+                    main.tokensUpTo(step), v.loss(), v.tau(), v.hasRounds() ? String.format("%.3f", v.roundsTau()) : "",
+                    p == null ? "" : String.format("%.3f", p.tau()), p == null ? "" : String.valueOf(p.prompts())));
         }
         md.append('\n');
     }
 
-    /** Evaluate's acceptance per position against validation's accuracy per step, checkpoint by checkpoint. */
+    /**
+     * Evaluate's acceptance per position against the validation's simulated rounds' (val_acc_K for
+     * runs without them), checkpoint by checkpoint, the teacher-forced accuracies beside.
+     */
     private static void agreement(Map<String, List<Point>> runs, StringBuilder md) {
         List<Point> pts = runs.values().stream().flatMap(List::stream).filter(p -> p.validation().present()).toList();
         if (pts.isEmpty()) {
             return;
         }
         md.append("## Validation against evaluation, per draft position\n\nEach cell: evaluate's acceptance at the"
-                + " position (given the earlier ones) / validation's teacher-forced accuracy of that step, at the same"
-                + " update. Agreement: the largest |difference| over the positions, against ").append(AGREEMENT)
-                .append(".\n\n| checkpoint | prompts | tau: evaluate / val | acceptance / val accuracy by position |"
-                        + " max abs difference | within ").append(AGREEMENT).append(" |\n| --- | --- | --- | --- | --- | --- |\n");
+                + " position (given the earlier ones) / validation's at the same update, from greedy speculative rounds"
+                + " simulated on the validation conversations with the training forward's teacher-forced predictions"
+                + " (val_accept_K; a checkpoint marked * is of a run from before them and is compared with val_acc_K)."
+                + " Agreement: the largest |difference| over the positions, against ").append(AGREEMENT)
+                .append(". Beside them the teacher-forced accuracy of each step (val_acc_K), pooled over all"
+                        + " positions, and the val_tau it implies.\n\n| checkpoint | prompts |"
+                        + " tau: evaluate / simulated / val_tau | acceptance / simulated by position |"
+                        + " max abs difference | within ").append(AGREEMENT).append(" | val_acc_K by step |\n"
+                        + "| --- | --- | --- | --- | --- | --- | --- |\n");
         for (Point p : pts) {
+            Validation v = p.validation();
             double[] acc = acceptance(p.trained());
-            double[] val = p.validation().acc();
+            double[] val = v.comparable();
             StringBuilder cells = new StringBuilder();
             double worst = 0;
             for (int k = 0; k < Math.min(acc.length, val.length); k++) {
                 cells.append(k == 0 ? "" : " ").append(String.format("%.3f/%.3f", acc[k], val[k]));
                 worst = Math.max(worst, Math.abs(acc[k] - val[k]));
             }
-            md.append(String.format("| %s@%d | %d | %.3f / %.3f | %s | %.3f | %s |%n", p.run(), p.step(), p.prompts(),
-                    p.tau(), p.validation().tau(), cells, worst, worst <= AGREEMENT ? "yes" : "no"));
+            md.append(String.format("| %s@%d%s | %d | %.3f / %s / %.3f | %s | %.3f | %s | %s |%n", p.run(), p.step(),
+                    v.hasRounds() ? "" : "*", p.prompts(), p.tau(),
+                    v.hasRounds() ? String.format("%.3f", v.roundsTau()) : "-", v.tau(), cells, worst,
+                    worst <= AGREEMENT ? "yes" : "no", join(v.acc()).replace(';', ' ')));
         }
         md.append('\n');
     }
@@ -280,7 +308,7 @@ public final class QualityReport {
     private static void writeCsv(Map<String, Metrics> metrics, Map<String, List<Point>> runs, Path csv)
             throws IOException {
         StringBuilder sb = new StringBuilder("run,step,training_tokens,val_tau,eval_tau,eval_prompts,"
-                + "eval_acceptance_by_position,val_accuracy_by_step\n");
+                + "eval_acceptance_by_position,val_accuracy_by_step,val_rounds_tau,val_acceptance_by_position\n");
         metrics.forEach((run, mt) -> {
             Map<Long, Point> evaluated = new LinkedHashMap<>();
             runs.getOrDefault(run, List.of()).forEach(p -> evaluated.put(p.step(), p));
@@ -289,10 +317,11 @@ public final class QualityReport {
             for (long step : steps) {
                 Validation v = mt.validationAt(step);
                 Point p = evaluated.get(step);
-                sb.append(String.format("%s,%d,%d,%s,%s,%s,%s,%s%n", run, step, mt.tokensUpTo(step),
+                sb.append(String.format("%s,%d,%d,%s,%s,%s,%s,%s,%s,%s%n", run, step, mt.tokensUpTo(step),
                         v.present() ? String.format("%.4f", v.tau()) : "",
                         p == null ? "" : String.format("%.4f", p.tau()), p == null ? "" : p.prompts(),
-                        p == null ? "" : positions(p.trained()).replace(' ', ';'), join(v.acc())));
+                        p == null ? "" : positions(p.trained()).replace(' ', ';'), join(v.acc()),
+                        v.hasRounds() ? String.format("%.4f", v.roundsTau()) : "", join(v.accept())));
             }
         });
         Files.writeString(csv, sb);
@@ -311,8 +340,15 @@ public final class QualityReport {
         metrics.forEach((run, mt) -> {
             List<Long> steps = mt.validatedSteps();
             if (!steps.isEmpty() && (run.equals("main") || run.equals("mask-reference"))) {
-                chart.add(new LineChart.Series(run + ": val_tau", steps.stream().mapToDouble(s -> mt.tokensUpTo(s) / 1e6)
-                        .toArray(), steps.stream().mapToDouble(s -> mt.validationAt(s).tau()).toArray(), true, null));
+                double[] tokens = steps.stream().mapToDouble(s -> mt.tokensUpTo(s) / 1e6).toArray();
+                chart.add(new LineChart.Series(run + ": val_tau", tokens,
+                        steps.stream().mapToDouble(s -> mt.validationAt(s).tau()).toArray(), true, null));
+                List<Long> simulated = steps.stream().filter(s -> mt.validationAt(s).hasRounds()).toList();
+                if (run.equals("main") && !simulated.isEmpty()) {
+                    chart.add(new LineChart.Series(run + ": val simulated tau", simulated.stream()
+                            .mapToDouble(s -> mt.tokensUpTo(s) / 1e6).toArray(), simulated.stream()
+                            .mapToDouble(s -> mt.validationAt(s).roundsTau()).toArray(), true, null));
+                }
             }
         });
         if (!main.isEmpty()) {
@@ -392,15 +428,23 @@ public final class QualityReport {
         Validation validationAt(long step) {
             for (String[] r : rows) {
                 if (Long.parseLong(r[0]) == step && !value(r, "val_tau").isBlank()) {
-                    List<Double> acc = new ArrayList<>();
-                    for (int k = 0; header.contains("val_acc_" + k); k++) {
-                        acc.add(Double.parseDouble(value(r, "val_acc_" + k)));
-                    }
+                    String roundsTau = value(r, "val_rounds_tau");
                     return new Validation(Double.parseDouble(value(r, "val_loss")),
-                            Double.parseDouble(value(r, "val_tau")), acc.stream().mapToDouble(Double::doubleValue).toArray());
+                            Double.parseDouble(value(r, "val_tau")), series(r, "val_acc_"),
+                            roundsTau.isBlank() ? Double.NaN : Double.parseDouble(roundsTau),
+                            roundsTau.isBlank() ? new double[0] : series(r, "val_accept_"));
                 }
             }
             return Validation.NONE;
+        }
+
+        /** The values of columns {@code prefix}0, {@code prefix}1, ... of a row. */
+        private double[] series(String[] row, String prefix) {
+            List<Double> out = new ArrayList<>();
+            for (int k = 0; header.contains(prefix + k); k++) {
+                out.add(Double.parseDouble(value(row, prefix + k)));
+            }
+            return out.stream().mapToDouble(Double::doubleValue).toArray();
         }
 
         Validation lastValidation() {
