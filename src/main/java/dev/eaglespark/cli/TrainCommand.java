@@ -56,7 +56,9 @@ import picocli.CommandLine.Spec;
                 With --validation, held-out features (the features stage's output on conversations
                 training never sees) are scored after every --validate-every updates and at the end,
                 teacher-forced by the training forward itself (no gradients): per-step loss and
-                accuracy, and the acceptance length they imply, 1 + sum_k acc_0 x ... x acc_k. They go
+                accuracy, and the acceptance length they imply, 1 + sum_k acc_0 x ... x acc_k; and
+                greedy speculative rounds (a chain of --ttt drafts) simulated on the same
+                predictions: the acceptance by draft position and the tau evaluate measures. They go
                 to the log and to metrics.csv (val_* columns); each validated update also writes a
                 checkpoint, the best by that length is recorded in state.json and named by the file
                 'best' in --checkpoints, and the export is the best checkpoint (--export-last: the
