@@ -113,7 +113,8 @@ class TrainStageTest {
     /**
      * Also with a validation split (here the first 7 training rows, for the mechanics): the two
      * ranks score 4 and 3 of them and their sums, combined over the ring, give what one worker
-     * scoring all 7 gets, up to the weights' summation-order differences.
+     * scoring all 7 gets, up to the weights' summation-order differences; so do the speculative
+     * rounds each rank simulates on its own rows.
      */
     @Test
     void twoWorkersEqualOneWorkerWithTheSameGlobalBatch() throws Exception {
@@ -141,6 +142,12 @@ class TrainStageTest {
             assertEquals(x.get("loss").asDouble(), y.get("loss").asDouble(), 1e-5 * x.get("loss").asDouble(), step);
             assertEquals(x.get("expected_acceptance_length").asDouble(), y.get("expected_acceptance_length").asDouble(),
                     1e-3, step);
+            assertEquals(x.get("rounds").asLong(), y.get("rounds").asLong(), step);
+            assertEquals(x.get("rounds_tau").asDouble(), y.get("rounds_tau").asDouble(), 1e-3, step);
+            for (int k = 0; k < x.get("round_acceptance").size(); k++) {
+                assertEquals(x.get("round_acceptance").get(k).asDouble(), y.get("round_acceptance").get(k).asDouble(),
+                        1e-3, step + " position " + k);
+            }
         }
         assertFalse(a.best().isNone() || b.best().isNone(), "both name a best checkpoint");
         assertTrue(Files.isRegularFile(Path.of(two, "best")));

@@ -11,8 +11,6 @@ import dev.eaglespark.data.Conversation;
 import dev.eaglespark.data.Message;
 import dev.eaglespark.data.Reject;
 import dev.eaglespark.data.Role;
-import dev.eaglespark.data.TokenizedSample;
-import dev.eaglespark.data.TrainingSamples;
 import dev.eaglespark.data.TruncationPolicy;
 import dev.eaglespark.demo.Stories15M;
 import dev.eaglespark.draft.DraftConfig;
@@ -21,7 +19,6 @@ import dev.eaglespark.draft.Eagle3Draft;
 import dev.eaglespark.draft.LossType;
 import dev.eaglespark.draft.Precision;
 import dev.eaglespark.draft.SoftLabels;
-import dev.eaglespark.features.FeatureExtractor;
 import dev.eaglespark.features.FeatureRecord;
 import dev.eaglespark.features.FeatureSettings;
 import dev.eaglespark.features.SampleSource;
@@ -35,11 +32,11 @@ import dev.eaglespark.speculative.AcceptanceReport;
 import dev.eaglespark.speculative.EagleProposer;
 import dev.eaglespark.speculative.Evaluation;
 import dev.eaglespark.speculative.SpeculativeDecoder;
+import dev.eaglespark.testutil.Stories15MFeatures;
 import dev.eaglespark.vocab.DraftVocab;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -90,7 +87,7 @@ class SimulatedRoundsMatchEvaluationTest {
             }
             List<Conversation> answered = new Regenerator(target, source.encoder(), source.tokenizer(), stops,
                     new RegenerateSettings(MAX_NEW, 192, 0, 1.0, 1, 16)).regenerate(questions, SimulatedRoundsMatchEvaluationTest::reject);
-            List<FeatureRecord> rows = features(target, source, answered);
+            List<FeatureRecord> rows = Stories15MFeatures.of(target, source, answered.iterator(), OPENINGS);
             List<long[]> prompts = Evaluation.prompts(questions.iterator(), source.encoder(), OPENINGS, SimulatedRoundsMatchEvaluationTest::reject);
             assertEquals(OPENINGS, rows.size());
 
@@ -263,18 +260,6 @@ class SimulatedRoundsMatchEvaluationTest {
             assertEquals(evaluated[i], simulated.get(i), both);
         }
         assertTrue(simulated.get(n - 1) <= evaluated[n - 1], both);
-    }
-
-    private static List<FeatureRecord> features(TargetModel target, SampleSource source, List<Conversation> answered) {
-        List<TokenizedSample> samples = new ArrayList<>();
-        new TrainingSamples(answered.iterator(), source.encoder(), SimulatedRoundsMatchEvaluationTest::reject)
-                .forEachRemaining(samples::add);
-        List<FeatureRecord> rows = new ArrayList<>();
-        new FeatureExtractor(target, FeatureSettings.defaultAux(target.config().numLayers()), 4096, samples.size())
-                .extract(samples.iterator(), SimulatedRoundsMatchEvaluationTest::reject).forEachRemaining(rows::add);
-        List<String> ids = samples.stream().map(TokenizedSample::id).toList();
-        rows.sort(Comparator.comparingInt(r -> ids.indexOf(r.id()))); // the extractor sorts by length
-        return rows;
     }
 
     private static void reject(Reject r) {
