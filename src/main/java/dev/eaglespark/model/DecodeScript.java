@@ -100,15 +100,7 @@ public final class DecodeScript implements AutoCloseable {
      */
     NDArray stepOnDevice(NDManager scope, NDArray ids, NDArray pos, int end, NDArray sampling, boolean sample,
                          boolean nucleus, SlotCache cache) {
-        List<IValue> in = new ArrayList<>();
-        try {
-            leading(in, List.of(ids, pos, (long) end, sampling));
-            in.add(IValue.from(sample));
-            in.add(IValue.from(nucleus));
-            return call(scope, "forward", in, cache);
-        } finally {
-            in.forEach(IValue::close);
-        }
+        return picked(scope, "forward", List.of(ids, pos, (long) end), sampling, sample, nucleus, cache);
     }
 
     /** True the first time {@code shape} is named (DecodeGraphs: a step shape the executor has not yet profiled). */
@@ -182,17 +174,22 @@ public final class DecodeScript implements AutoCloseable {
      */
     private long[] pick(NDManager scope, String method, List<Object> leading, float[] sampling, boolean nucleus,
                         SlotCache cache) {
+        NDArray s = sampling == null ? (NDArray) leading.get(0) // not read
+                : model.upload(scope, sampling, new Shape(sampling.length / DeviceSampling.COLUMNS,
+                        DeviceSampling.COLUMNS));
+        return picked(scope, method, leading, s, sampling != null, nucleus, cache).toLongArray();
+    }
+
+    /** {@code method} on the leading inputs, then the sampling inputs on the device; the picked ids, in {@code scope}. */
+    private NDArray picked(NDManager scope, String method, List<Object> leading, NDArray sampling, boolean sample,
+                           boolean nucleus, SlotCache cache) {
         List<IValue> in = new ArrayList<>();
         try {
             leading(in, leading);
-            NDArray s = sampling == null ? (NDArray) leading.get(0) // not read
-                    : model.upload(scope, sampling, new Shape(sampling.length / DeviceSampling.COLUMNS,
-                            DeviceSampling.COLUMNS));
-            in.add(value(s));
-            in.add(IValue.from(sampling != null));
+            in.add(value(sampling));
+            in.add(IValue.from(sample));
             in.add(IValue.from(nucleus));
-            NDArray ids = call(scope, method, in, cache);
-            return ids.toLongArray();
+            return call(scope, method, in, cache);
         } finally {
             in.forEach(IValue::close);
         }

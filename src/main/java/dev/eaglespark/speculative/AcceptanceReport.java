@@ -10,10 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  */
 public final class AcceptanceReport {
     private final int k;
-    private final long[] reached;
-    private final long[] acceptedAt;
-    private long rounds;
-    private long acceptedTotal;
+    private final RoundCounts rounds;
     private long tokens;
     private long forwards;
     private long prompts;
@@ -21,8 +18,7 @@ public final class AcceptanceReport {
 
     public AcceptanceReport(int k) {
         this.k = k;
-        this.reached = new long[k];
-        this.acceptedAt = new long[k];
+        this.rounds = new RoundCounts(k);
     }
 
     /** A generation and the seconds it took. */
@@ -32,27 +28,16 @@ public final class AcceptanceReport {
         tokens += r.tokens().length;
         forwards += r.targetForwards();
         for (int a : r.acceptedPerRound()) {
-            rounds++;
-            acceptedTotal += a;
-            for (int j = 0; j < k && j <= a; j++) {
-                reached[j]++;
-                if (j < a) {
-                    acceptedAt[j]++;
-                }
-            }
+            rounds.add(a, k);
         }
     }
 
     public double tau() {
-        return rounds == 0 ? 0 : 1 + (double) acceptedTotal / rounds;
+        return rounds.tau();
     }
 
     public double[] perPosition() {
-        double[] out = new double[k];
-        for (int j = 0; j < k; j++) {
-            out[j] = reached[j] == 0 ? 0 : (double) acceptedAt[j] / reached[j];
-        }
-        return out;
+        return rounds.perPosition();
     }
 
     /** Target forwards that plain decoding would have needed beyond these (one per token). */

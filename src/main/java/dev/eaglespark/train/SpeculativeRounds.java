@@ -1,5 +1,7 @@
 package dev.eaglespark.train;
 
+import dev.eaglespark.speculative.RoundCounts;
+
 /**
  * Greedy speculative decoding simulated on teacher-forced hits ({@link StepHits}): the quantity
  * {@code evaluate} measures, on rows whose answers are the target's own greedy ones. TTT step j
@@ -18,20 +20,16 @@ package dev.eaglespark.train;
  * has a token (s + 2 <= E): the token E ends the generation, as the stop token or length cap
  * ends {@code evaluate}'s. Each answer of a multi-turn row is walked on its own.
  *
- * <p>Counted as {@code AcceptanceReport} counts: per position j the rounds that reached it
+ * <p>Counted by {@link RoundCounts}, as {@code evaluate} counts: per position j the rounds that reached it
  * (positions 0..j-1 accepted) and those that accepted it; tau = 1 + accepted drafts per round.
  */
 final class SpeculativeRounds {
     private final int chain;
-    private final long[] reached;
-    private final long[] accepted;
-    private long rounds;
-    private long acceptedTotal;
+    private final RoundCounts counts;
 
     SpeculativeRounds(int chain) {
         this.chain = chain;
-        this.reached = new long[chain];
-        this.accepted = new long[chain];
+        this.counts = new RoundCounts(chain);
     }
 
     /** Walks row {@code row} of {@code hits}, whose stored loss mask is {@code lossMask} (the row's length). */
@@ -60,44 +58,25 @@ final class SpeculativeRounds {
             while (a < scored && hits.at(row, s, a)) {
                 a++;
             }
-            rounds++;
-            acceptedTotal += a;
-            for (int j = 0; j < scored && j <= a; j++) {
-                reached[j]++;
-                if (j < a) {
-                    accepted[j]++;
-                }
-            }
+            counts.add(a, scored);
             s += a + 1;
         }
     }
 
     /** The counts, to be summed over ranks: rounds, accepted drafts, then reached and accepted per position. */
     double[] counts() {
-        double[] out = new double[2 + 2 * chain];
-        out[0] = rounds;
-        out[1] = acceptedTotal;
-        for (int j = 0; j < chain; j++) {
-            out[2 + j] = reached[j];
-            out[2 + chain + j] = accepted[j];
-        }
-        return out;
+        return counts.toArray();
     }
 
     /** Size of {@link #counts} for a chain of {@code chain} drafts. */
     static int countsLength(int chain) {
-        return 2 + 2 * chain;
+        return RoundCounts.length(chain);
     }
 
     /** What (summed) counts say, from {@code offset} of {@code counts}. */
     static Result of(double[] counts, int offset, int chain) {
-        double rounds = counts[offset];
-        double[] acceptance = new double[chain];
-        for (int j = 0; j < chain; j++) {
-            double reachedJ = counts[offset + 2 + j];
-            acceptance[j] = reachedJ == 0 ? 0 : counts[offset + 2 + chain + j] / reachedJ;
-        }
-        return new Result((long) rounds, rounds == 0 ? 0 : 1 + counts[offset + 1] / rounds, acceptance);
+        return new Result((long) counts[offset], RoundCounts.tau(counts, offset),
+                RoundCounts.perPosition(counts, offset, chain));
     }
 
     Result result() {
