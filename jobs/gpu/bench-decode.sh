@@ -18,7 +18,7 @@ APP=$1
 shift
 parts=("$@")
 [[ ${#parts[@]} -gt 0 ]] || parts=(check fixed eager mix)
-CP="$APP/test-classes:$APP/classes:$APP/lib/*"
+CP="$APP/test-classes:$APP/classes:$APP/lib/*:$APP/spark/*" # spark/: Hadoop, for apps made with --spark
 BENCH=(dev.eaglespark.cli.Main bench --stage decode --shapes llama3.1-8b)
 FIXED=(--batch 1,32,128,256 --prompt-len 512 --new-tokens 64 --warmup 1 --iters 3)
 F=src/test/resources/fixtures

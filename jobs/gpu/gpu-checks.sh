@@ -11,7 +11,7 @@
 # Usage (from the repository root): gpu-checks.sh APP_DIR   (APP_DIR holds classes/, test-classes/ and lib/)
 set -uo pipefail
 APP=$1
-RUN=(java -Xmx8g -cp "$APP/test-classes:$APP/classes:$APP/lib/*")
+RUN=(java -Xmx8g -cp "$APP/test-classes:$APP/classes:$APP/lib/*:$APP/spark/*") # spark/: Hadoop, for apps made with --spark
 F=src/test/resources/fixtures
 status=0
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader

@@ -235,7 +235,8 @@ public final class ContinuousBatcher {
 
     /**
      * One decode step of the slots up to the last running one (free slots among them compute and
-     * are ignored), as a CUDA graph's replay where there are {@code graphs}.
+     * are ignored; on a GPU up to {@link DecodeGraphs#rows}'s bucket), as a CUDA graph's replay
+     * where there are {@code graphs}.
      */
     private <T> void step(Work<T> work, Row<T>[] rows, SlotCache cache, DecodeScript script, DecodeGraphs graphs) {
         int b = 0;
@@ -245,6 +246,9 @@ public final class ContinuousBatcher {
                 b = s + 1;
                 longest = Math.max(longest, rows[s].length + 1);
             }
+        }
+        if (model.device().isGpu()) { // the graphs' row buckets for the interpreter too: the same kernels either way
+            b = DecodeGraphs.rows(b, slots);
         }
         long[] ids = new long[b];
         long[] pos = new long[b];

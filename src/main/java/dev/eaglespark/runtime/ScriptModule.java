@@ -77,7 +77,17 @@ public final class ScriptModule {
      * interpreter runs.
      */
     public NDList forwardFused(NDList inputs) {
-        return run(inputs, false, inputs.head().getDevice().isGpu());
+        return run(inputs, false, fuses(inputs.head()));
+    }
+
+    /**
+     * Whether calls on {@code any}'s device go through the optimizing executor: on a GPU, unless
+     * {@code -Deaglespark.jit-fuser=false} keeps every call on the plain interpreter. That executor
+     * runs a new shape's first calls op by op (profiling) and later ones as fused kernels, which
+     * round fp16 differently: off, the same inputs give the same bits whatever ran before (slower).
+     */
+    static boolean fuses(NDArray any) {
+        return any.getDevice().isGpu() && !"false".equals(System.getProperty("eaglespark.jit-fuser"));
     }
 
     private NDList run(NDList inputs, boolean recordGradients, boolean optimize) {
@@ -132,7 +142,7 @@ public final class ScriptModule {
      */
     public IValue runValues(NDArray any, String method, IValue... inputs) {
         PtSymbolBlock b = block(any);
-        JniUtils.setGraphExecutorOptimize(any.getDevice().isGpu());
+        JniUtils.setGraphExecutorOptimize(fuses(any));
         return IValueUtils.runMethod(b, method, inputs);
     }
 

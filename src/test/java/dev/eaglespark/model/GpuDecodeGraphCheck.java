@@ -15,7 +15,8 @@ import java.util.Set;
  * TorchScript interpreter, on a GPU in fp16: a mix of requests through continuous batching with
  * fewer slots than requests, 6 and 20 (rows come and go, so the graphs' row counts and attended positions
  * vary, and the cache grows past its first capacity, dropping every graph), greedy rows and
- * sampled ones (top-p 1 and 0.9). Every request's tokens must be equal, and graphs must have been
+ * sampled ones (top-p 1 and 0.9). With TorchScript's fuser off every request's tokens must be
+ * equal; with it on the differences are reported (see {@link #compare}); graphs must have been
  * captured. Usage: GpuDecodeGraphCheck MODEL_DIR...
  */
 public final class GpuDecodeGraphCheck {
@@ -27,25 +28,51 @@ public final class GpuDecodeGraphCheck {
         for (String dir : dirs) {
             try (TargetModel gpu = TargetModel.load(Path.of(dir), Device.gpu(), DataType.FLOAT16)) {
                 List<Generator.Request> work = requests(gpu.config().vocabSize());
-                for (int slots : new int[] {6, 20}) { // 20: rows past 8 run in buckets of 8, padded with free slots
-                    System.setProperty("eaglespark.cuda-graphs", "false");
-                    Run eager = run(gpu, work, slots);
-                    System.setProperty("eaglespark.cuda-graphs", "true");
-                    Run graphed = run(gpu, work, slots);
-                    int differ = 0;
-                    for (int i = 0; i < work.size(); i++) {
-                        differ += Arrays.equals(eager.tokens.get(i), graphed.tokens.get(i)) ? 0 : 1;
+                String name = Path.of(dir).getFileName().toString();
+                for (boolean fuser : new boolean[] {false, true}) {
+                    System.setProperty("eaglespark.jit-fuser", Boolean.toString(fuser));
+                    for (int slots : new int[] {6, 20}) { // 20: rows past 8 run in buckets of 8, padded with free slots
+                        compare(gpu, work, slots, fuser, name);
                     }
-                    long tokens = eager.tokens.stream().mapToLong(t -> t.length).sum();
-                    GpuCheck.report(differ == 0 && graphed.stats.graphs() > 0 && eager.stats.graphs() == 0,
-                            String.format("%s fp16, %d requests (%,d tokens) through %d slots: %d differ between "
-                                            + "CUDA graphs (%d captured, %.2f s) and the interpreter (%.2f s)",
-                                    Path.of(dir).getFileName(), work.size(), tokens, slots, differ,
-                                    graphed.stats.graphs(), graphed.stats.seconds(), eager.stats.seconds()));
                 }
             }
         }
+        System.clearProperty("eaglespark.jit-fuser");
         GpuCheck.exit();
+    }
+
+    /**
+     * The interpreter, the graphs, the interpreter again. Without the fuser the same kernels run
+     * on the same inputs: every token must match. With it (the default) the interpreter runs a
+     * shape op by op until the executor has profiled it, then fused, so which kernels round a
+     * step depends on what ran before; the differences are reported beside the interpreter's
+     * against itself, and graphs must have been captured.
+     */
+    private static void compare(TargetModel gpu, List<Generator.Request> work, int slots, boolean fuser, String name) {
+        System.setProperty("eaglespark.cuda-graphs", "false");
+        Run eager = run(gpu, work, slots);
+        System.setProperty("eaglespark.cuda-graphs", "true");
+        Run graphed = run(gpu, work, slots);
+        System.setProperty("eaglespark.cuda-graphs", "false");
+        Run again = run(gpu, work, slots);
+        System.clearProperty("eaglespark.cuda-graphs");
+        int differ = differ(eager, graphed);
+        int self = differ(eager, again);
+        String line = String.format("%s fp16, fuser %s, %d requests (%,d tokens) through %d slots: %d differ between "
+                        + "CUDA graphs (%d captured, %.2f s) and the interpreter (%.2f s); the interpreter against "
+                        + "itself: %d", name, fuser ? "on" : "off", work.size(),
+                eager.tokens.stream().mapToLong(t -> t.length).sum(), slots, differ, graphed.stats.graphs(),
+                graphed.stats.seconds(), eager.stats.seconds(), self);
+        boolean captured = graphed.stats.graphs() > 0 && eager.stats.graphs() == 0;
+        GpuCheck.report(captured && (fuser || differ == 0 && self == 0), line);
+    }
+
+    private static int differ(Run a, Run b) {
+        int n = 0;
+        for (int i = 0; i < a.tokens.size(); i++) {
+            n += Arrays.equals(a.tokens.get(i), b.tokens.get(i)) ? 0 : 1;
+        }
+        return n;
     }
 
     private record Run(List<long[]> tokens, ContinuousBatcher.Stats stats) {}
