@@ -24,8 +24,10 @@ import org.apache.logging.log4j.Logger;
  * used ones are dropped past {@link #MOST}. A graph reads its rows' ids, positions and sampling
  * inputs from tensors of its own, filled before each replay, and writes the picked ids into the
  * tensor its capture returned; its keys and values go to the cache's buffers, so every graph is
- * dropped when the cache grows (new buffers). The tokens are the interpreter's: the same kernels
- * on the same inputs.
+ * dropped when the cache grows (new buffers). The tokens are the interpreter's when both run the
+ * same kernels: bit for bit with {@code -Deaglespark.jit-fuser=false} (GpuDecodeGraphCheck). With
+ * the fuser on, the interpreter runs a shape op by op until profiled, then fused, and fp16 rounds
+ * differently in each; the graphs differ from it as much as it differs from itself.
  *
  * <p>Before a shape's first capture in the process the step runs twice as usual (TorchScript's optimizing
  * executor profiles, then compiles its fused kernels; neither may happen during a capture);
@@ -94,7 +96,7 @@ final class DecodeGraphs implements AutoCloseable {
 
     /** {@link DecodeScript#step}, as a graph's replay. */
     long[] step(long[] ids, long[] pos, int end, float[] sampling, boolean nucleus) {
-        if (failed) {
+        if (failed || !CudaGraph.available()) { // available: no capture of another thread failed
             return script.step(ids, pos, end, sampling, nucleus, cache);
         }
         if (cache.capacity() != capacity) {
@@ -112,7 +114,13 @@ final class DecodeGraphs implements AutoCloseable {
         } else {
             fill(step, shape, ids, pos, sampling);
         }
-        step.graph.replay();
+        try {
+            step.graph.replay();
+        } catch (IllegalStateException e) { // another thread's capture failed since the check above
+            LOG.warn("decode steps stay with the TorchScript interpreter: {}", e.getMessage());
+            failed = true;
+            return script.step(ids, pos, end, sampling, nucleus, cache);
+        }
         return Arrays.copyOf(step.picked.toLongArray(), ids.length);
     }
 

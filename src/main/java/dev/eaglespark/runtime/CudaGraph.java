@@ -9,6 +9,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
 
 /**
@@ -26,6 +28,12 @@ import java.util.function.Supplier;
  * exception cannot cross JNA, so the preconditions libtorch checks are the caller's to keep: a
  * capture runs on a stream other than the device's default one ({@link CudaStreams}), and the
  * captured work must not wait for the host. Linux, x86-64, libtorch 2.5 (the symbols' names).
+ *
+ * <p>Threads: libtorch marks the device's random generator as capturing from a capture's begin to
+ * its end, and every replay asserts that no capture is under way, aborting the process when one
+ * is (several tasks of one executor decode on one GPU: measured). So a capture excludes every
+ * replay and every other capture in the process, and a capture that failed (it never ends) stops
+ * all graphs of the process: {@link #available()} turns false and a replay throws.
  */
 public final class CudaGraph implements AutoCloseable {
     private static final String CLASS = "_ZN2at4cuda9CUDAGraph";
@@ -42,6 +50,10 @@ public final class CudaGraph implements AutoCloseable {
     }
 
     private static volatile Functions functions;
+    /** Captures and closes hold it alone, replays share it (see the class comment). */
+    private static final ReadWriteLock LOCK = new ReentrantReadWriteLock();
+    /** A capture failed and never ended: libtorch's generator stays capturing, so no graph may replay. */
+    private static volatile boolean broken;
 
     private final Memory object;
     private boolean captured;
@@ -70,12 +82,24 @@ public final class CudaGraph implements AutoCloseable {
      * capture's end): the caller must move the thread to a fresh stream and not capture again.
      */
     public static <T> Captured<T> capture(Pool pool, Supplier<T> work) {
-        CudaGraph graph = new CudaGraph();
-        functions().captureBegin.invokeVoid(new Object[] {graph.object, pool.first, pool.second, RELAXED});
-        T result = work.get();
-        functions().captureEnd.invokeVoid(new Object[] {graph.object});
-        graph.captured = true;
-        return new Captured<>(graph, result);
+        LOCK.writeLock().lock();
+        try {
+            requireWhole();
+            CudaGraph graph = new CudaGraph();
+            functions().captureBegin.invokeVoid(new Object[] {graph.object, pool.first, pool.second, RELAXED});
+            T result;
+            try {
+                result = work.get();
+            } catch (RuntimeException | Error e) {
+                broken = true;
+                throw e;
+            }
+            functions().captureEnd.invokeVoid(new Object[] {graph.object});
+            graph.captured = true;
+            return new Captured<>(graph, result);
+        } finally {
+            LOCK.writeLock().unlock();
+        }
     }
 
     /** A graph and what its captured work returned. */
@@ -83,27 +107,47 @@ public final class CudaGraph implements AutoCloseable {
 
     /** Runs the captured kernels again, on the calling thread's current stream. */
     public void replay() {
-        if (!captured || closed) {
-            throw new IllegalStateException("replay of a graph that is closed or was never captured");
+        LOCK.readLock().lock();
+        try {
+            if (!captured || closed) {
+                throw new IllegalStateException("replay of a graph that is closed or was never captured");
+            }
+            requireWhole();
+            functions().replay.invokeVoid(new Object[] {object});
+        } finally {
+            LOCK.readLock().unlock();
         }
-        functions().replay.invokeVoid(new Object[] {object});
     }
 
     /** Frees the graph and its share of the pool (after the caller closed the captured outputs). */
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
-            functions().destructor.invokeVoid(new Object[] {object});
-            object.close();
+        LOCK.writeLock().lock();
+        try {
+            if (!closed) {
+                closed = true;
+                functions().destructor.invokeVoid(new Object[] {object});
+                object.close();
+            }
+        } finally {
+            LOCK.writeLock().unlock();
+        }
+    }
+
+    private static void requireWhole() {
+        if (broken) {
+            throw new IllegalStateException("a CUDA graph capture of this process failed: no graph may run");
         }
     }
 
     /**
      * Whether the graph API can be reached: libtorch_cuda.so is loaded in this process and
-     * exports the class. On the CPU build, false.
+     * exports the class, and no capture of this process failed. On the CPU build, false.
      */
     public static boolean available() {
+        if (broken) {
+            return false;
+        }
         try {
             functions();
             return true;

@@ -29,12 +29,16 @@ public final class GpuDecodeGraphCheck {
             try (TargetModel gpu = TargetModel.load(Path.of(dir), Device.gpu(), DataType.FLOAT16)) {
                 List<Generator.Request> work = requests(gpu.config().vocabSize());
                 String name = Path.of(dir).getFileName().toString();
+                Run reference = null;
                 for (boolean fuser : new boolean[] {false, true}) {
                     System.setProperty("eaglespark.jit-fuser", Boolean.toString(fuser));
                     for (int slots : new int[] {6, 20}) { // 20: rows past 8 run in buckets of 8, padded with free slots
-                        compare(gpu, work, slots, fuser, name);
+                        Run eager = compare(gpu, work, slots, fuser, name);
+                        reference = fuser ? reference : eager;
                     }
                 }
+                System.setProperty("eaglespark.jit-fuser", "false");
+                concurrent(gpu, work, reference, name);
             }
         }
         System.clearProperty("eaglespark.jit-fuser");
@@ -48,7 +52,7 @@ public final class GpuDecodeGraphCheck {
      * step depends on what ran before; the differences are reported beside the interpreter's
      * against itself, and graphs must have been captured.
      */
-    private static void compare(TargetModel gpu, List<Generator.Request> work, int slots, boolean fuser, String name) {
+    private static Run compare(TargetModel gpu, List<Generator.Request> work, int slots, boolean fuser, String name) {
         System.setProperty("eaglespark.cuda-graphs", "false");
         Run eager = run(gpu, work, slots);
         System.setProperty("eaglespark.cuda-graphs", "true");
@@ -65,6 +69,41 @@ public final class GpuDecodeGraphCheck {
                 graphed.stats.seconds(), eager.stats.seconds(), self);
         boolean captured = graphed.stats.graphs() > 0 && eager.stats.graphs() == 0;
         GpuCheck.report(captured && (fuser || differ == 0 && self == 0), line);
+        return eager;
+    }
+
+    /**
+     * Two threads decoding with graphs at once on one GPU, as the tasks of one executor do: one
+     * thread's capture must not break the other's replays (libtorch aborts a replay during a
+     * capture), and each must give the tokens of the interpreter alone (fuser off, 20 slots).
+     */
+    private static void concurrent(TargetModel gpu, List<Generator.Request> work, Run reference, String name) {
+        System.setProperty("eaglespark.cuda-graphs", "true");
+        List<Run> runs = new ArrayList<>(List.of(new Run[2]));
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < runs.size(); t++) {
+            int i = t;
+            threads.add(new Thread(() -> runs.set(i, run(gpu, work, 20)), "decode-" + t));
+        }
+        threads.forEach(Thread::start);
+        for (Thread t : threads) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+        System.clearProperty("eaglespark.cuda-graphs");
+        int differ = 0;
+        long captured = 0;
+        for (Run r : runs) {
+            differ += r == null ? work.size() : differ(reference, r);
+            captured += r == null ? 0 : r.stats.graphs();
+        }
+        GpuCheck.report(differ == 0 && captured > runs.size(),
+                String.format("%s fp16, fuser off, two threads at once through 20 slots each: %d of %d requests differ "
+                        + "from the interpreter alone, %d graphs captured", name, differ, 2 * work.size(), captured));
     }
 
     private static int differ(Run a, Run b) {
