@@ -48,10 +48,12 @@ public final class ContinuousBatcher {
     /**
      * What a run did: generated tokens (every row's, the stop tokens included), prompt tokens
      * prefilled, decode steps and the rows they ran (occupancy = rowSteps / (steps x slots)),
-     * prefill calls, CUDA graphs captured (0: the steps ran through the interpreter), wall seconds.
+     * prefill calls, CUDA graphs captured (0: the steps ran through the interpreter), wall seconds,
+     * and of them the seconds in prefill calls and in graph captures (their warm-up steps
+     * included). Each call returns ids to the host, so host time is GPU time here.
      */
     public record Stats(int slots, long generated, long prefilled, long steps, long rowSteps, long prefills,
-                        long graphs, double seconds) {
+                        long graphs, double seconds, double prefillSeconds, double captureSeconds) {
         public double tokensPerSecond() {
             return generated / seconds;
         }
@@ -62,8 +64,9 @@ public final class ContinuousBatcher {
 
         public String format() {
             return String.format("%,d tokens generated in %.2f s (%,.1f tokens/s), %,d prompt tokens prefilled in %,d "
-                            + "calls, %,d decode steps (%d CUDA graphs), %d slots %.0f%% occupied", generated, seconds,
-                    tokensPerSecond(), prefilled, prefills, steps, graphs, slots, 100 * occupancy());
+                            + "calls (%.2f s), %,d decode steps (%d CUDA graphs, %.2f s capturing), %d slots %.0f%% "
+                            + "occupied", generated, seconds, tokensPerSecond(), prefilled, prefills, prefillSeconds,
+                    steps, graphs, captureSeconds, slots, 100 * occupancy());
         }
     }
 
@@ -130,12 +133,13 @@ public final class ContinuousBatcher {
         DecodeScript script = model.decodeScript();
         @SuppressWarnings("unchecked")
         Row<T>[] rows = new Row[slots];
-        long[] counts = new long[5]; // generated, prefilled, steps, rowSteps, prefills
+        long[] counts = new long[6]; // generated, prefilled, steps, rowSteps, prefills, prefill nanoseconds
         boolean graphed = DecodeGraphs.usable(model);
         if (graphed) { // before any of the run's work: a graph is captured on a stream other than the default
             CudaStreams.computeOnOwnStream(model.embedWeight());
         }
         long captured = 0;
+        long captureNanos = 0;
         try (SlotCache cache = new SlotCache(model.device(), model.config(), model.dtype(), slots, positions);
              DecodeGraphs graphs = graphed ? new DecodeGraphs(model, script, cache) : null) {
             while (true) {
@@ -154,9 +158,10 @@ public final class ContinuousBatcher {
                 counts[3] += running;
             }
             captured = graphs == null ? 0 : graphs.captures();
+            captureNanos = graphs == null ? 0 : graphs.captureNanos();
         }
         return new Stats(slots, counts[0], counts[1], counts[2], counts[3], counts[4], captured,
-                (System.nanoTime() - start) / 1e9);
+                (System.nanoTime() - start) / 1e9, counts[5] / 1e9, captureNanos / 1e9);
     }
 
     /**
@@ -199,7 +204,9 @@ public final class ContinuousBatcher {
                 counts[1] += row.length;
             }
             cache.ensure(t);
+            long called = System.nanoTime();
             long[] first = script.prefill(ids, t, lengths, where, sampling(members), nucleus(members), cache);
+            counts[5] += System.nanoTime() - called;
             counts[4]++;
             counts[0] += k;
             for (int i = 0; i < k; i++) {

@@ -76,6 +76,7 @@ final class DecodeGraphs implements AutoCloseable {
     private long capacity = -1;
     private boolean failed;
     private long captures;
+    private long captureNanos;
 
     /** Graphs of {@code script}'s step over {@code cache}, whose buffers must be on a GPU. */
     DecodeGraphs(TargetModel model, DecodeScript script, SlotCache cache) {
@@ -108,7 +109,10 @@ final class DecodeGraphs implements AutoCloseable {
         if (step == null) {
             step = newStep(shape);
             fill(step, shape, ids, pos, sampling);
-            if (!capture(step, shape)) {
+            long started = System.nanoTime();
+            boolean captured = capture(step, shape);
+            captureNanos += System.nanoTime() - started;
+            if (!captured) {
                 return script.step(ids, pos, end, sampling, nucleus, cache);
             }
         } else {
@@ -127,6 +131,11 @@ final class DecodeGraphs implements AutoCloseable {
     /** Graphs captured so far (replaced ones included). */
     long captures() {
         return captures;
+    }
+
+    /** Time spent capturing, the warm-up steps before a shape's first capture included. */
+    long captureNanos() {
+        return captureNanos;
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.eaglespark.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import dev.eaglespark.testutil.Fixtures;
@@ -46,7 +47,9 @@ class DecodeGraphsTest {
                         }
                     });
             assertEquals(0, stats.graphs());
+            assertEquals(0.0, stats.captureSeconds());
             assertEquals(3, stats.steps(), "the first token comes from the prefill");
+            assertTrue(stats.prefillSeconds() > 0 && stats.prefillSeconds() < stats.seconds(), stats.format());
         }
     }
 }
