@@ -8,6 +8,8 @@
 #           512-token prompts, 64 new tokens, median of 3 iterations after 1 warm-up, against the
 #           memory floor at the H200's 4.8 TB/s; with CUDA graphs (the default)
 #   eager   the same without them (-Deaglespark.cuda-graphs=false): the interpreter's step
+#   ops     GPU time per section of a step's layer (norms, GEMMs, rotary, cache write and attention,
+#           SwiGLU) at the fixed shapes, by CUDA events (bench --op-profile), beside the measured step
 #   mix     Llama-3.1-8B shapes, a realistic mix: 512-token prompts, answers log-normal in 50-1,000
 #           tokens, 3 requests per slot, continuous against static batching at 128 and 256 slots (a JVM each)
 # Exits 1 when a check fails or a part does not finish in its time.
@@ -37,12 +39,15 @@ for part in "${parts[@]}"; do
         || status=1 ;;
     fixed) timeout 170 java -Xmx24g -cp "$CP" "${BENCH[@]}" "${FIXED[@]}" || status=1 ;;
     eager) timeout 170 java -Xmx24g -Deaglespark.cuda-graphs=false -cp "$CP" "${BENCH[@]}" "${FIXED[@]}" || status=1 ;;
+    ops) # one timed iteration per batch, then each section of a step's layer by CUDA events, in ms per step
+      timeout 150 java -Xmx24g -cp "$CP" "${BENCH[@]}" --batch 1,32,128,256 --prompt-len 512 --new-tokens 64 \
+        --warmup 1 --iters 1 --op-profile || status=1 ;;
     mix) # one JVM per slot count: after 128 slots, 256 ran out of memory in blocks the allocator kept
       for slots in 128 256; do
         PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True timeout $((slots == 128 ? 150 : 220)) java -Xmx24g -cp "$CP" \
           "${BENCH[@]}" --mix lognormal --answers 50-1000 --batch $slots --requests 3 --prompt-len 512 || status=1
       done ;;
-    *) echo "unknown part $part (check, cost, fixed, eager, mix)" >&2; status=2 ;;
+    *) echo "unknown part $part (check, cost, fixed, eager, ops, mix)" >&2; status=2 ;;
   esac
 done
 exit $status

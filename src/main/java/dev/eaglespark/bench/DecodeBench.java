@@ -66,12 +66,14 @@ public final class DecodeBench {
         }
 
         public String format() {
-            return String.format("%s, %d slots: %,d requests, %,d useful tokens in %.1f s: %,.0f tokens/s; %,d decode "
-                            + "steps (%.2f ms per step with the prefills), %.0f%% of slot-steps running, %,d prefill "
-                            + "calls (%.1f s), %d CUDA graphs (%.1f s capturing); GPU memory %s", admission,
-                    stats.slots(), requests, usefulTokens, seconds, tokensPerSecond(), stats.steps(),
-                    seconds * 1e3 / Math.max(1, stats.steps()), 100 * stats.occupancy(), stats.prefills(),
-                    stats.prefillSeconds(), stats.graphs(), stats.captureSeconds(), GpuMemory.format(peakBytes));
+            return String.format("%s, %d slots: %,d requests, %,d useful tokens in %.1f s: %,.0f tokens/s (%,.0f "
+                            + "until the last request was admitted, %.1f s); %,d decode steps (%.2f ms per step with "
+                            + "the prefills), %.0f%% of slot-steps running, %,d prefill calls (%.1f s), %d CUDA "
+                            + "graphs (%.1f s capturing); GPU memory %s", admission, stats.slots(), requests,
+                    usefulTokens, seconds, tokensPerSecond(), stats.queuedTokensPerSecond(),
+                    stats.secondsWhileQueued(), stats.steps(), seconds * 1e3 / Math.max(1, stats.steps()),
+                    100 * stats.occupancy(), stats.prefills(), stats.prefillSeconds(), stats.graphs(),
+                    stats.captureSeconds(), GpuMemory.format(peakBytes));
         }
     }
 

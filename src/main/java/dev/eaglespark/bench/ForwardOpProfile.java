@@ -50,23 +50,13 @@ public final class ForwardOpProfile {
         List<Row> rows = new ArrayList<>();
         int h = cfg.hiddenSize();
         int d = cfg.headDim();
-        long qDim = (long) cfg.numHeads() * d;
-        long kvDim = (long) cfg.numKvHeads() * d;
-        long inter = cfg.intermediateSize();
         DataType f16 = TargetModel.defaultDtype(device); // fp16 on a GPU
         double layers = cfg.numLayers();
         try (NDManager m = NDManager.newBaseManager(device)) {
             NDArray x = m.randomNormal(0, 1, new Shape(batch, seq, h), DataType.FLOAT32).toType(f16, false);
-            NDArray norm = m.ones(new Shape(h), f16);
-            NDArray qkv = weight(m, qDim + 2 * kvDim, h, f16);
-            NDArray o = weight(m, h, qDim, f16);
-            NDArray gateUp = weight(m, 2 * inter, h, f16);
-            NDArray down = weight(m, h, inter, f16);
-            NDArray qNorm = m.ones(new Shape(d), f16);
-            NDArray bias = m.zeros(new Shape(qDim + 2 * kvDim), f16);
             // cos and the sign-folded sin the scripted layer takes
             NDList rope = new RopeCache(new RotaryEmbedding(cfg.rope(), d, RopePrecision.FP32), m).fromZero(m, seq, f16);
-            LayerWeights w = new LayerWeights(norm, qkv, bias, o, qNorm, qNorm, norm, gateUp, down);
+            LayerWeights w = randomWeights(m, cfg, f16);
             LayerScript script = new LayerScript(cfg);
             if (device.isGpu()) {
                 List<String> names = script.sectionNames();
@@ -123,24 +113,42 @@ public final class ForwardOpProfile {
         return new double[] {(queued - start) / 1e6 / repeats, (done - start) / 1e6 / repeats};
     }
 
+    /** One layer's weights at {@code cfg}'s shapes: random matrices, unit norms, zero biases. */
+    static LayerWeights randomWeights(NDManager m, TargetConfig cfg, DataType type) {
+        int h = cfg.hiddenSize();
+        int d = cfg.headDim();
+        long qDim = (long) cfg.numHeads() * d;
+        long kvDim = (long) cfg.numKvHeads() * d;
+        long inter = cfg.intermediateSize();
+        NDArray norm = m.ones(new Shape(h), type);
+        NDArray qNorm = m.ones(new Shape(d), type);
+        return new LayerWeights(norm, weight(m, qDim + 2 * kvDim, h, type), m.zeros(new Shape(qDim + 2 * kvDim), type),
+                weight(m, h, qDim, type), qNorm, qNorm, norm, weight(m, 2 * inter, h, type), weight(m, h, inter, type));
+    }
+
     private static NDArray weight(NDManager m, long rows, long cols, DataType type) {
         return m.randomNormal(0, 0.02f, new Shape(rows, cols), DataType.FLOAT32).toType(type, false);
     }
 
-    /** The rows as a Markdown table; the layer sections with their share of their sum. */
+    /** The rows as a Markdown table; the layer sections with their share of their sum; times per forward. */
     public static String format(List<Row> rows, double measuredForwardMs) {
+        return format(rows, measuredForwardMs, "forward");
+    }
+
+    /** {@link #format(List, double)} with times per {@code per} (a forward, a decode step). */
+    public static String format(List<Row> rows, double measuredMs, String per) {
         double sections = rows.stream().filter(Row::section).mapToDouble(Row::gpuMs).sum();
-        StringBuilder sb = new StringBuilder("| op class | host dispatch ms/forward | GPU ms/forward | share of the layer |\n"
-                + "| --- | --- | --- | --- |\n");
-        rows.stream().filter(Row::section).forEach(r -> sb.append(String.format("| layer section: %s | | %.1f | %.1f%% |%n",
+        StringBuilder sb = new StringBuilder(String.format("| op class | host dispatch ms/%s | GPU ms/%s | share of the "
+                + "layer |%n| --- | --- | --- | --- |%n", per, per));
+        rows.stream().filter(Row::section).forEach(r -> sb.append(String.format("| layer section: %s | | %.2f | %.1f%% |%n",
                 r.name(), r.gpuMs(), 100 * r.gpuMs() / sections)));
         if (sections > 0) {
-            sb.append(String.format("| sum of the layer sections (CUDA events in one fused call) | | %.1f | |%n", sections));
+            sb.append(String.format("| sum of the layer sections (CUDA events in one fused call) | | %.2f | |%n", sections));
         }
-        rows.stream().filter(r -> !r.section()).forEach(r -> sb.append(String.format("| %s | %.1f | %.1f | |%n",
+        rows.stream().filter(r -> !r.section()).forEach(r -> sb.append(String.format("| %s | %.2f | %.2f | |%n",
                 r.name(), r.dispatchMs(), r.gpuMs())));
-        if (measuredForwardMs > 0) {
-            sb.append(String.format("| whole iteration as measured | | %.1f | |%n", measuredForwardMs));
+        if (measuredMs > 0) {
+            sb.append(String.format("| whole iteration as measured | | %.2f | |%n", measuredMs));
         }
         return sb.toString();
     }

@@ -2,6 +2,7 @@ package dev.eaglespark.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.bench.DecodeBench;
+import dev.eaglespark.bench.DecodeOpProfile;
 import dev.eaglespark.bench.FeaturesBench;
 import dev.eaglespark.bench.ForwardOpProfile;
 import dev.eaglespark.bench.TrainBench;
@@ -200,7 +201,9 @@ public final class BenchCommand implements Command {
             features: also print, per batch size, the GPU time of each section
             of a decoder layer inside its fused call (CUDA events; on a GPU),
             the whole-layer call (host dispatch and GPU) and the copy of the
-            features to the host, in ms per forward""")
+            features to the host, in ms per forward. decode (fixed shapes):
+            the GPU time of each section of a decode step's layer, in ms per
+            step""")
     boolean opProfile;
 
     @Override
@@ -233,6 +236,9 @@ public final class BenchCommand implements Command {
                         + answers + "'");
             }
         }
+        if (opProfile && (mix != null || !device.isGpu())) {
+            throw new UsageException("--op-profile times a decode step's sections with CUDA events: fixed shapes on a GPU");
+        }
         try (TargetModel model = TargetModel.random(cfg, device, TargetModel.defaultDtype(device))) {
             DecodeBench bench = new DecodeBench(model, bandwidth * 1e9);
             if (answerMix != null) {
@@ -251,7 +257,12 @@ public final class BenchCommand implements Command {
             System.out.println("decode, " + shapes + " shapes, " + model.dtype() + " on " + device + ", greedy, "
                     + (model.decodesWithCudaGraphs() ? "CUDA graphs" : "TorchScript interpreter"));
             for (int batch : batches(1, 32)) {
-                System.out.println(bench.run(batch, promptLen, newTokens, warmup, iters, 42).format());
+                DecodeBench.Result result = bench.run(batch, promptLen, newTokens, warmup, iters, 42);
+                System.out.println(result.format());
+                if (opProfile) {
+                    var rows = new DecodeOpProfile(cfg, device).run(batch, promptLen + newTokens / 2, 20);
+                    System.out.println(ForwardOpProfile.format(rows, result.stepSeconds() * 1e3, "step"));
+                }
             }
         }
         return 0;

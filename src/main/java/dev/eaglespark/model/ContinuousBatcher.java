@@ -50,12 +50,20 @@ public final class ContinuousBatcher {
      * prefilled, decode steps and the rows they ran (occupancy = rowSteps / (steps x slots)),
      * prefill calls, CUDA graphs captured (0: the steps ran through the interpreter), wall seconds,
      * and of them the seconds in prefill calls and in graph captures (their warm-up steps
-     * included). Each call returns ids to the host, so host time is GPU time here.
+     * included; each call returns ids to the host, so host time is GPU time here); and the tokens
+     * generated and seconds until the work first had no request left (while every freed slot was
+     * refilled at once: the steady state of a long run, without the last rows' drain).
      */
     public record Stats(int slots, long generated, long prefilled, long steps, long rowSteps, long prefills,
-                        long graphs, double seconds, double prefillSeconds, double captureSeconds) {
+                        long graphs, double seconds, double prefillSeconds, double captureSeconds,
+                        long generatedWhileQueued, double secondsWhileQueued) {
         public double tokensPerSecond() {
             return generated / seconds;
+        }
+
+        /** Tokens/s until the work ran out of requests. */
+        public double queuedTokensPerSecond() {
+            return secondsWhileQueued == 0 ? 0 : generatedWhileQueued / secondsWhileQueued;
         }
 
         public double occupancy() {
@@ -133,7 +141,8 @@ public final class ContinuousBatcher {
         DecodeScript script = model.decodeScript();
         @SuppressWarnings("unchecked")
         Row<T>[] rows = new Row[slots];
-        long[] counts = new long[6]; // generated, prefilled, steps, rowSteps, prefills, prefill nanoseconds
+        // generated, prefilled, steps, rowSteps, prefills, prefill nanoseconds, then when the work ran dry: time, generated
+        long[] counts = {0, 0, 0, 0, 0, 0, -1, -1};
         boolean graphed = DecodeGraphs.usable(model);
         if (graphed) { // before any of the run's work: a graph is captured on a stream other than the default
             CudaStreams.computeOnOwnStream(model.embedWeight());
@@ -160,8 +169,10 @@ public final class ContinuousBatcher {
             captured = graphs == null ? 0 : graphs.captures();
             captureNanos = graphs == null ? 0 : graphs.captureNanos();
         }
-        return new Stats(slots, counts[0], counts[1], counts[2], counts[3], counts[4], captured,
-                (System.nanoTime() - start) / 1e9, counts[5] / 1e9, captureNanos / 1e9);
+        long end = System.nanoTime();
+        boolean dry = counts[6] >= 0;
+        return new Stats(slots, counts[0], counts[1], counts[2], counts[3], counts[4], captured, (end - start) / 1e9,
+                counts[5] / 1e9, captureNanos / 1e9, dry ? counts[7] : counts[0], ((dry ? counts[6] : end) - start) / 1e9);
     }
 
     /**
@@ -176,6 +187,10 @@ public final class ContinuousBatcher {
             }
             Job<T> job = work.next();
             if (job == null) {
+                if (counts[6] < 0) {
+                    counts[6] = System.nanoTime();
+                    counts[7] = counts[0];
+                }
                 break;
             }
             check(job.request());

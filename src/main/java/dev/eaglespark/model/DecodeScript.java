@@ -144,7 +144,12 @@ public final class DecodeScript implements AutoCloseable {
      * to a multiple of {@link #END_ROUNDING}, within the cache's capacity (masked past each row's own).
      */
     static int attended(long longest, SlotCache cache) {
-        return (int) Math.min(cache.capacity(), (longest + END_ROUNDING - 1) / END_ROUNDING * END_ROUNDING);
+        return (int) Math.min(cache.capacity(), attendedPositions(longest));
+    }
+
+    /** {@code longest} rounded up to a multiple of {@link #END_ROUNDING}, before the cache's capacity caps it. */
+    public static long attendedPositions(long longest) {
+        return (longest + END_ROUNDING - 1) / END_ROUNDING * END_ROUNDING;
     }
 
     private List<Object> stepInputs(NDManager scope, long[] ids, long[] pos, int end, SlotCache cache) {

@@ -65,6 +65,9 @@ public final class LayerScript {
     private final List<String> marks;
     private final String timedCode;
     private final ScriptModule timedModule; // loaded on its first call, which only a GPU makes
+    private final List<String> stepMarks;
+    private final String timedStepCode;
+    private final ScriptModule timedStepModule;
     private final boolean qkvBias;
     private final boolean qkNorm;
 
@@ -75,12 +78,13 @@ public final class LayerScript {
         this.fragments = new SharedFragments(cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), cfg.rmsNormEps());
         this.module = ScriptModule.of("FusedDecoderLayer", module("FusedDecoderLayer", Form.FULL));
         this.cachedModule = ScriptModule.of("CachedDecoderLayer", module("CachedDecoderLayer", Form.CACHED));
-        // the full-sequence layer's section marks, which the timed copy turns into events
-        Map<String, Object> full = keys("forward", Form.FULL);
-        full.put("class", "TimedDecoderLayer");
-        this.marks = LAYER.marks(full);
-        this.timedCode = timed("TimedDecoderLayer");
+        // the section marks of the full-sequence and decode-step layers, which the timed copies turn into events
+        this.marks = marks("TimedDecoderLayer", Form.FULL);
+        this.timedCode = timed("TimedDecoderLayer", Form.FULL, marks);
         this.timedModule = ScriptModule.of("TimedDecoderLayer", timedCode);
+        this.stepMarks = marks("TimedDecodeStepLayer", Form.STEP);
+        this.timedStepCode = timed("TimedDecodeStepLayer", Form.STEP, stepMarks);
+        this.timedStepModule = ScriptModule.of("TimedDecodeStepLayer", timedStepCode);
     }
 
     /**
@@ -109,9 +113,36 @@ public final class LayerScript {
         return timedCode;
     }
 
+    /** The timed decode-step copy's source, as {@link #timedCode}. */
+    String timedStepCode() {
+        return timedStepCode;
+    }
+
     /** The names of the layer's sections, in the order {@link #sectionMillis} times them. */
     public List<String> sectionNames() {
         return marks.subList(1, marks.size());
+    }
+
+    /** The names of the decode-step layer's sections, in the order {@link #stepSectionMillis} times them. */
+    public List<String> stepSectionNames() {
+        return stepMarks.subList(1, stepMarks.size());
+    }
+
+    /**
+     * GPU milliseconds of each section of one decode-step layer call (form STEP, as {@link
+     * DecodeScript}'s step runs it for every layer), on a GPU only, as {@link #sectionMillis}:
+     * x [B, 1, H], cos and sin_signed [B, 1, 1, d], the attention bias [B, 1, 1, end], the slot
+     * buffers [slots, kvHeads, capacity, d] (this step's keys and values are written into them)
+     * and each row's flat write index ({@code decode.torchscript}'s {@code flat}).
+     */
+    public float[] stepSectionMillis(NDArray x, NDArray cos, NDArray sinSigned, NDArray bias, NDArray keys,
+                                     NDArray values, NDArray flat, LayerWeights w) {
+        if (!x.getDevice().isGpu()) {
+            throw new IllegalStateException("section times come from CUDA events: they need a GPU");
+        }
+        try (NDList out = timedStepModule.forwardFused(inputs(new NDList(x, cos, sinSigned, bias, keys, values, flat), w))) {
+            return out.get(1).toFloatArray();
+        }
     }
 
     /**
@@ -151,22 +182,29 @@ public final class LayerScript {
     }
 
     /**
-     * The timed copy: the full-sequence layer as {@code forward}, each section mark a CUDA event
+     * A timed copy: the layer in {@code form} as {@code forward}, each section mark a CUDA event
      * ({@code section-event.torchscript}), returning the milliseconds between consecutive events
      * (a CPU tensor) after the layer's output, which keeps its ops from being dead code.
      */
-    private String timed(String className) {
+    private String timed(String className, Form form, List<String> marks) {
         List<String> gaps = new ArrayList<>();
         for (int i = 1; i < marks.size(); i++) {
             gaps.add("e" + (i - 1) + ".elapsed_time(e" + i + ")");
         }
-        Map<String, Object> keys = keys("forward", Form.FULL);
+        Map<String, Object> keys = keys("forward", form);
         keys.put("returns", "Tuple[Tensor, Tensor]");
         keys.put("result", TIMED_RESULT);
         keys.put("last", marks.size() - 1);
         keys.put("gaps", String.join(", ", gaps));
         return ScriptTemplate.methods(className, keys, (i, name) -> EVENT.render(Map.of("event", i)), List.of(LAYER))
                 + fragments.methods(className);
+    }
+
+    /** The section marks of the layer in {@code form}, the first the start. */
+    private List<String> marks(String className, Form form) {
+        Map<String, Object> keys = keys("forward", form);
+        keys.put("class", className);
+        return LAYER.marks(keys);
     }
 
     /** The names of a layer's weight parameters, in the order of {@link #weightInputs}. */

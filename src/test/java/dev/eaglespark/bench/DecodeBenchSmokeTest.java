@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.eaglespark.model.ContinuousBatcher;
 import dev.eaglespark.model.TargetConfig;
 import dev.eaglespark.model.TargetModel;
 import dev.eaglespark.testutil.Fixtures;
@@ -32,6 +33,11 @@ class DecodeBenchSmokeTest {
             assertEquals(mix.get(0).usefulTokens(), mix.get(1).usefulTokens());
             assertEquals(mix.get(0).usefulTokens(), mix.get(0).stats().generated());
             assertTrue(mix.get(1).stats().steps() >= mix.get(0).stats().steps(), "static batches take more steps");
+            // 5 requests through 2 slots: the queue runs dry partway, after some tokens and before the end
+            ContinuousBatcher.Stats continuous = mix.get(0).stats();
+            assertTrue(continuous.generatedWhileQueued() > 0
+                    && continuous.generatedWhileQueued() < continuous.generated()
+                    && continuous.secondsWhileQueued() < continuous.seconds(), continuous.format());
         }
     }
 
@@ -53,5 +59,8 @@ class DecodeBenchSmokeTest {
         // a decode step needs a token after the first
         assertEquals(2, dev.eaglespark.cli.Main.run(new String[] {"bench", "--stage", "decode", "--device", "cpu",
                 "--new-tokens", "1"}));
+        // the step's sections are timed by CUDA events: a usage error on the CPU, before any work
+        assertEquals(2, dev.eaglespark.cli.Main.run(new String[] {"bench", "--stage", "decode", "--device", "cpu",
+                "--op-profile"}));
     }
 }

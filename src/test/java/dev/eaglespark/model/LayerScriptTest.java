@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.eaglespark.runtime.ScriptModule;
@@ -30,11 +31,7 @@ class LayerScriptTest {
     void timedCopyComputesTheSameLayer(String model) {
         TargetConfig cfg = TargetConfig.load(Fixtures.path(model + "/config.json"));
         LayerScript script = new LayerScript(cfg);
-        String onCpu = script.timedCode()
-                .replaceAll("__torch__\\.torch\\.classes\\.cuda\\.Event\\(True, False, False\\)", "0.0")
-                .replaceAll("(e\\d+)\\.record\\(.*\\)", "$1 = $1 + 1.0")
-                .replaceAll("(e\\d+)\\.synchronize\\(\\)", "$1 = $1 + 0.0")
-                .replaceAll("(e\\d+)\\.elapsed_time\\((e\\d+)\\)", "($1 * $2)"); // 1 where both were recorded
+        String onCpu = withoutEvents(script.timedCode());
         int d = cfg.headDim();
         try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
             NDArray x = m.randomNormal(new Shape(2, 9, cfg.hiddenSize()));
@@ -45,11 +42,64 @@ class LayerScriptTest {
             NDList timed = ScriptModule.of("TimedDecoderLayerOnCpu", onCpu.replace("TimedDecoderLayer", "TimedDecoderLayerOnCpu"))
                     .forward(script.inputs(new NDList(x, rope.get(0), rope.get(1)), w));
             assertArrayEquals(expected.toFloatArray(), timed.get(0).toFloatArray(), model + ": the timed copy's layer output");
-            float[] sections = timed.get(1).toFloatArray();
-            assertEquals(script.sectionNames().size(), sections.length);
-            for (float s : sections) {
-                assertEquals(1.0f, s, 0f, "each section between two recorded events");
+            assertEachSectionTimed(timed.get(1), script.sectionNames().size());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-llama3", "tiny-qwen2", "tiny-qwen3"})
+    void timedStepCopyComputesTheDecodeStepsLayer(String model) {
+        TargetConfig cfg = TargetConfig.load(Fixtures.path(model + "/config.json"));
+        LayerScript script = new LayerScript(cfg);
+        int d = cfg.headDim();
+        int kv = cfg.numKvHeads();
+        int capacity = 16;
+        long[] pos = {5, 9};
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            NDArray x = m.randomNormal(new Shape(2, 1, cfg.hiddenSize()));
+            NDList rope = new RopeCache(new RotaryEmbedding(cfg.rope(), d, RopePrecision.FP32), m)
+                    .fromZero(m, capacity, DataType.FLOAT32);
+            NDArray at = m.create(pos);
+            NDArray cos = rope.get(0).reshape(capacity, d).get(new NDIndex("{}", at)).reshape(2, 1, 1, d);
+            NDArray sin = rope.get(1).reshape(capacity, d).get(new NDIndex("{}", at)).reshape(2, 1, 1, d);
+            NDArray bias = m.arange(capacity).toType(DataType.INT64, false).reshape(1, capacity)
+                    .gt(at.reshape(2, 1)).toType(DataType.FLOAT32, false).mul(-1e9f).reshape(2, 1, 1, capacity);
+            long[] flat = new long[2 * kv];
+            for (int r = 0; r < 2; r++) {
+                for (int h = 0; h < kv; h++) {
+                    flat[r * kv + h] = (long) (r * kv + h) * capacity + pos[r];
+                }
             }
+            NDArray keys = m.randomNormal(new Shape(2, kv, capacity, d));
+            NDArray values = m.randomNormal(new Shape(2, kv, capacity, d));
+            LayerWeights w = weights(m, cfg);
+            NDList in = script.inputs(new NDList(x, cos, sin, bias, keys, values, m.create(flat)), w);
+            NDArray expected = ScriptModule.of("StepLayerOnCpu", script.layerMethod("StepLayerOnCpu", "forward",
+                    LayerScript.Form.STEP) + script.helperMethods("StepLayerOnCpu")).forward(in).singletonOrThrow();
+            NDList timed = ScriptModule.of("TimedStepOnCpu",
+                    withoutEvents(script.timedStepCode()).replace("TimedDecodeStepLayer", "TimedStepOnCpu")).forward(in);
+            assertArrayEquals(expected.toFloatArray(), timed.get(0).toFloatArray(), model + ": the timed step's output");
+            assertEquals(java.util.List.of("input RMSNorm", "QKV projection GEMM", "split to heads + rotary (q and k)",
+                    "attention over the slots", "output projection GEMM + residual", "post-attention RMSNorm",
+                    "gate/up projection GEMM", "SwiGLU", "down projection GEMM + residual"), script.stepSectionNames());
+            assertEachSectionTimed(timed.get(1), script.stepSectionNames().size());
+        }
+    }
+
+    /** A timed copy with a number for each CUDA event (0, 1 once recorded) and arithmetic for each event call. */
+    private static String withoutEvents(String timedCode) {
+        return timedCode
+                .replaceAll("__torch__\\.torch\\.classes\\.cuda\\.Event\\(True, False, False\\)", "0.0")
+                .replaceAll("(e\\d+)\\.record\\(.*\\)", "$1 = $1 + 1.0")
+                .replaceAll("(e\\d+)\\.synchronize\\(\\)", "$1 = $1 + 0.0")
+                .replaceAll("(e\\d+)\\.elapsed_time\\((e\\d+)\\)", "($1 * $2)"); // 1 where both were recorded
+    }
+
+    private static void assertEachSectionTimed(NDArray gaps, int sections) {
+        float[] ms = gaps.toFloatArray();
+        assertEquals(sections, ms.length);
+        for (float s : ms) {
+            assertEquals(1.0f, s, 0f, "each section between two recorded events");
         }
     }
 
