@@ -78,6 +78,38 @@ public final class ContinuousBatcher {
         }
     }
 
+    /** What a run counts as it goes, for its {@link Stats}. */
+    private static final class Tally {
+        final long start;
+        long generated;
+        long prefilled;
+        long steps;
+        long rowSteps;
+        long prefills;
+        long prefillNanos;
+        long dryAt = -1; // when the work first had no request left
+        long generatedWhenDry;
+
+        Tally(long start) {
+            this.start = start;
+        }
+
+        void ranDry() {
+            if (dryAt < 0) {
+                dryAt = System.nanoTime();
+                generatedWhenDry = generated;
+            }
+        }
+
+        Stats stats(int slots, long graphs, long captureNanos) {
+            long end = System.nanoTime();
+            boolean dry = dryAt >= 0;
+            return new Stats(slots, generated, prefilled, steps, rowSteps, prefills, graphs, (end - start) / 1e9,
+                    prefillNanos / 1e9, captureNanos / 1e9, dry ? generatedWhenDry : generated,
+                    ((dry ? dryAt : end) - start) / 1e9);
+        }
+    }
+
     /** One running request in its slot. */
     private static final class Row<T> {
         final T tag;
@@ -141,8 +173,7 @@ public final class ContinuousBatcher {
         DecodeScript script = model.decodeScript();
         @SuppressWarnings("unchecked")
         Row<T>[] rows = new Row[slots];
-        // generated, prefilled, steps, rowSteps, prefills, prefill nanoseconds, then when the work ran dry: time, generated
-        long[] counts = {0, 0, 0, 0, 0, 0, -1, -1};
+        Tally tally = new Tally(start);
         boolean graphed = DecodeGraphs.usable(model);
         if (graphed) { // before any of the run's work: a graph is captured on a stream other than the default
             CudaStreams.computeOnOwnStream(model.embedWeight());
@@ -153,7 +184,7 @@ public final class ContinuousBatcher {
              DecodeGraphs graphs = graphed ? new DecodeGraphs(model, script, cache) : null) {
             while (true) {
                 if (admission == Admission.CONTINUOUS || running(rows) == 0) {
-                    while (admit(work, rows, cache, script, counts)) {
+                    while (admit(work, rows, cache, script, tally)) {
                         // rows that ended at their first token may have made more work
                     }
                 }
@@ -162,24 +193,21 @@ public final class ContinuousBatcher {
                     break;
                 }
                 step(work, rows, cache, script, graphs);
-                counts[0] += running;
-                counts[2]++;
-                counts[3] += running;
+                tally.generated += running;
+                tally.steps++;
+                tally.rowSteps += running;
             }
             captured = graphs == null ? 0 : graphs.captures();
             captureNanos = graphs == null ? 0 : graphs.captureNanos();
         }
-        long end = System.nanoTime();
-        boolean dry = counts[6] >= 0;
-        return new Stats(slots, counts[0], counts[1], counts[2], counts[3], counts[4], captured, (end - start) / 1e9,
-                counts[5] / 1e9, captureNanos / 1e9, dry ? counts[7] : counts[0], ((dry ? counts[6] : end) - start) / 1e9);
+        return tally.stats(slots, captured, captureNanos);
     }
 
     /**
      * Fills free slots (lowest first) from {@code work} and prefills them; true when a row ended
      * at its first token, freeing a slot again.
      */
-    private <T> boolean admit(Work<T> work, Row<T>[] rows, SlotCache cache, DecodeScript script, long[] counts) {
+    private <T> boolean admit(Work<T> work, Row<T>[] rows, SlotCache cache, DecodeScript script, Tally tally) {
         List<Integer> admitted = new ArrayList<>();
         for (int slot = 0; slot < slots; slot++) {
             if (rows[slot] != null) {
@@ -187,10 +215,7 @@ public final class ContinuousBatcher {
             }
             Job<T> job = work.next();
             if (job == null) {
-                if (counts[6] < 0) {
-                    counts[6] = System.nanoTime();
-                    counts[7] = counts[0];
-                }
+                tally.ranDry();
                 break;
             }
             check(job.request());
@@ -216,14 +241,14 @@ public final class ContinuousBatcher {
                 System.arraycopy(row.request.prompt(), 0, ids, i * t, row.request.prompt().length);
                 lengths[i] = row.length;
                 where[i] = group.get(i);
-                counts[1] += row.length;
+                tally.prefilled += row.length;
             }
             cache.ensure(t);
             long called = System.nanoTime();
             long[] first = script.prefill(ids, t, lengths, where, sampling(members), nucleus(members), cache);
-            counts[5] += System.nanoTime() - called;
-            counts[4]++;
-            counts[0] += k;
+            tally.prefillNanos += System.nanoTime() - called;
+            tally.prefills++;
+            tally.generated += k;
             for (int i = 0; i < k; i++) {
                 if (members.get(i).add(first[i], stops)) {
                     finish(work, rows, group.get(i));
