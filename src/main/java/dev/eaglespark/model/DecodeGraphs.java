@@ -30,8 +30,9 @@ import org.apache.logging.log4j.Logger;
  * differently in each; the graphs differ from it as much as it differs from itself.
  *
  * <p>Before a shape's first capture in the process the step runs twice as usual (TorchScript's optimizing
- * executor profiles, then compiles its fused kernels; neither may happen during a capture);
- * those runs write the same keys and values as the replay does. Should a capture fail, the
+ * executor profiles, then compiles its fused kernels; neither may happen during a capture), and
+ * other threads wait for those runs before capturing the shape; they write the same keys and
+ * values as the replay does. Should a capture fail, the
  * thread moves to a fresh stream and the step stays with the interpreter from then on.
  */
 final class DecodeGraphs implements AutoCloseable {
@@ -175,14 +176,14 @@ final class DecodeGraphs implements AutoCloseable {
     private boolean capture(Step step, Shape4 shape) {
         NDArray ids = step.idsPos.get(0); // views: the graph reads what fill writes
         NDArray pos = step.idsPos.get(1);
-        if (script.firstRun(List.of(shape, cache.slots(), capacity))) {
+        script.warmUpOnce(List.of(shape, cache.slots(), capacity), () -> {
             for (int i = 0; i < WARMUP; i++) {
                 try (NDManager tmp = manager.newSubManager()) {
                     script.stepOnDevice(tmp, ids, pos, shape.end(), step.sampling, shape.sample(), shape.nucleus(),
                             cache);
                 }
             }
-        }
+        });
         if (CudaStreams.isDefault(ids)) { // libtorch captures only on another stream (ContinuousBatcher switches)
             LOG.warn("decode steps stay with the TorchScript interpreter: this thread computes on the default stream");
             failed = true;

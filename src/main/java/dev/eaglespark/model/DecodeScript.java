@@ -42,7 +42,9 @@ public final class DecodeScript implements AutoCloseable {
     private IValue sinTable;
     private long ropeLength;
     private final List<IValue> retired = new ArrayList<>();
-    private final java.util.Set<Object> shapesRun = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Step shapes warmed up in this process, each with the lock its warm-up holds (threads share the executor). */
+    private final java.util.Map<Object, Object> warmUps = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Set<Object> warmed = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     DecodeScript(TargetModel model, List<LayerWeights> layers) {
         this.model = model;
@@ -103,9 +105,21 @@ public final class DecodeScript implements AutoCloseable {
         return picked(scope, "forward", List.of(ids, pos, (long) end), sampling, sample, nucleus, cache);
     }
 
-    /** True the first time {@code shape} is named (DecodeGraphs: a step shape the executor has not yet profiled). */
-    boolean firstRun(Object shape) {
-        return shapesRun.add(shape);
+    /**
+     * Runs {@code steps} the first time {@code shape} is named in this process (DecodeGraphs: a
+     * step shape the optimizing executor has not yet profiled and compiled); a thread naming it
+     * meanwhile waits until they are done, so that no thread captures a shape mid-profiling.
+     */
+    void warmUpOnce(Object shape, Runnable steps) {
+        if (warmed.contains(shape)) {
+            return;
+        }
+        synchronized (warmUps.computeIfAbsent(shape, k -> new Object())) {
+            if (!warmed.contains(shape)) {
+                steps.run();
+                warmed.add(shape);
+            }
+        }
     }
 
     /** Copies {@code src} into {@code dst} (same shape and dtype, on the device) on the current stream. */

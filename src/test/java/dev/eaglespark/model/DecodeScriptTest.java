@@ -31,6 +31,42 @@ class DecodeScriptTest {
     }
 
     @Test
+    void aShapeIsWarmedUpOnceAndOtherThreadsWaitForIt() throws Exception {
+        try (TargetModel model = TargetModel.load(Fixtures.path("tiny-llama3"), Device.cpu())) {
+            DecodeScript script = model.decodeScript();
+            java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            Thread first = new Thread(() -> script.warmUpOnce("shape", () -> {
+                runs.incrementAndGet();
+                started.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            first.start();
+            started.await();
+            java.util.concurrent.atomic.AtomicBoolean secondDone = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread second = new Thread(() -> {
+                script.warmUpOnce("shape", runs::incrementAndGet);
+                secondDone.set(true);
+            });
+            second.start();
+            second.join(300);
+            assertTrue(!secondDone.get(), "a second thread waits while the shape warms up");
+            release.countDown();
+            first.join();
+            second.join();
+            assertTrue(secondDone.get());
+            assertEquals(1, runs.get(), "the warm-up ran once");
+            script.warmUpOnce("another shape", runs::incrementAndGet);
+            assertEquals(2, runs.get());
+        }
+    }
+
+    @Test
     void slotsKeepTheirPositionsWhenTheCacheGrows() {
         TargetConfig cfg = TargetConfig.load(Fixtures.path("tiny-llama3/config.json"));
         try (SlotCache cache = new SlotCache(Device.cpu(), cfg, DataType.FLOAT32, 3, 600);
