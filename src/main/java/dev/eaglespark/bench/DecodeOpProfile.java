@@ -22,8 +22,8 @@ import java.util.List;
  * GPU time per section of a decode step, where DJL's profiler records no kernel times and a CUDA
  * graph's replay shows none: one decoder layer in the form the decode step runs it (STEP: one
  * token per row, its key and value written into slot buffers, attention over the slots with each
- * row's bias), at the target's shapes (random fp16 weights), every row at the position after a
- * prompt of {@code promptLen} tokens, with CUDA events between the sections
+ * row's bias), at the target's shapes (random fp16 weights), every row at one position, with
+ * CUDA events between the sections
  * ({@link LayerScript#stepSectionMillis}); per step, a layer's times the layers. What the layer
  * sections leave of a measured step is the embedding, the rotary rows and bias, the head and the
  * pick, and the gaps between kernels.
@@ -40,19 +40,21 @@ public final class DecodeOpProfile {
         this.device = device;
     }
 
-    /** GPU ms per decode step of each layer section, the mean of {@code repeats} after 3 warm-ups. */
-    public List<ForwardOpProfile.Row> run(int batch, int promptLen, int repeats) {
+    /**
+     * GPU ms per decode step of each layer section, the mean of {@code repeats} after 3 warm-ups,
+     * every row feeding its token at {@code position}.
+     */
+    public List<ForwardOpProfile.Row> run(int batch, int position, int repeats) {
         int d = cfg.headDim();
         int kv = cfg.numKvHeads();
-        long position = promptLen;
-        long end = DecodeScript.attendedPositions(position + 1);
+        int end = (int) DecodeScript.attendedPositions(position + 1L);
         long capacity = end;
         DataType f16 = TargetModel.defaultDtype(device);
         List<ForwardOpProfile.Row> rows = new ArrayList<>();
         try (NDManager m = NDManager.newBaseManager(device)) {
             NDArray x = m.randomNormal(0, 1, new Shape(batch, 1, cfg.hiddenSize()), DataType.FLOAT32).toType(f16, false);
             NDList rope = new RopeCache(new RotaryEmbedding(cfg.rope(), d, RopePrecision.FP32), m)
-                    .fromZero(m, (int) position + 1, f16);
+                    .fromZero(m, position + 1, f16);
             NDArray cos = row(rope.get(0), position, batch, d);
             NDArray sin = row(rope.get(1), position, batch, d);
             // keys past the row's position hidden, as decode.torchscript's bias
