@@ -6,7 +6,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.eaglespark.runtime.CudaGraph;
 import dev.eaglespark.runtime.CudaStreams;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,9 +17,9 @@ import org.apache.logging.log4j.Logger;
  * {@link DecodeScript}'s decode step over one {@link SlotCache} replayed as CUDA graphs
  * ({@link CudaGraph}): the step's thousands of ops cost the host one launch, where the
  * TorchScript interpreter spends a few microseconds on each (docs/BENCHMARKS.md). One graph per
- * shape: rows rounded up to a bucket (the rows past the caller's are free slots, fed token 0 at
- * position 0, where a later prefill writes over them), the attended positions as the caller
- * rounds them, and whether rows sample; graphs share one memory pool and the least recently
+ * shape: the rows, which the caller rounds up to a bucket ({@link #rows}: free slots among them
+ * compute and are ignored), the attended positions as the caller rounds them, and whether rows
+ * sample; graphs share one memory pool and the least recently
  * used ones are dropped past {@link #MOST}. A graph reads its rows' ids, positions and sampling
  * inputs from tensors of its own, filled before each replay, and writes the picked ids into the
  * tensor its capture returned; its keys and values go to the cache's buffers, so every graph is
@@ -105,7 +104,7 @@ final class DecodeGraphs implements AutoCloseable {
             drop();
             capacity = cache.capacity();
         }
-        Shape4 shape = new Shape4(rows(ids.length, cache.slots()), end, sampling != null, nucleus);
+        Shape4 shape = new Shape4(ids.length, end, sampling != null, nucleus);
         Step step = steps.get(shape);
         if (step == null) {
             step = newStep(shape);
@@ -126,7 +125,7 @@ final class DecodeGraphs implements AutoCloseable {
             failed = true;
             return script.step(ids, pos, end, sampling, nucleus, cache);
         }
-        return Arrays.copyOf(step.picked.toLongArray(), ids.length);
+        return step.picked.toLongArray();
     }
 
     /** Graphs captured so far (replaced ones included). */
@@ -140,8 +139,9 @@ final class DecodeGraphs implements AutoCloseable {
     }
 
     /**
-     * The rows a graph runs for {@code rows} rows: 1 to 8 as they are, then multiples of 8, then
-     * of 32 from 128 on (fewer graphs where a row more costs least), at most the cache's slots.
+     * The rows a step runs for {@code rows} rows on a GPU, graphs or not: 1 to 8 as they are, then
+     * multiples of 8, then of 32 from 128 on (fewer graphs where a row more costs least), at most
+     * the cache's slots.
      */
     static int rows(int rows, int slots) {
         int bucket = rows <= 8 ? rows : rows <= 128 ? (rows + 7) / 8 * 8 : (rows + 31) / 32 * 32;
@@ -158,16 +158,12 @@ final class DecodeGraphs implements AutoCloseable {
     private void fill(Step step, Shape4 shape, long[] ids, long[] pos, float[] sampling) {
         int rows = shape.rows();
         long[] both = new long[2 * rows];
-        System.arraycopy(ids, 0, both, 0, ids.length);
-        System.arraycopy(pos, 0, both, rows, pos.length);
+        System.arraycopy(ids, 0, both, 0, rows);
+        System.arraycopy(pos, 0, both, rows, rows);
         try (NDManager tmp = manager.newSubManager()) {
             script.copyInto(step.idsPos, model.upload(tmp, both, new Shape(2, rows)));
             if (sampling != null) {
-                float[] padded = Arrays.copyOf(sampling, rows * DeviceSampling.COLUMNS);
-                for (int r = ids.length; r < rows; r++) {
-                    DeviceSampling.row(padded, r, Sampling.GREEDY, null);
-                }
-                script.copyInto(step.sampling, model.upload(tmp, padded, new Shape(rows, DeviceSampling.COLUMNS)));
+                script.copyInto(step.sampling, model.upload(tmp, sampling, new Shape(rows, DeviceSampling.COLUMNS)));
             }
         }
     }

@@ -42,9 +42,13 @@ public final class DecodeScript implements AutoCloseable {
     private IValue sinTable;
     private long ropeLength;
     private final List<IValue> retired = new ArrayList<>();
-    /** Step shapes warmed up in this process, each with the lock its warm-up holds (threads share the executor). */
-    private final java.util.Map<Object, Object> warmUps = new java.util.concurrent.ConcurrentHashMap<>();
-    private final java.util.Set<Object> warmed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Step shapes named for a warm-up in this process (threads share the executor): done once each. */
+    private final java.util.Map<Object, WarmUp> warmUps = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A shape's warm-up; its monitor is held while it runs. */
+    private static final class WarmUp {
+        boolean done;
+    }
 
     DecodeScript(TargetModel model, List<LayerWeights> layers) {
         this.model = model;
@@ -111,13 +115,11 @@ public final class DecodeScript implements AutoCloseable {
      * meanwhile waits until they are done, so that no thread captures a shape mid-profiling.
      */
     void warmUpOnce(Object shape, Runnable steps) {
-        if (warmed.contains(shape)) {
-            return;
-        }
-        synchronized (warmUps.computeIfAbsent(shape, k -> new Object())) {
-            if (!warmed.contains(shape)) {
+        WarmUp warmUp = warmUps.computeIfAbsent(shape, k -> new WarmUp());
+        synchronized (warmUp) {
+            if (!warmUp.done) {
                 steps.run();
-                warmed.add(shape);
+                warmUp.done = true;
             }
         }
     }
