@@ -130,12 +130,10 @@ public final class ForwardOpProfile {
         return m.randomNormal(0, 0.02f, new Shape(rows, cols), DataType.FLOAT32).toType(type, false);
     }
 
-    /** The rows as a Markdown table; the layer sections with their share of their sum; times per forward. */
-    public static String format(List<Row> rows, double measuredForwardMs) {
-        return format(rows, measuredForwardMs, "forward");
-    }
-
-    /** {@link #format(List, double)} with times per {@code per} (a forward, a decode step). */
+    /**
+     * The rows as a Markdown table, times per {@code per} (a forward, a decode step); the layer
+     * sections with their share of their sum.
+     */
     public static String format(List<Row> rows, double measuredMs, String per) {
         double sections = rows.stream().filter(Row::section).mapToDouble(Row::gpuMs).sum();
         StringBuilder sb = new StringBuilder(String.format("| op class | host dispatch ms/%s | GPU ms/%s | share of the "

@@ -283,7 +283,7 @@ public final class BenchCommand implements Command {
                 }
                 if (opProfile) {
                     var rows = new ForwardOpProfile(cfg, device).run(batch, seq, 20);
-                    System.out.println(ForwardOpProfile.format(rows, result.medianSeconds() * 1e3));
+                    System.out.println(ForwardOpProfile.format(rows, result.medianSeconds() * 1e3, "forward"));
                 }
             }
         }

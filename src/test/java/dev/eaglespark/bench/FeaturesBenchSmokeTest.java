@@ -47,7 +47,7 @@ class FeaturesBenchSmokeTest {
         for (ForwardOpProfile.Row r : rows) {
             assertTrue(r.gpuMs() > 0 && r.gpuMs() >= r.dispatchMs(), r.toString());
         }
-        assertTrue(ForwardOpProfile.format(rows, 1.0).contains("| whole iteration as measured | | 1.00 |"));
+        assertTrue(ForwardOpProfile.format(rows, 1.0, "forward").contains("| whole iteration as measured | | 1.00 |"));
     }
 
     @Test
