@@ -245,7 +245,10 @@ public final class ContinuousBatcher {
             }
             cache.ensure(t);
             long called = System.nanoTime();
-            long[] first = script.prefill(ids, t, lengths, where, sampling(members), nucleus(members), cache);
+            float[] sampling = sampling(members);
+            boolean nucleus = nucleus(members);
+            long[] first = DeviceTurns.take(model.device(),
+                    () -> script.prefill(ids, t, lengths, where, sampling, nucleus, cache));
             tally.prefillNanos += System.nanoTime() - called;
             tally.prefills++;
             tally.generated += k;
@@ -310,8 +313,10 @@ public final class ContinuousBatcher {
         }
         cache.ensure(longest);
         int end = DecodeScript.attended(longest, cache);
-        long[] next = graphs != null ? graphs.step(ids, pos, end, sampling(members), nucleus(members))
-                : script.step(ids, pos, end, sampling(members), nucleus(members), cache);
+        float[] sampling = sampling(members);
+        boolean nucleus = nucleus(members);
+        long[] next = DeviceTurns.take(model.device(), () -> graphs != null ? graphs.step(ids, pos, end, sampling, nucleus)
+                : script.step(ids, pos, end, sampling, nucleus, cache));
         for (int s = 0; s < b; s++) {
             Row<T> row = rows[s];
             if (row != null) {

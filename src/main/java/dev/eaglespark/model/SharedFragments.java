@@ -21,11 +21,11 @@ public record SharedFragments(int heads, int kvHeads, int headDim, double eps) {
             ScriptTemplate.of("rotary"), ScriptTemplate.of("attention"), ScriptTemplate.of("kv-cache"));
 
     /**
-     * Decode steps of this many rows or more attend through batched GEMMs rather than the fused
-     * attention kernel (attention.torchscript's slot_attention says why); set with
-     * {@code -Deaglespark.scored-slot-rows=N}, for measuring both.
+     * Decode steps of fewer rows attend through batched GEMMs rather than the fused attention
+     * kernel (attention.torchscript's slot_attention); {@code -Deaglespark.scored-rows-below=N}
+     * sets it, for measuring both (1: never, 100000: always).
      */
-    static final int SCORED_SLOT_ROWS = Integer.getInteger("eaglespark.scored-slot-rows", 1);
+    static final int SCORED_ROWS_BELOW = Integer.getInteger("eaglespark.scored-rows-below", 2);
 
     public SharedFragments {
         if (heads % kvHeads != 0) {
@@ -35,13 +35,13 @@ public record SharedFragments(int heads, int kvHeads, int headDim, double eps) {
 
     /**
      * The shared methods for module class {@code className}, with {@code more} templates that take
-     * the same keys (eps, half_head_dim, kv_heads, groups, head_dim, q_dim, scale, scored_slot_rows).
+     * the same keys (eps, half_head_dim, kv_heads, groups, head_dim, q_dim, scale, scored_rows_below).
      */
     public String methods(String className, ScriptTemplate... more) {
         List<ScriptTemplate> all = new ArrayList<>(TEMPLATES);
         all.addAll(List.of(more));
         return ScriptTemplate.methods(className, Map.of("eps", eps, "half_head_dim", headDim / 2,
                 "kv_heads", kvHeads, "groups", heads / kvHeads, "head_dim", headDim,
-                "q_dim", (long) heads * headDim, "scale", 1.0 / Math.sqrt(headDim), "scored_slot_rows", SCORED_SLOT_ROWS), ScriptTemplate.COMMENTS, all);
+                "q_dim", (long) heads * headDim, "scale", 1.0 / Math.sqrt(headDim), "scored_rows_below", SCORED_ROWS_BELOW), ScriptTemplate.COMMENTS, all);
     }
 }
