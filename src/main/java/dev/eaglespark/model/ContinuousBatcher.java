@@ -245,10 +245,7 @@ public final class ContinuousBatcher {
             }
             cache.ensure(t);
             long called = System.nanoTime();
-            float[] sampling = sampling(members);
-            boolean nucleus = nucleus(members);
-            long[] first = DeviceTurns.take(model.device(),
-                    () -> script.prefill(ids, t, lengths, where, sampling, nucleus, cache));
+            long[] first = script.prefill(ids, t, lengths, where, sampling(members), nucleus(members), cache);
             tally.prefillNanos += System.nanoTime() - called;
             tally.prefills++;
             tally.generated += k;
@@ -313,10 +310,8 @@ public final class ContinuousBatcher {
         }
         cache.ensure(longest);
         int end = DecodeScript.attended(longest, cache);
-        float[] sampling = sampling(members);
-        boolean nucleus = nucleus(members);
-        long[] next = DeviceTurns.take(model.device(), () -> graphs != null ? graphs.step(ids, pos, end, sampling, nucleus)
-                : script.step(ids, pos, end, sampling, nucleus, cache));
+        long[] next = graphs != null ? graphs.step(ids, pos, end, sampling(members), nucleus(members))
+                : script.step(ids, pos, end, sampling(members), nucleus(members), cache);
         for (int s = 0; s < b; s++) {
             Row<T> row = rows[s];
             if (row != null) {
