@@ -13,6 +13,8 @@
 #           SwiGLU) at the fixed shapes, by CUDA events (bench --op-profile), beside the measured step
 #   mix     Llama-3.1-8B shapes, a realistic mix: 512-token prompts, answers log-normal in 50-1,000
 #           tokens, 3 requests per slot, continuous against static batching at 128 and 256 slots (a JVM each)
+#   own     attention over each row's own keys (-Deaglespark.own-length-attention=true): the step
+#           check, the fixed shapes and the 256-slot mix (about 6 minutes)
 # Exits 1 when a check fails or a part does not finish in its time.
 # Usage (from the repository root): bench-decode.sh APP_DIR [PART...]   (default: check fixed eager
 # mix; APP_DIR from make-app.sh: classes/, test-classes/ and lib/)
@@ -48,7 +50,14 @@ for part in "${parts[@]}"; do
         PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True timeout $((slots == 128 ? 150 : 220)) java -Xmx24g -cp "$CP" \
           "${BENCH[@]}" --mix lognormal --answers 50-1000 --batch $slots --requests 3 --prompt-len 512 || status=1
       done ;;
-    *) echo "unknown part $part (check, cost, fixed, eager, ops, mix)" >&2; status=2 ;;
+    own)
+      OWN=-Deaglespark.own-length-attention=true
+      timeout 60 java -Xmx8g $OWN -cp "$CP" dev.eaglespark.model.GpuDecodeStepCheck "$F/tiny-llama3" "$F/tiny-qwen2" \
+        "$F/tiny-qwen3" || status=1
+      timeout 170 java -Xmx24g $OWN -cp "$CP" "${BENCH[@]}" "${FIXED[@]}" || status=1
+      PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True timeout 220 java -Xmx24g $OWN -cp "$CP" "${BENCH[@]}" \
+        --mix lognormal --answers 50-1000 --batch 256 --requests 3 --prompt-len 512 || status=1 ;;
+    *) echo "unknown part $part (check, cost, fixed, eager, ops, mix, own)" >&2; status=2 ;;
   esac
 done
 exit $status

@@ -67,13 +67,14 @@ public final class DecodeOpProfile {
                 flat[r] = r * capacity + position;
             }
             NDArray at = m.create(flat);
+            NDArray lengths = m.full(new Shape(batch), position + 1, DataType.INT32);
             LayerWeights w = ForwardOpProfile.randomWeights(m, cfg, f16);
             LayerScript script = new LayerScript(cfg);
             List<String> names = script.stepSectionNames();
             double[] sum = new double[names.size()];
             int warmup = 3; // the optimizing executor profiles the first calls, fuses after
             for (int i = 0; i < warmup + repeats; i++) {
-                float[] ms = script.stepSectionMillis(x, cos, sin, bias, keys, values, at, w);
+                float[] ms = script.stepSectionMillis(x, cos, sin, bias, keys, values, at, lengths, w);
                 for (int s = 0; i >= warmup && s < ms.length; s++) {
                     sum[s] += ms[s];
                 }

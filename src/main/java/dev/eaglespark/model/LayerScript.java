@@ -41,9 +41,10 @@ public final class LayerScript {
          * One token for each of the slot buffers' first B rows, written at the row's own position
          * ({@code flat}: for row r and KV head h, (r * kvHeads + h) * capacity + the row's
          * position, an index into the buffer seen as [slots * kvHeads * capacity, d]), attended
-         * with a bias [B, 1, 1, positions] of each row's own length, in one fused attention call.
+         * with a bias [B, 1, 1, positions] of each row's own length, in one fused attention call;
+         * {@code lengths} [B] int32 are those lengths.
          */
-        STEP(" bias: Tensor, k_cache: Tensor, v_cache: Tensor, flat: Tensor,");
+        STEP(" bias: Tensor, k_cache: Tensor, v_cache: Tensor, flat: Tensor, lengths: Tensor,");
 
         private final String parameters;
         private final ScriptTemplate attention;
@@ -133,14 +134,15 @@ public final class LayerScript {
      * DecodeScript}'s step runs it for every layer), on a GPU only, as {@link #sectionMillis}:
      * x [B, 1, H], cos and sin_signed [B, 1, 1, d], the attention bias [B, 1, 1, end], the slot
      * buffers [slots, kvHeads, capacity, d] (this step's keys and values are written into them)
-     * and each row's flat write index ({@code decode.torchscript}'s {@code flat}).
+     * each row's flat write index ({@code decode.torchscript}'s {@code flat}) and its length
+     * (int32).
      */
     public float[] stepSectionMillis(NDArray x, NDArray cos, NDArray sinSigned, NDArray bias, NDArray keys,
-                                     NDArray values, NDArray flat, LayerWeights w) {
+                                     NDArray values, NDArray flat, NDArray lengths, LayerWeights w) {
         if (!x.getDevice().isGpu()) {
             throw new IllegalStateException("section times come from CUDA events: they need a GPU");
         }
-        try (NDList out = timedStepModule.forwardFused(inputs(new NDList(x, cos, sinSigned, bias, keys, values, flat), w))) {
+        try (NDList out = timedStepModule.forwardFused(inputs(new NDList(x, cos, sinSigned, bias, keys, values, flat, lengths), w))) {
             return out.get(1).toFloatArray();
         }
     }

@@ -73,7 +73,8 @@ class LayerScriptTest {
             NDArray keys = m.randomNormal(new Shape(2, kv, capacity, d));
             NDArray values = m.randomNormal(new Shape(2, kv, capacity, d));
             LayerWeights w = weights(m, cfg);
-            NDList in = script.inputs(new NDList(x, cos, sin, bias, keys, values, m.create(flat)), w);
+            NDList in = script.inputs(new NDList(x, cos, sin, bias, keys, values, m.create(flat),
+                    m.create(new int[] {(int) pos[0] + 1, (int) pos[1] + 1})), w);
             NDArray expected = ScriptModule.of("StepLayerOnCpu", script.layerMethod("StepLayerOnCpu", "forward",
                     LayerScript.Form.STEP) + script.helperMethods("StepLayerOnCpu")).forward(in).singletonOrThrow();
             NDList timed = ScriptModule.of("TimedStepOnCpu",
