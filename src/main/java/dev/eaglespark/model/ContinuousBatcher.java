@@ -47,14 +47,16 @@ public final class ContinuousBatcher {
 
     /**
      * What a run did: generated tokens (every row's, the stop tokens included), prompt tokens
-     * prefilled, decode steps and the rows they ran (occupancy = rowSteps / (steps x slots)),
+     * prefilled and the positions their calls computed (padding included), decode steps and the
+     * rows they ran (occupancy = rowSteps / (steps x slots)),
      * prefill calls, CUDA graphs captured (0: the steps ran through the interpreter), wall seconds,
      * and of them the seconds in prefill calls and in graph captures (their warm-up steps
      * included; each call returns ids to the host, so host time is GPU time here); and the tokens
      * generated and seconds until the work first had no request left (while every freed slot was
      * refilled at once: the steady state of a long run, without the last rows' drain).
      */
-    public record Stats(int slots, long generated, long prefilled, long steps, long rowSteps, long prefills,
+    public record Stats(int slots, long generated, long prefilled, long prefillPositions, long steps, long rowSteps,
+                        long prefills,
                         long graphs, double seconds, double prefillSeconds, double captureSeconds,
                         long generatedWhileQueued, double secondsWhileQueued) {
         public double tokensPerSecond() {
@@ -72,9 +74,9 @@ public final class ContinuousBatcher {
 
         public String format() {
             return String.format("%,d tokens generated in %.2f s (%,.1f tokens/s), %,d prompt tokens prefilled in %,d "
-                            + "calls (%.2f s), %,d decode steps (%d CUDA graphs, %.2f s capturing), %d slots %.0f%% "
-                            + "occupied", generated, seconds, tokensPerSecond(), prefilled, prefills, prefillSeconds,
-                    steps, graphs, captureSeconds, slots, 100 * occupancy());
+                            + "calls (%,d positions with padding, %.2f s), %,d decode steps (%d CUDA graphs, %.2f s "
+                            + "capturing), %d slots %.0f%% occupied", generated, seconds, tokensPerSecond(), prefilled,
+                    prefills, prefillPositions, prefillSeconds, steps, graphs, captureSeconds, slots, 100 * occupancy());
         }
     }
 
@@ -83,6 +85,7 @@ public final class ContinuousBatcher {
         final long start;
         long generated;
         long prefilled;
+        long prefillPositions;
         long steps;
         long rowSteps;
         long prefills;
@@ -104,7 +107,8 @@ public final class ContinuousBatcher {
         Stats stats(int slots, long graphs, long captureNanos) {
             long end = System.nanoTime();
             boolean dry = dryAt >= 0;
-            return new Stats(slots, generated, prefilled, steps, rowSteps, prefills, graphs, (end - start) / 1e9,
+            return new Stats(slots, generated, prefilled, prefillPositions, steps, rowSteps, prefills, graphs,
+                    (end - start) / 1e9,
                     prefillNanos / 1e9, captureNanos / 1e9, dry ? generatedWhenDry : generated,
                     ((dry ? dryAt : end) - start) / 1e9);
         }
@@ -228,6 +232,9 @@ public final class ContinuousBatcher {
             admitted.add(slot);
         }
         boolean freed = false;
+        // shortest prompts first, so that a call's rows pad to about the same length
+        admitted.sort(java.util.Comparator.comparingInt((Integer s) -> rows[s].request.prompt().length)
+                .thenComparingInt(s -> s));
         for (List<Integer> group : groups(admitted, rows)) {
             int t = group.stream().mapToInt(s -> rows[s].request.prompt().length).max().orElseThrow();
             int k = group.size();
@@ -243,6 +250,7 @@ public final class ContinuousBatcher {
                 where[i] = group.get(i);
                 tally.prefilled += row.length;
             }
+            tally.prefillPositions += (long) k * t;
             cache.ensure(t);
             long called = System.nanoTime();
             long[] first = script.prefill(ids, t, lengths, where, sampling(members), nucleus(members), cache);
@@ -259,7 +267,10 @@ public final class ContinuousBatcher {
         return freed && admission == Admission.CONTINUOUS;
     }
 
-    /** The admitted slots in prefill calls of at most {@link #PREFILL_TOKENS} (padding included; one row at least). */
+    /**
+     * The admitted slots (by prompt length) in prefill calls of at most {@link #PREFILL_TOKENS}
+     * (padding included; one row at least).
+     */
     private static <T> List<List<Integer>> groups(List<Integer> admitted, Row<T>[] rows) {
         List<List<Integer>> groups = new ArrayList<>();
         List<Integer> group = new ArrayList<>();
