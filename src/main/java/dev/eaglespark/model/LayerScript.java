@@ -142,7 +142,8 @@ public final class LayerScript {
         if (!x.getDevice().isGpu()) {
             throw new IllegalStateException("section times come from CUDA events: they need a GPU");
         }
-        try (NDList out = timedStepModule.forwardFused(inputs(new NDList(x, cos, sinSigned, bias, keys, values, flat, lengths), w))) {
+        NDList leading = new NDList(x, cos, sinSigned, bias, keys, values, flat, lengths);
+        try (NDList out = timedStepModule.forwardFused(inputs(leading, w))) {
             return out.get(1).toFloatArray();
         }
     }

@@ -40,14 +40,16 @@ public record SharedFragments(int heads, int kvHeads, int headDim, double eps) {
 
     /**
      * The shared methods for module class {@code className}, with {@code more} templates that take
-     * the same keys (eps, half_head_dim, kv_heads, groups, head_dim, q_dim, scale, scored_rows_below, own_lengths).
+     * the same keys (eps, half_head_dim, kv_heads, groups, head_dim, q_dim, scale, scored_rows_below,
+     * own_lengths).
      */
     public String methods(String className, ScriptTemplate... more) {
         List<ScriptTemplate> all = new ArrayList<>(TEMPLATES);
         all.addAll(List.of(more));
         return ScriptTemplate.methods(className, Map.of("eps", eps, "half_head_dim", headDim / 2,
                 "kv_heads", kvHeads, "groups", heads / kvHeads, "head_dim", headDim,
-                "q_dim", (long) heads * headDim, "scale", 1.0 / Math.sqrt(headDim), "scored_rows_below", SCORED_ROWS_BELOW,
-                "own_lengths", OWN_LENGTHS ? "True" : "False"), ScriptTemplate.COMMENTS, all);
+                "q_dim", (long) heads * headDim, "scale", 1.0 / Math.sqrt(headDim),
+                "scored_rows_below", SCORED_ROWS_BELOW, "own_lengths", OWN_LENGTHS ? "True" : "False"),
+                ScriptTemplate.COMMENTS, all);
     }
 }

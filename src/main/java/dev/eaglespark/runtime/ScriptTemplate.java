@@ -33,7 +33,8 @@ import java.util.stream.Collectors;
  *   several lines continues at the indentation of the line that holds its placeholder, so a
  *   placeholder alone on an indented line inserts a block of code;</li>
  *   <li>dtype codes by name, in every template: {@code ${float16}}, {@code ${float32}},
- *   {@code ${int32}}, {@code ${int64}}, {@code ${bool}} (TorchScript's serialized source has no names for them);</li>
+ *   {@code ${int32}}, {@code ${int64}}, {@code ${bool}} (TorchScript's serialized source has no
+ *   names for them);</li>
  *   <li>a line {@code #| name} marks a section bound for profiling: the {@link Marks} hook of
  *   the rendering decides what it becomes ({@link #COMMENTS} keeps it as the comment).</li>
  * </ul>
@@ -52,7 +53,8 @@ public final class ScriptTemplate {
     public static final Marks COMMENTS = (index, name) -> MARK + name;
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([a-z_][a-z0-9_]*)}");
     /** TorchScript's dtype codes (c10::ScalarType). */
-    private static final Map<String, Integer> DTYPES = Map.of("float16", 5, "float32", 6, "int32", 3, "int64", 4, "bool", 11);
+    private static final Map<String, Integer> DTYPES = Map.of("float16", 5, "float32", 6, "int32", 3, "int64", 4,
+            "bool", 11);
     private static final Map<String, ScriptTemplate> LOADED = new ConcurrentHashMap<>();
 
     private final String name;
