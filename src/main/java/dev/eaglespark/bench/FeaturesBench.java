@@ -100,6 +100,13 @@ public final class FeaturesBench {
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
+    /** The shapes {@code shapes} names: llama3.1-8b (built in) or a config.json path. */
+    public static TargetConfig shapes(String shapes) throws java.io.IOException {
+        String json = shapes.equals("llama3.1-8b") ? llama31_8bConfig()
+                : java.nio.file.Files.readString(java.nio.file.Paths.get(shapes));
+        return TargetConfig.parse(new com.fasterxml.jackson.databind.ObjectMapper().readTree(json), shapes);
+    }
+
     /** Llama-3.1-8B's shapes. */
     public static String llama31_8bConfig() {
         return """

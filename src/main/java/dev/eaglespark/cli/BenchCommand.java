@@ -1,6 +1,5 @@
 package dev.eaglespark.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.bench.DecodeBench;
 import dev.eaglespark.bench.DecodeOpProfile;
 import dev.eaglespark.bench.FeaturesBench;
@@ -208,9 +207,7 @@ public final class BenchCommand implements Command {
 
     @Override
     public int run() throws Exception {
-        String json = shapes.equals("llama3.1-8b") ? FeaturesBench.llama31_8bConfig()
-                : Files.readString(Paths.get(shapes));
-        TargetConfig cfg = TargetConfig.parse(new ObjectMapper().readTree(json), shapes);
+        TargetConfig cfg = FeaturesBench.shapes(shapes);
         return switch (stage) {
             case FEATURES -> features(cfg);
             case TRAIN -> train(cfg);

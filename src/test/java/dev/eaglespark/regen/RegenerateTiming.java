@@ -1,7 +1,6 @@
 package dev.eaglespark.regen;
 
 import ai.djl.Device;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.eaglespark.bench.FeaturesBench;
 import dev.eaglespark.data.Conversation;
 import dev.eaglespark.data.ConversationReader;
@@ -9,7 +8,6 @@ import dev.eaglespark.data.RejectCounts;
 import dev.eaglespark.data.TruncationPolicy;
 import dev.eaglespark.demo.Stories15M;
 import dev.eaglespark.features.SampleSource;
-import dev.eaglespark.model.TargetConfig;
 import dev.eaglespark.model.TargetModel;
 import dev.eaglespark.testutil.TestData;
 import java.io.InputStream;
@@ -86,8 +84,6 @@ public final class RegenerateTiming {
         if (shapes == null) {
             return TargetModel.load(stories15M, device);
         }
-        String json = shapes.equals("llama3.1-8b") ? FeaturesBench.llama31_8bConfig() : Files.readString(Path.of(shapes));
-        TargetConfig cfg = TargetConfig.parse(new ObjectMapper().readTree(json), shapes);
-        return TargetModel.random(cfg, device, TargetModel.defaultDtype(device));
+        return TargetModel.random(FeaturesBench.shapes(shapes), device, TargetModel.defaultDtype(device));
     }
 }
