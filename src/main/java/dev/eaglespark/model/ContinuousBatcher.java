@@ -48,16 +48,15 @@ public final class ContinuousBatcher {
     /**
      * What a run did: generated tokens (every row's, the stop tokens included), prompt tokens
      * prefilled and the positions their calls computed (padding included), decode steps and the
-     * rows they ran (occupancy = rowSteps / (steps x slots)),
-     * prefill calls, CUDA graphs captured (0: the steps ran through the interpreter), wall seconds,
+     * rows they ran (occupancy = rowSteps / (steps x slots)), prefill calls, CUDA graphs captured
+     * (0: the steps ran through the interpreter), wall seconds,
      * and of them the seconds in prefill calls and in graph captures (their warm-up steps
      * included; each call returns ids to the host, so host time is GPU time here); and the tokens
      * generated and seconds until the work first had no request left (while every freed slot was
      * refilled at once: the steady state of a long run, without the last rows' drain).
      */
     public record Stats(int slots, long generated, long prefilled, long prefillPositions, long steps, long rowSteps,
-                        long prefills,
-                        long graphs, double seconds, double prefillSeconds, double captureSeconds,
+                        long prefills, long graphs, double seconds, double prefillSeconds, double captureSeconds,
                         long generatedWhileQueued, double secondsWhileQueued) {
         public double tokensPerSecond() {
             return generated / seconds;
@@ -108,9 +107,8 @@ public final class ContinuousBatcher {
             long end = System.nanoTime();
             boolean dry = dryAt >= 0;
             return new Stats(slots, generated, prefilled, prefillPositions, steps, rowSteps, prefills, graphs,
-                    (end - start) / 1e9,
-                    prefillNanos / 1e9, captureNanos / 1e9, dry ? generatedWhenDry : generated,
-                    ((dry ? dryAt : end) - start) / 1e9);
+                    (end - start) / 1e9, prefillNanos / 1e9, captureNanos / 1e9,
+                    dry ? generatedWhenDry : generated, ((dry ? dryAt : end) - start) / 1e9);
         }
     }
 
