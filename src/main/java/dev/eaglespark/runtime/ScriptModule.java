@@ -85,6 +85,8 @@ public final class ScriptModule {
      * {@code -Deaglespark.jit-fuser=false} keeps every call on the plain interpreter. That executor
      * runs a new shape's first calls op by op (profiling) and later ones as fused kernels, which
      * round fp16 differently: off, the same inputs give the same bits whatever ran before (slower).
+     * Off holds only from a module's first call: once libtorch's executor has made an optimized plan
+     * it keeps running it, whatever the setting (GpuDecodeGraphCheck shows it).
      */
     static boolean fuses(NDArray any) {
         return any.getDevice().isGpu() && !"false".equals(System.getProperty("eaglespark.jit-fuser"));

@@ -16,8 +16,8 @@ import java.util.Set;
  * fewer slots than requests, 6 and 20 (rows come and go, so the graphs' row counts and attended positions
  * vary, and the cache grows past its first capacity, dropping every graph), greedy rows and
  * sampled ones (top-p 1 and 0.9). With TorchScript's fuser off every request's tokens must be
- * equal; with it on the differences are reported (see {@link #compare}); graphs must have been
- * captured. Usage: GpuDecodeGraphCheck MODEL_DIR...
+ * equal, also on two threads at once; with it on the differences are reported (see {@link #compare});
+ * graphs must have been captured. Usage: GpuDecodeGraphCheck MODEL_DIR...
  */
 public final class GpuDecodeGraphCheck {
     private static final int REQUESTS = 60;
@@ -29,16 +29,14 @@ public final class GpuDecodeGraphCheck {
             try (TargetModel gpu = TargetModel.load(Path.of(dir), Device.gpu(), DataType.FLOAT16)) {
                 List<Generator.Request> work = requests(gpu.config().vocabSize());
                 String name = Path.of(dir).getFileName().toString();
-                Run reference = null;
-                for (boolean fuser : new boolean[] {false, true}) {
-                    System.setProperty("eaglespark.jit-fuser", Boolean.toString(fuser));
-                    for (int slots : new int[] {6, 20}) { // 20: rows past 8 run in buckets of 8, padded with free slots
-                        Run eager = compare(gpu, work, slots, fuser, name);
-                        reference = fuser ? reference : eager;
-                    }
-                }
                 System.setProperty("eaglespark.jit-fuser", "false");
+                compare(gpu, work, 6, false, name);
+                Run reference = compare(gpu, work, 20, false, name); // 20: rows past 8 run in buckets of 8
                 onOtherThreads(gpu, work, reference, name);
+                System.setProperty("eaglespark.jit-fuser", "true");
+                compare(gpu, work, 6, true, name);
+                compare(gpu, work, 20, true, name);
+                afterTheFuser(gpu, work, reference, name);
             }
         }
         System.clearProperty("eaglespark.jit-fuser");
@@ -73,34 +71,43 @@ public final class GpuDecodeGraphCheck {
     }
 
     /**
-     * Decoding on other threads than the reference's (fuser off, 20 slots), as the tasks of one
-     * executor do: CUDA graphs on two threads at once must give the reference's tokens, and one
-     * thread's captures must not break the other's replays (libtorch aborts a replay during a
-     * capture). Reported beside it, not judged: the interpreter on this thread again, on one new
-     * thread and on two at once. Two threads gave other tokens for the sampled rows, as many with
-     * the interpreter as with graphs (docs/BENCHMARKS.md); these lines tell a thread's effect from
-     * that of the runs before.
+     * Decoding on other threads than the reference's (fuser off from the first call, 20 slots), as
+     * the tasks of one executor do: the interpreter and CUDA graphs on two threads at once must
+     * give the reference's tokens, and one thread's captures must not break the other's replays
+     * (libtorch aborts a replay during a capture).
      */
     private static void onOtherThreads(TargetModel gpu, List<Generator.Request> work, Run reference, String name) {
-        System.setProperty("eaglespark.cuda-graphs", "false");
-        info(name, "the interpreter again on this thread, after the fuser's runs", reference,
-                List.of(run(gpu, work, 20)));
-        info(name, "the interpreter on one new thread", reference, threads(1, () -> run(gpu, work, 20)));
-        info(name, "the interpreter on two threads at once", reference, threads(2, () -> run(gpu, work, 20)));
-        System.setProperty("eaglespark.cuda-graphs", "true");
-        List<Run> graphed = threads(2, () -> run(gpu, work, 20));
+        for (boolean graphs : new boolean[] {false, true}) {
+            System.setProperty("eaglespark.cuda-graphs", Boolean.toString(graphs));
+            List<Run> runs = threads(2, () -> run(gpu, work, 20));
+            long captured = runs.stream().mapToLong(r -> r == null ? 0 : r.stats.graphs()).sum();
+            GpuCheck.report(differ(reference, runs) == 0 && (graphs ? captured > runs.size() : captured == 0),
+                    String.format("%s fp16, fuser off, %s on two threads at once through 20 slots each: %d of %d "
+                                    + "requests differ from the main thread's interpreter, %d graphs captured", name,
+                            graphs ? "CUDA graphs" : "the interpreter", differ(reference, runs),
+                            runs.size() * work.size(), captured));
+        }
         System.clearProperty("eaglespark.cuda-graphs");
-        long captured = graphed.stream().mapToLong(r -> r == null ? 0 : r.stats.graphs()).sum();
-        GpuCheck.report(differ(reference, graphed) == 0 && captured > graphed.size(), String.format(
-                "%s fp16, fuser off, CUDA graphs on two threads at once through 20 slots each: %d of %d "
-                        + "requests differ from the interpreter alone, %d graphs captured", name,
-                differ(reference, graphed), graphed.size() * work.size(), captured));
     }
 
-    /** Reports how many requests of {@code runs} (fuser off, 20 slots) differ from the reference. */
-    private static void info(String name, String what, Run reference, List<Run> runs) {
-        System.out.printf("info %s fp16, fuser off, %s through 20 slots: %d of %d requests differ from the main "
-                + "thread's first run%n", name, what, differ(reference, runs), runs.size() * reference.tokens.size());
+    /**
+     * Reported, not judged: the interpreter with the fuser off again, once the fuser has run.
+     * libtorch's executor keeps a module's optimized plan once it has made one and runs it from then
+     * on, whatever the setting says, so these tokens differ from the reference's as fused ones do:
+     * {@code -Deaglespark.jit-fuser=false} holds only when set before the first call.
+     */
+    private static void afterTheFuser(TargetModel gpu, List<Generator.Request> work, Run reference, String name) {
+        System.setProperty("eaglespark.jit-fuser", "false");
+        System.setProperty("eaglespark.cuda-graphs", "false");
+        Run again = run(gpu, work, 20);
+        System.clearProperty("eaglespark.cuda-graphs");
+        int greedy = 0;
+        for (int i = 0; i < work.size(); i += 3) { // every third request is greedy (requests)
+            greedy += Arrays.equals(reference.tokens.get(i), again.tokens.get(i)) ? 0 : 1;
+        }
+        System.out.printf("info %s fp16, fuser off after the fuser's runs, the interpreter through 20 slots: %d of %d "
+                + "requests differ from the first run with it off, %d of %d greedy ones%n", name,
+                differ(reference, again), work.size(), greedy, (work.size() + 2) / 3);
     }
 
     /** {@code n} threads running {@code run} at once; a thread that failed leaves a null. */
