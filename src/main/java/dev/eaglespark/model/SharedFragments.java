@@ -28,9 +28,10 @@ public record SharedFragments(int heads, int kvHeads, int headDim, double eps) {
     static final int SCORED_ROWS_BELOW = Integer.getInteger("eaglespark.scored-rows-below", 2);
     /**
      * Decode steps on a GPU attend over each row's own keys only (attention.torchscript's
-     * slot_attention), with {@code -Deaglespark.own-length-attention=true}; off until measured.
+     * slot_attention): 1.37 times the tokens/s of a bias over every slot's keys on the 256-slot
+     * mix (docs/BENCHMARKS.md). {@code -Deaglespark.own-length-attention=false} goes back to the bias.
      */
-    static final boolean OWN_LENGTHS = Boolean.getBoolean("eaglespark.own-length-attention");
+    static final boolean OWN_LENGTHS = !"false".equals(System.getProperty("eaglespark.own-length-attention"));
 
     public SharedFragments {
         if (heads % kvHeads != 0) {
