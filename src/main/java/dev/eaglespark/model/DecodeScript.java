@@ -63,11 +63,12 @@ public final class DecodeScript implements AutoCloseable {
         Map<String, Object> keys = Map.of("model_parameters", String.join(", ", inputs),
                 "model_arguments", String.join(", ", inputs.stream().map(p -> p.substring(0, p.indexOf(':'))).toList()),
                 "layer_weights", String.join(", ", kinds.stream().map(k -> k + "[i]").toList()),
-                "kv_heads", c.numKvHeads(), "head_dim", c.headDim(), "hidden", c.hiddenSize(),
-                "masked", (double) Attention.masked(model.dtype()));
+                "kv_heads", c.numKvHeads(), "groups", c.numHeads() / c.numKvHeads(), "head_dim", c.headDim(),
+                "hidden", c.hiddenSize(), "masked", (double) Attention.masked(model.dtype()));
         String code = ScriptTemplate.methods(className, keys, ScriptTemplate.COMMENTS, List.of(DECODE, PICK))
                 + layer.layerMethod(className, "layer_step", LayerScript.Form.STEP)
                 + layer.layerMethod(className, "layer_prefill", LayerScript.Form.PREFILL)
+                + layer.layerMethod(className, "layer_extend", LayerScript.Form.EXTEND)
                 + layer.helperMethods(className);
         this.module = ScriptModule.of(className, code);
         List<IValue> w = new ArrayList<>(List.of(value(model.embedWeight()), value(model.finalNormWeight()),
@@ -156,6 +157,26 @@ public final class DecodeScript implements AutoCloseable {
     }
 
     /**
+     * Rows continuing in slots {@code slots} after the positions [0, starts[i]) they hold already
+     * (a conversation's next turn after its cached prefix): right-padded new tokens {@code ids}
+     * [k, t], {@code lengths[i]} of them real, written at positions [starts[i], starts[i] + t) and
+     * attended over the slots' first {@code end} positions; returns each row's next token.
+     */
+    long[] extend(long[] ids, int t, long[] lengths, long[] starts, long[] slots, int end, float[] sampling,
+                  boolean nucleus, SlotCache cache) {
+        try (NDManager scope = model.weightsManager().newSubManager()) {
+            return pick(scope, "extend", extendInputs(scope, ids, t, lengths, starts, slots, end), sampling, nucleus,
+                    cache);
+        }
+    }
+
+    /** The extension's fp32 logits [k, V] at each row's last new position, in {@code scope}. */
+    NDArray extendLogits(NDManager scope, long[] ids, int t, long[] lengths, long[] starts, long[] slots, int end,
+                         SlotCache cache) {
+        return logits(scope, "extend_logits", extendInputs(scope, ids, t, lengths, starts, slots, end), cache);
+    }
+
+    /**
      * The positions a step attends over when its longest row reaches {@code longest}: rounded up
      * to a multiple of {@link #END_ROUNDING}, within the cache's capacity (masked past each row's own).
      */
@@ -179,14 +200,30 @@ public final class DecodeScript implements AutoCloseable {
 
     private List<Object> prefillInputs(NDManager scope, long[] ids, int t, long[] lengths, long[] slots,
                                         SlotCache cache) {
-        int k = lengths.length;
-        long[] all = new long[k * t + 2 * k];
+        return new ArrayList<>(uploadRows(scope, ids, t, lengths, slots));
+    }
+
+    private List<Object> extendInputs(NDManager scope, long[] ids, int t, long[] lengths, long[] starts, long[] slots,
+                                      int end) {
+        List<Object> in = new ArrayList<>(uploadRows(scope, ids, t, lengths, starts, slots));
+        in.add((long) end);
+        return in;
+    }
+
+    /** ids [k, t] and each per-row array [k], uploaded in one copy. */
+    private List<NDArray> uploadRows(NDManager scope, long[] ids, int t, long[]... perRow) {
+        int k = perRow[0].length;
+        long[] all = new long[k * t + perRow.length * k];
         System.arraycopy(ids, 0, all, 0, k * t);
-        System.arraycopy(lengths, 0, all, k * t, k);
-        System.arraycopy(slots, 0, all, k * t + k, k);
+        for (int i = 0; i < perRow.length; i++) {
+            System.arraycopy(perRow[i], 0, all, k * t + i * k, k);
+        }
         NDArray up = model.upload(scope, all, new Shape(all.length));
-        return List.of(up.get("0:{}", k * t).reshape(k, t), up.get("{}:{}", k * t, k * t + k),
-                up.get("{}:", k * t + k));
+        List<NDArray> out = new ArrayList<>(List.of(up.get("0:{}", k * t).reshape(k, t)));
+        for (int i = 0; i < perRow.length; i++) {
+            out.add(up.get("{}:{}", k * t + i * k, k * t + (i + 1) * k));
+        }
+        return out;
     }
 
     /**

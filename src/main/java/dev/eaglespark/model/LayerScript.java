@@ -44,7 +44,14 @@ public final class LayerScript {
          * with a bias [B, 1, 1, positions] of each row's own length, in one fused attention call;
          * {@code lengths} [B] int32 are those lengths.
          */
-        STEP(" bias: Tensor, k_cache: Tensor, v_cache: Tensor, flat: Tensor, lengths: Tensor,");
+        STEP(" bias: Tensor, k_cache: Tensor, v_cache: Tensor, flat: Tensor, lengths: Tensor,"),
+        /**
+         * T new tokens for each of rows {@code slots} after the positions their slots hold
+         * already, written at their own positions ({@code flat}, as STEP's for each of the T),
+         * attended over the slots' positions [0, positions) with a bias [B, 1, groups * T,
+         * positions] hiding each query's later keys (a KV head's query group folded into its rows).
+         */
+        EXTEND(" bias: Tensor, k_cache: Tensor, v_cache: Tensor, flat: Tensor, slots: Tensor,");
 
         private final String parameters;
         private final ScriptTemplate attention;

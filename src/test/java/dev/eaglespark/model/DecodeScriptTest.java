@@ -17,7 +17,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The whole decode step as one call computes what the per-layer path and the full forward
  * compute (fp32 on the CPU, within 1e-4 of the logits' largest magnitude): rows of different
- * lengths in shuffled slots, each at its own position ({@link DecodeScriptComparison}); and the
+ * lengths in shuffled slots, each at its own position, extended after what their slots hold by
+ * several tokens in one call ({@link DecodeScriptComparison}); and the
  * slot cache keeps its contents when it grows.
  */
 class DecodeScriptTest {
