@@ -3,7 +3,9 @@ package dev.eaglespark.model;
 import dev.eaglespark.runtime.CudaStreams;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -20,10 +22,29 @@ import java.util.SplittableRandom;
  * draws come from its own stream, {@link DeviceSampling}); not on the slot it lands in or the rows
  * beside it, up to the summation order of batched float arithmetic. {@link Admission#STATIC}
  * admits only into an empty batch (every row waits for the longest), for comparison.
+ *
+ * <p>A freed slot keeps what it cached (the prompt and the tokens fed after it). A request with the
+ * tag of the row that last ended in a free slot (in {@code regenerate}, a conversation's next
+ * turn, whose prompt is the previous prompt, the answer and the new user turn) takes that slot and
+ * keeps the positions that its prompt shares with them: only the rest is computed ({@link
+ * DecodeScript#extend}). Work that asks for a request's continuation right after it ends (as
+ * {@code regenerate} does) gets it every time, so a request's tokens still depend on its own
+ * history only. {@code -Deaglespark.prefix-reuse=false} prefills every prompt whole.
  */
 public final class ContinuousBatcher {
     /** Most prompt tokens (padding included) prefilled in one call. */
     public static final int PREFILL_TOKENS = 8192;
+    /**
+     * Most new tokens (padding included) of rows extended in one call: each query's bias row covers
+     * the attended positions.
+     */
+    static final int EXTEND_TOKENS = 2048;
+    /**
+     * Most positions (rows x attended positions) an extension call gathers from the slots: the
+     * gathered keys and values of a layer (at 8B shapes 2 x 134 MB) stay below a whole prefill's
+     * activations, which the slots' sizing leaves room for.
+     */
+    static final long EXTEND_POSITIONS = 65_536;
 
     /** When free slots take new rows. */
     public enum Admission {
@@ -47,7 +68,8 @@ public final class ContinuousBatcher {
 
     /**
      * What a run did: generated tokens (every row's, the stop tokens included), prompt tokens
-     * prefilled and the positions their calls computed (padding included), decode steps and the
+     * prefilled and the positions their calls computed (padding included), prompt positions kept
+     * from a slot's previous row instead (prefix reuse; not counted as prefilled), decode steps and the
      * rows they ran (occupancy = rowSteps / (steps x slots)), prefill calls, CUDA graphs captured
      * (0: the steps ran through the interpreter), wall seconds,
      * and of them the seconds in prefill calls and in graph captures (their warm-up steps
@@ -55,9 +77,9 @@ public final class ContinuousBatcher {
      * generated and seconds until the work first had no request left (while every freed slot was
      * refilled at once: the steady state of a long run, without the last rows' drain).
      */
-    public record Stats(int slots, long generated, long prefilled, long prefillPositions, long steps, long rowSteps,
-                        long prefills, long graphs, double seconds, double prefillSeconds, double captureSeconds,
-                        long generatedWhileQueued, double secondsWhileQueued) {
+    public record Stats(int slots, long generated, long prefilled, long prefillPositions, long reused, long steps,
+                        long rowSteps, long prefills, long graphs, double seconds, double prefillSeconds,
+                        double captureSeconds, long generatedWhileQueued, double secondsWhileQueued) {
         public double tokensPerSecond() {
             return generated / seconds;
         }
@@ -73,9 +95,10 @@ public final class ContinuousBatcher {
 
         public String format() {
             return String.format("%,d tokens generated in %.2f s (%,.1f tokens/s), %,d prompt tokens prefilled in %,d "
-                            + "calls (%,d positions with padding, %.2f s), %,d decode steps (%d CUDA graphs, %.2f s "
-                            + "capturing), %d slots %.0f%% occupied", generated, seconds, tokensPerSecond(), prefilled,
-                    prefills, prefillPositions, prefillSeconds, steps, graphs, captureSeconds, slots, 100 * occupancy());
+                            + "calls (%,d positions with padding, %.2f s; %,d more kept from the slot's previous row), "
+                            + "%,d decode steps (%d CUDA graphs, %.2f s capturing), %d slots %.0f%% occupied", generated,
+                    seconds, tokensPerSecond(), prefilled, prefills, prefillPositions, prefillSeconds, reused, steps,
+                    graphs, captureSeconds, slots, 100 * occupancy());
         }
     }
 
@@ -85,6 +108,7 @@ public final class ContinuousBatcher {
         long generated;
         long prefilled;
         long prefillPositions;
+        long reused;
         long steps;
         long rowSteps;
         long prefills;
@@ -106,7 +130,7 @@ public final class ContinuousBatcher {
         Stats stats(int slots, long graphs, long captureNanos) {
             long end = System.nanoTime();
             boolean dry = dryAt >= 0;
-            return new Stats(slots, generated, prefilled, prefillPositions, steps, rowSteps, prefills, graphs,
+            return new Stats(slots, generated, prefilled, prefillPositions, reused, steps, rowSteps, prefills, graphs,
                     (end - start) / 1e9, prefillNanos / 1e9, captureNanos / 1e9,
                     dry ? generatedWhenDry : generated, ((dry ? dryAt : end) - start) / 1e9);
         }
@@ -119,14 +143,28 @@ public final class ContinuousBatcher {
         final SplittableRandom random;
         long[] tokens = new long[16];
         int count;
+        final int start; // prompt positions its slot held already
         long length; // cached positions
         boolean stopped;
 
-        Row(Job<T> job) {
+        Row(Job<T> job, int start) {
             this.tag = job.tag();
             this.request = job.request();
             this.random = new SplittableRandom(request.seed());
+            this.start = start;
             this.length = request.prompt().length;
+        }
+
+        /** The prompt's tokens still to compute. */
+        int fresh() {
+            return request.prompt().length - start;
+        }
+
+        /** The tokens whose keys and values the slot holds: the prompt and every token fed after it. */
+        long[] cached() {
+            long[] out = Arrays.copyOf(request.prompt(), (int) length);
+            System.arraycopy(tokens, 0, out, request.prompt().length, (int) length - request.prompt().length);
+            return out;
         }
 
         long last() {
@@ -153,6 +191,10 @@ public final class ContinuousBatcher {
     private final int slots;
     private final long positions;
     private final Admission admission;
+    private final boolean reuse = !"false".equals(System.getProperty("eaglespark.prefix-reuse"));
+
+    /** What a free slot holds: the tag of the row that ended there and the tokens it cached. */
+    private record Held(Object tag, long[] tokens) {}
 
     /**
      * @param slots rows decoded together
@@ -175,6 +217,7 @@ public final class ContinuousBatcher {
         DecodeScript script = model.decodeScript();
         @SuppressWarnings("unchecked")
         Row<T>[] rows = new Row[slots];
+        Held[] held = new Held[slots];
         Tally tally = new Tally(start);
         boolean graphed = DecodeGraphs.usable(model);
         if (graphed) { // before any of the run's work: a graph is captured on a stream other than the default
@@ -186,7 +229,7 @@ public final class ContinuousBatcher {
              DecodeGraphs graphs = graphed ? new DecodeGraphs(model, script, cache) : null) {
             while (true) {
                 if (admission == Admission.CONTINUOUS || running(rows) == 0) {
-                    while (admit(work, rows, cache, script, tally)) {
+                    while (admit(work, rows, held, cache, script, tally)) {
                         // rows that ended at their first token may have made more work
                     }
                 }
@@ -194,7 +237,7 @@ public final class ContinuousBatcher {
                 if (running == 0) {
                     break;
                 }
-                step(work, rows, cache, script, graphs);
+                step(work, rows, held, cache, script, graphs);
                 tally.generated += running;
                 tally.steps++;
                 tally.rowSteps += running;
@@ -206,15 +249,23 @@ public final class ContinuousBatcher {
     }
 
     /**
-     * Fills free slots (lowest first) from {@code work} and prefills them; true when a row ended
-     * at its first token, freeing a slot again.
+     * Fills free slots from {@code work} and prefills them; true when a row ended at its first
+     * token, freeing a slot again. A request continuing the row that last ended in a free slot
+     * keeps that slot's prefix: in place, or moved to the lowest free slot below it (one copy of
+     * the kept positions), so that running rows stay packed into the lowest slots as they would
+     * without reuse (a step computes every slot up to the last running one). Other requests take
+     * the lowest free slots that no continuing request of this round holds.
      */
-    private <T> boolean admit(Work<T> work, Row<T>[] rows, SlotCache cache, DecodeScript script, Tally tally) {
-        List<Integer> admitted = new ArrayList<>();
+    private <T> boolean admit(Work<T> work, Row<T>[] rows, Held[] held, SlotCache cache, DecodeScript script,
+                              Tally tally) {
+        java.util.TreeSet<Integer> free = new java.util.TreeSet<>();
         for (int slot = 0; slot < slots; slot++) {
-            if (rows[slot] != null) {
-                continue;
+            if (rows[slot] == null) {
+                free.add(slot);
             }
+        }
+        List<Job<T>> jobs = new ArrayList<>();
+        while (jobs.size() < free.size()) {
             Job<T> job = work.next();
             if (job == null) {
                 tally.ranDry();
@@ -223,65 +274,143 @@ public final class ContinuousBatcher {
             check(job.request());
             if (job.request().maxNewTokens() == 0) {
                 work.done(job.tag(), new Generator.Result(new long[0], false));
-                slot--; // the slot is still free
                 continue;
             }
-            rows[slot] = new Row<>(job);
-            admitted.add(slot);
+            jobs.add(job);
         }
-        boolean freed = false;
-        // shortest prompts first, so that a call's rows pad to about the same length
-        admitted.sort(java.util.Comparator.comparingInt((Integer s) -> rows[s].request.prompt().length)
-                .thenComparingInt(s -> s));
-        for (List<Integer> group : groups(admitted, rows)) {
-            int t = group.stream().mapToInt(s -> rows[s].request.prompt().length).max().orElseThrow();
-            int k = group.size();
-            long[] ids = new long[k * t];
-            long[] lengths = new long[k];
-            long[] where = new long[k];
-            List<Row<T>> members = new ArrayList<>();
-            for (int i = 0; i < k; i++) {
-                Row<T> row = rows[group.get(i)];
-                members.add(row);
-                System.arraycopy(row.request.prompt(), 0, ids, i * t, row.request.prompt().length);
-                lengths[i] = row.length;
-                where[i] = group.get(i);
-                tally.prefilled += row.length;
-            }
-            tally.prefillPositions += (long) k * t;
-            cache.ensure(t);
-            long called = System.nanoTime();
-            long[] first = script.prefill(ids, t, lengths, where, sampling(members), nucleus(members), cache);
-            tally.prefillNanos += System.nanoTime() - called;
-            tally.prefills++;
-            tally.generated += k;
-            for (int i = 0; i < k; i++) {
-                if (members.get(i).add(first[i], stops)) {
-                    finish(work, rows, group.get(i));
-                    freed = true;
+        Map<Job<T>, Integer> own = new IdentityHashMap<>(); // a continuing request's slot, held for it
+        for (Job<T> job : jobs) {
+            for (int s : free) {
+                if (reuse && held[s] != null && !own.containsValue(s) && held[s].tag().equals(job.tag())) {
+                    own.put(job, s);
+                    break;
                 }
             }
+        }
+        List<Integer> admitted = new ArrayList<>();
+        List<long[]> moves = new ArrayList<>(); // {from, to}
+        long moved = 0;
+        for (Job<T> job : jobs) {
+            Integer mine = own.remove(job);
+            int lowest = free.stream().filter(s -> !own.containsValue(s)).findFirst().orElse(Integer.MAX_VALUE);
+            int slot = mine == null ? lowest : Math.min(mine, lowest);
+            int kept = mine == null ? 0 : shared(held[mine].tokens(), job.request().prompt());
+            if (kept > 0 && slot != mine) {
+                moves.add(new long[] {mine, slot});
+                moved = Math.max(moved, kept);
+            }
+            if (mine != null) {
+                held[mine] = null; // used here, or moved out
+            }
+            free.remove(slot);
+            held[slot] = null;
+            rows[slot] = new Row<>(job, kept);
+            tally.reused += kept;
+            admitted.add(slot);
+        }
+        if (!moves.isEmpty()) {
+            script.moveRows(moves.stream().mapToLong(m -> m[0]).toArray(), moves.stream().mapToLong(m -> m[1]).toArray(),
+                    moved, cache);
+        }
+        boolean freed = false;
+        // fewest new tokens first, so that a call's rows pad to about the same length
+        admitted.sort(java.util.Comparator.comparingInt((Integer s) -> rows[s].fresh()).thenComparingInt(s -> s));
+        List<Integer> whole = admitted.stream().filter(s -> rows[s].start == 0).toList();
+        List<Integer> extended = admitted.stream().filter(s -> rows[s].start > 0).toList();
+        for (List<Integer> group : groups(whole, rows, PREFILL_TOKENS, Long.MAX_VALUE, positions)) {
+            freed |= prefill(work, rows, held, group, cache, script, tally);
+        }
+        for (List<Integer> group : groups(extended, rows, EXTEND_TOKENS, EXTEND_POSITIONS, positions)) {
+            freed |= prefill(work, rows, held, group, cache, script, tally);
         }
         return freed && admission == Admission.CONTINUOUS;
     }
 
     /**
-     * The admitted slots (by prompt length) in prefill calls of at most {@link #PREFILL_TOKENS}
-     * (padding included; one row at least).
+     * The positions of {@code prompt} that {@code cached} holds already: their common prefix, one
+     * token short of the whole prompt at most (its last position's logits give the first token),
+     * and never the last cached position (a free slot's decode steps write there: {@link #step}).
      */
-    private static <T> List<List<Integer>> groups(List<Integer> admitted, Row<T>[] rows) {
+    static int shared(long[] cached, long[] prompt) {
+        int n = Math.min(cached.length - 1, prompt.length - 1);
+        int i = 0;
+        while (i < n && cached[i] == prompt[i]) {
+            i++;
+        }
+        return i;
+    }
+
+    /**
+     * One call computing the prompts of {@code group}'s rows past what their slots hold (all of a
+     * new row's, in a prefill; the rest of a continuing row's, in an extension); true when a row
+     * ended at its first token.
+     */
+    private <T> boolean prefill(Work<T> work, Row<T>[] rows, Held[] held, List<Integer> group, SlotCache cache,
+                                DecodeScript script, Tally tally) {
+        int t = group.stream().mapToInt(s -> rows[s].fresh()).max().orElseThrow();
+        int k = group.size();
+        long[] ids = new long[k * t];
+        long[] lengths = new long[k];
+        long[] starts = new long[k];
+        long[] where = new long[k];
+        long end = 0;
+        List<Row<T>> members = new ArrayList<>();
+        for (int i = 0; i < k; i++) {
+            Row<T> row = rows[group.get(i)];
+            members.add(row);
+            System.arraycopy(row.request.prompt(), row.start, ids, i * t, row.fresh());
+            lengths[i] = row.fresh();
+            starts[i] = row.start;
+            where[i] = group.get(i);
+            end = Math.max(end, row.start + t);
+            tally.prefilled += row.fresh();
+        }
+        tally.prefillPositions += (long) k * t;
+        cache.ensure(end);
+        long called = System.nanoTime();
+        long[] first = members.get(0).start == 0
+                ? script.prefill(ids, t, lengths, where, sampling(members), nucleus(members), cache)
+                : script.extend(ids, t, lengths, starts, where, DecodeScript.attended(end, cache), sampling(members),
+                        nucleus(members), cache);
+        tally.prefillNanos += System.nanoTime() - called;
+        tally.prefills++;
+        tally.generated += k;
+        boolean freed = false;
+        for (int i = 0; i < k; i++) {
+            if (members.get(i).add(first[i], stops)) {
+                finish(work, rows, held, group.get(i));
+                freed = true;
+            }
+        }
+        return freed;
+    }
+
+    /**
+     * The admitted slots (by new tokens) in calls of at most {@code budget} new tokens (padding
+     * included; one row at least) and {@code attended} rows x positions attended, none writing past
+     * {@code limit} positions (a row's padding lands after its start).
+     */
+    private static <T> List<List<Integer>> groups(List<Integer> admitted, Row<T>[] rows, int budget, long attended,
+                                                  long limit) {
         List<List<Integer>> groups = new ArrayList<>();
         List<Integer> group = new ArrayList<>();
         int longest = 0;
+        int latest = 0; // the group's largest start
         for (int slot : admitted) {
-            int len = rows[slot].request.prompt().length;
-            if (!group.isEmpty() && (group.size() + 1L) * Math.max(longest, len) > PREFILL_TOKENS) {
+            Row<T> row = rows[slot];
+            int len = row.fresh();
+            int t = Math.max(longest, len);
+            long end = Math.max(latest, row.start) + t;
+            if (!group.isEmpty() && ((group.size() + 1L) * t > budget || end > limit
+                    || (group.size() + 1L) * DecodeScript.attendedPositions(end) > attended)) {
                 groups.add(group);
                 group = new ArrayList<>();
                 longest = 0;
+                latest = 0;
             }
             group.add(slot);
             longest = Math.max(longest, len);
+            latest = Math.max(latest, row.start);
         }
         if (!group.isEmpty()) {
             groups.add(group);
@@ -292,9 +421,11 @@ public final class ContinuousBatcher {
     /**
      * One decode step of the slots up to the last running one (free slots among them compute and
      * are ignored; on a GPU up to {@link DecodeGraphs#rows}'s bucket), as a CUDA graph's replay
-     * where there are {@code graphs}.
+     * where there are {@code graphs}. A free slot writes its key and value at its last held
+     * position, which {@link #shared} never keeps, or at position 0 when it holds nothing.
      */
-    private <T> void step(Work<T> work, Row<T>[] rows, SlotCache cache, DecodeScript script, DecodeGraphs graphs) {
+    private <T> void step(Work<T> work, Row<T>[] rows, Held[] held, SlotCache cache, DecodeScript script,
+                          DecodeGraphs graphs) {
         int b = 0;
         long longest = 0;
         for (int s = 0; s < slots; s++) {
@@ -315,6 +446,8 @@ public final class ContinuousBatcher {
             if (row != null) {
                 ids[s] = row.last();
                 pos[s] = row.length;
+            } else if (held[s] != null) {
+                pos[s] = held[s].tokens().length - 1;
             }
         }
         cache.ensure(longest);
@@ -326,15 +459,19 @@ public final class ContinuousBatcher {
             if (row != null) {
                 row.length++;
                 if (row.add(next[s], stops)) {
-                    finish(work, rows, s);
+                    finish(work, rows, held, s);
                 }
             }
         }
     }
 
-    private static <T> void finish(Work<T> work, Row<T>[] rows, int slot) {
+    /** Frees {@code slot}, which keeps (in {@code held}, when given) what its row cached. */
+    private <T> void finish(Work<T> work, Row<T>[] rows, Held[] held, int slot) {
         Row<T> row = rows[slot];
         rows[slot] = null;
+        if (held != null && reuse) {
+            held[slot] = new Held(row.tag, row.cached());
+        }
         work.done(row.tag, row.result());
     }
 

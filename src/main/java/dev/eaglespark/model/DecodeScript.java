@@ -170,6 +170,21 @@ public final class DecodeScript implements AutoCloseable {
         }
     }
 
+    /** Copies the cache's positions [0, end) of slots {@code sources} into slots {@code targets} (distinct). */
+    void moveRows(long[] sources, long[] targets, long end, SlotCache cache) {
+        try (NDManager scope = model.weightsManager().newSubManager()) {
+            long[] both = new long[2 * sources.length];
+            System.arraycopy(sources, 0, both, 0, sources.length);
+            System.arraycopy(targets, 0, both, sources.length, targets.length);
+            NDArray up = model.upload(scope, both, new Shape(2, sources.length));
+            try (IValue from = value(up.get(0)); IValue to = value(up.get(1)); IValue positions = IValue.from(end);
+                 IValue out = module.runValues(model.embedWeight(), "move_rows", from, to, positions, cache.keyList(),
+                         cache.valueList())) {
+                // out is targets
+            }
+        }
+    }
+
     /** The extension's fp32 logits [k, V] at each row's last new position, in {@code scope}. */
     NDArray extendLogits(NDManager scope, long[] ids, int t, long[] lengths, long[] starts, long[] slots, int end,
                          SlotCache cache) {

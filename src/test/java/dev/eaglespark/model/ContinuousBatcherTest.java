@@ -1,14 +1,25 @@
 package dev.eaglespark.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import dev.eaglespark.testutil.Fixtures;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
+import java.util.Random;
 import java.util.Set;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 
-/** How {@link ContinuousBatcher} groups admitted prompts into prefill calls. */
+/**
+ * How {@link ContinuousBatcher} groups admitted prompts into prefill calls, and how a slot's
+ * cached prefix serves the next turn of the same conversation.
+ */
 class ContinuousBatcherTest {
     /**
      * 64 prompts admitted at once, 250 and 10 tokens in turn: in admission order each call of at
@@ -42,6 +53,204 @@ class ContinuousBatcherTest {
             assertEquals(32 * 250 + 32 * 10, stats.prefilled());
             assertEquals(stats.prefilled(), stats.prefillPositions(), "no padding: " + stats.format());
             assertEquals(2, stats.prefills(), stats.format());
+        }
+    }
+
+    /**
+     * 8 conversations of 4 turns (a third greedy, the rest sampled at top-p 1 and 0.9), each turn's
+     * prompt the previous prompt, its answer and 3 to 40 new tokens: with prefix reuse (each next
+     * turn extends what its slot holds) every answer is the one of whole prefills, through 3 slots
+     * and through 1, and the prompt tokens computed are fewer by exactly the positions kept.
+     */
+    @Test
+    void aNextTurnKeepsItsSlotsPrefixAndAnswersAsAWholePrefillDoes() {
+        try (TargetModel model = TargetModel.load(Fixtures.path("tiny-llama3"), Device.cpu())) {
+            Turns whole = turns(model, 3, false);
+            Turns reused = turns(model, 3, true);
+            Turns alone = turns(model, 1, true);
+            for (int c = 0; c < CONVERSATIONS; c++) {
+                for (int t = 0; t < TURNS; t++) {
+                    assertArrayEquals(whole.answers[c][t], reused.answers[c][t], "conversation " + c + " turn " + t);
+                    assertArrayEquals(whole.answers[c][t], alone.answers[c][t], "1 slot: conversation " + c + " turn " + t);
+                }
+            }
+            assertEquals(0, whole.stats.reused(), whole.stats.format());
+            assertTrue(reused.stats.reused() > reused.stats.prefilled(), "most of each next prompt is kept: "
+                    + reused.stats.format());
+            assertEquals(whole.stats.prefilled(), reused.stats.prefilled() + reused.stats.reused(),
+                    "every prompt token is either computed or kept");
+            assertEquals(whole.stats.prefilled(), alone.stats.prefilled() + alone.stats.reused());
+        }
+    }
+
+    /**
+     * A slot that holds a prefix while it is free still computes in the decode steps of the rows
+     * after it: its writes must spare what it holds. Conversation 0's second turn is asked for only
+     * after conversation 1's long answer ends, 40 steps in which slot 0 is free; the turn's answer
+     * is the one of a whole prefill.
+     */
+    @Test
+    void aFreeSlotsStepsSpareThePrefixItHolds() {
+        try (TargetModel model = TargetModel.load(Fixtures.path("tiny-llama3"), Device.cpu())) {
+            assertSameAnswers(lateTurn(model, false, 40, 0), lateTurn(model, true, 40, 0));
+        }
+    }
+
+    /**
+     * A continuing request whose slot is above a free one moves down with its prefix: conversations
+     * 0 and 1 end together, and conversation 1's next turn takes slot 0 (conversation 0's) with
+     * slot 1's kept positions; its answer is the one of a whole prefill.
+     */
+    @Test
+    void aContinuingRowMovesDownWithItsPrefix() {
+        try (TargetModel model = TargetModel.load(Fixtures.path("tiny-llama3"), Device.cpu())) {
+            assertSameAnswers(lateTurn(model, false, 2, 1), lateTurn(model, true, 2, 1));
+        }
+    }
+
+    private static void assertSameAnswers(long[][] expected, long[][] got) {
+        assertEquals(3, got.length);
+        for (int i = 0; i < expected.length; i++) {
+            assertArrayEquals(expected[i], got[i], "answer " + i);
+        }
+    }
+
+    /**
+     * Through 2 slots, answers of: conversation 0 (2 tokens, in slot 0), conversation 1 (another
+     * prompt, {@code second} tokens, slot 1), then, once both ended, conversation {@code next}'s
+     * next turn (its prompt, its answer and 3 tokens).
+     */
+    private static long[][] lateTurn(TargetModel model, boolean reuse, int second, int next) {
+        Random random = new Random(3);
+        long[][] firsts = {random.longs(30, 1, model.config().vocabSize()).toArray(),
+                random.longs(24, 1, model.config().vocabSize()).toArray()};
+        long[][] answers = new long[3][];
+        int[] done = {0};
+        System.setProperty("eaglespark.prefix-reuse", Boolean.toString(reuse));
+        try {
+            ContinuousBatcher.Stats stats = new ContinuousBatcher(model, Set.of(), 2, 200,
+                    ContinuousBatcher.Admission.CONTINUOUS).run(new ContinuousBatcher.Work<Integer>() {
+                        int asked;
+
+                        @Override
+                        public ContinuousBatcher.Job<Integer> next() {
+                            if (asked == 0 || asked == 1) {
+                                int c = asked++;
+                                return new ContinuousBatcher.Job<>(c, Generator.Request.greedy(firsts[c],
+                                        c == 0 ? 2 : second));
+                            }
+                            if (asked == 2 && done[0] == 2) { // both answered: one conversation goes on
+                                asked++;
+                                long[] prompt = LongStream.concat(LongStream.concat(Arrays.stream(firsts[next]),
+                                        Arrays.stream(answers[next])), LongStream.of(9, 10, 11)).toArray();
+                                return new ContinuousBatcher.Job<>(next, Generator.Request.greedy(prompt, 8));
+                            }
+                            return null;
+                        }
+
+                        @Override
+                        public void done(Integer c, Generator.Result result) {
+                            answers[done[0]++ < 2 ? c : 2] = result.tokens();
+                        }
+                    });
+            assertEquals(reuse ? firsts[next].length : 0, stats.reused(), "the first prompt (the first answer token "
+                    + "sits at the last cached position, never kept): " + stats.format());
+            return answers;
+        } finally {
+            System.clearProperty("eaglespark.prefix-reuse");
+        }
+    }
+
+    /** A request of another tag never takes a slot's prefix, however much its prompt shares. */
+    @Test
+    void aPrefixServesOnlyTheSameTag() {
+        try (TargetModel model = TargetModel.load(Fixtures.path("tiny-llama3"), Device.cpu())) {
+            long[] prompt = LongStream.range(1, 60).toArray();
+            Deque<ContinuousBatcher.Job<Integer>> jobs = new ArrayDeque<>(List.of(
+                    new ContinuousBatcher.Job<>(1, Generator.Request.greedy(prompt, 4)),
+                    new ContinuousBatcher.Job<>(2, Generator.Request.greedy(Arrays.copyOf(prompt, 70), 4)),
+                    new ContinuousBatcher.Job<>(1, Generator.Request.greedy(Arrays.copyOf(prompt, 80), 4))));
+            ContinuousBatcher.Stats stats = new ContinuousBatcher(model, Set.of(), 1, 100,
+                    ContinuousBatcher.Admission.CONTINUOUS).run(new ContinuousBatcher.Work<Integer>() {
+                        @Override
+                        public ContinuousBatcher.Job<Integer> next() {
+                            return jobs.pollFirst();
+                        }
+
+                        @Override
+                        public void done(Integer tag, Generator.Result result) {}
+                    });
+            assertEquals(0, stats.reused(), "tag 1's slot was last tag 2's: " + stats.format());
+            assertEquals(59 + 70 + 80, stats.prefilled());
+        }
+    }
+
+    @Test
+    void aSharedPrefixStopsShortOfTheLastCachedAndTheLastPromptPosition() {
+        long[] cached = {5, 6, 7, 8};
+        assertEquals(3, ContinuousBatcher.shared(cached, new long[] {5, 6, 7, 8, 9}), "the last cached position is not kept");
+        assertEquals(2, ContinuousBatcher.shared(cached, new long[] {5, 6, 7}), "one prompt position is computed");
+        assertEquals(1, ContinuousBatcher.shared(cached, new long[] {5, 9, 7, 8, 9}));
+        assertEquals(0, ContinuousBatcher.shared(cached, new long[] {4, 6}));
+    }
+
+    private static final int CONVERSATIONS = 8;
+    private static final int TURNS = 4;
+
+    private record Turns(long[][][] answers, ContinuousBatcher.Stats stats) {}
+
+    /** Every turn of every conversation through {@code slots} slots, next turns first (as regenerate asks). */
+    private static Turns turns(TargetModel model, int slots, boolean reuse) {
+        long[][][] answers = new long[CONVERSATIONS][TURNS][];
+        long[][] prompts = new long[CONVERSATIONS][];
+        int[] turn = new int[CONVERSATIONS];
+        Random random = new Random(11);
+        long[][][] users = new long[CONVERSATIONS][TURNS][];
+        for (long[][] conversation : users) {
+            for (int t = 0; t < TURNS; t++) {
+                conversation[t] = random.longs(3 + random.nextInt(38), 1, model.config().vocabSize()).toArray();
+            }
+        }
+        Deque<Integer> next = new ArrayDeque<>();
+        int[] started = {0};
+        System.setProperty("eaglespark.prefix-reuse", Boolean.toString(reuse));
+        try {
+            ContinuousBatcher.Stats stats = new ContinuousBatcher(model, Set.of(), slots, 400,
+                    ContinuousBatcher.Admission.CONTINUOUS).run(new ContinuousBatcher.Work<Integer>() {
+                        @Override
+                        public ContinuousBatcher.Job<Integer> next() {
+                            Integer c = next.pollFirst();
+                            if (c == null) {
+                                if (started[0] == CONVERSATIONS) {
+                                    return null;
+                                }
+                                c = started[0]++;
+                                prompts[c] = new long[0];
+                            }
+                            int t = turn[c];
+                            long[] user = users[c][t];
+                            long[] prompt = Arrays.copyOf(prompts[c], prompts[c].length + user.length);
+                            System.arraycopy(user, 0, prompt, prompts[c].length, user.length);
+                            prompts[c] = prompt;
+                            Sampling sampling = c % 3 == 0 ? Sampling.GREEDY : new Sampling(0.8, c % 3 == 1 ? 1.0 : 0.9);
+                            return new ContinuousBatcher.Job<>(c, new Generator.Request(prompt, 5 + 4 * t, sampling,
+                                    100L * c + t));
+                        }
+
+                        @Override
+                        public void done(Integer c, Generator.Result result) {
+                            answers[c][turn[c]] = result.tokens();
+                            long[] prompt = Arrays.copyOf(prompts[c], prompts[c].length + result.tokens().length);
+                            System.arraycopy(result.tokens(), 0, prompt, prompts[c].length, result.tokens().length);
+                            prompts[c] = prompt;
+                            if (++turn[c] < TURNS) {
+                                next.addFirst(c);
+                            }
+                        }
+                    });
+            return new Turns(answers, stats);
+        } finally {
+            System.clearProperty("eaglespark.prefix-reuse");
         }
     }
 }

@@ -33,7 +33,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * multi-turn) with 1, 3 and 8 slots, and every answer of every turn is the same text, greedy and
  * sampled (temperature 0.8, top-p 0.9, each record and turn its own seed), as are the rejects.
  * With fewer slots than turns, slots are taken over by later turns and conversations (checked
- * through the batcher's counts). Tokens must match exactly: no tolerance.
+ * through the batcher's counts). A next turn keeps the positions its slot holds of the
+ * conversation so far (prefix reuse, on by default): the answers are those of whole prefills
+ * (8 slots, reuse off). Tokens must match exactly: no tolerance.
  */
 class RegeneratorTest {
     private static final int MAX_NEW = 12;
@@ -69,13 +71,21 @@ class RegeneratorTest {
     @ValueSource(doubles = {0.0, 0.8})
     void answersDoNotDependOnTheSlots(double temperature) throws IOException {
         List<String> expected = null;
-        for (int slots : new int[] {1, 3, 8}) {
+        for (int slots : new int[] {1, 3, 8, -8}) { // -8: 8 slots, every prompt prefilled whole
+            boolean reuse = slots > 0;
+            slots = Math.abs(slots);
+            System.setProperty("eaglespark.prefix-reuse", Boolean.toString(reuse));
             RegenerateSettings settings = new RegenerateSettings(MAX_NEW, MAX_PROMPT, temperature,
                     temperature == 0 ? 1.0 : 0.9, 5, slots);
             Regenerator regen = new Regenerator(target, source.encoder(), source.tokenizer(),
                     StopTokens.of(model, source.tokenizer()), settings);
             RejectCounts rejects = new RejectCounts();
-            List<Conversation> out = regen.regenerate(conversations, rejects);
+            List<Conversation> out;
+            try {
+                out = regen.regenerate(conversations, rejects);
+            } finally {
+                System.clearProperty("eaglespark.prefix-reuse");
+            }
             List<String> got = new ArrayList<>();
             long answers = 0;
             for (Conversation c : out) {
@@ -90,10 +100,11 @@ class RegeneratorTest {
             if (slots < answers) {
                 assertTrue(stats.prefills() > 1, "slots taken over: " + stats.format());
             }
+            assertEquals(reuse, stats.reused() > stats.prefilled() / 4, "next turns keep their prefix: " + stats.format());
             if (expected == null) {
                 expected = got;
             } else {
-                assertEquals(expected, got, slots + " slots against 1");
+                assertEquals(expected, got, slots + " slots" + (reuse ? "" : ", whole prefills,") + " against 1");
             }
         }
     }
