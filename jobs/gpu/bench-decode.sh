@@ -20,6 +20,8 @@
 #           Llama-3.1-8B shapes, random fp16 weights, on the sample conversations six times over,
 #           256 new tokens, slots from free memory, two rounds (about 1.5 minutes; APP with
 #           cache/models/stories15M, as make-quality-app.sh packs it, for the tokenizer)
+#   whole   the same with every prompt prefilled whole (-Deaglespark.prefix-reuse=false), against
+#           regen's next turns keeping their slot's prefix (about 1.5 minutes)
 # Exits 1 when a check fails or a part does not finish in its time.
 # Usage (from the repository root): bench-decode.sh APP_DIR [PART...]   (default: check fixed eager
 # mix; APP_DIR from make-app.sh: classes/, test-classes/ and lib/)
@@ -62,11 +64,12 @@ for part in "${parts[@]}"; do
       timeout 170 java -Xmx24g $BIAS -cp "$CP" "${BENCH[@]}" "${FIXED[@]}" || status=1
       PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True timeout 220 java -Xmx24g $BIAS -cp "$CP" "${BENCH[@]}" \
         --mix lognormal --answers 50-1000 --batch 256 --requests 3 --prompt-len 512 || status=1 ;;
-    regen)
-      timeout 290 java -Xmx24g -Deaglespark.cache="$APP/cache" -cp "src/test/resources:$CP" \
+    regen|whole)
+      REUSE=-Deaglespark.prefix-reuse=$([[ $part == regen ]] && echo true || echo false)
+      timeout 290 java -Xmx24g $REUSE -Deaglespark.cache="$APP/cache" -cp "src/test/resources:$CP" \
         dev.eaglespark.regen.RegenerateTiming device=gpu shapes=llama3.1-8b slots=0 copies=6 new=256 prompt=1024 \
         || status=1 ;;
-    *) echo "unknown part $part (check, cost, fixed, eager, ops, mix, bias, regen)" >&2; status=2 ;;
+    *) echo "unknown part $part (check, cost, fixed, eager, ops, mix, bias, regen, whole)" >&2; status=2 ;;
   esac
 done
 exit $status

@@ -29,7 +29,8 @@ import org.apache.logging.log4j.Logger;
  * template's generation prompt; the original assistant turns are dropped. Turns are decoded with
  * continuous batching ({@link ContinuousBatcher}): when a row ends, its conversation's next turn
  * takes a slot (ahead of new conversations, so conversations finish in about input order and
- * few are held at once), else the next conversation's first turn. Each record and turn samples
+ * few are held at once; with the conversation so far that its slot holds already, so only the
+ * new part is computed), else the next conversation's first turn. Each record and turn samples
  * with its own seed, so answers do not depend on the slots, the partition or the other records.
  */
 public final class Regenerator {
