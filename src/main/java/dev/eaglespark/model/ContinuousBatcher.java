@@ -24,7 +24,7 @@ import java.util.SplittableRandom;
  * admits only into an empty batch (every row waits for the longest), for comparison.
  *
  * <p>A freed slot keeps what it cached (the prompt and the tokens fed after it). A request with the
- * tag of the row that last ended in a free slot (in {@code regenerate}, a conversation's next
+ * tag (not null) of the row that last ended in a free slot (in {@code regenerate}, a conversation's next
  * turn, whose prompt is the previous prompt, the answer and the new user turn) takes that slot and
  * keeps the positions that its prompt shares with them: only the rest is computed ({@link
  * DecodeScript#extend}). Work that asks for a request's continuation right after it ends (as
@@ -281,7 +281,8 @@ public final class ContinuousBatcher {
         Map<Job<T>, Integer> own = new IdentityHashMap<>(); // a continuing request's slot, held for it
         for (Job<T> job : jobs) {
             for (int s : free) {
-                if (reuse && held[s] != null && !own.containsValue(s) && held[s].tag().equals(job.tag())) {
+                if (reuse && job.tag() != null && held[s] != null && !own.containsValue(s)
+                        && job.tag().equals(held[s].tag())) {
                     own.put(job, s);
                     break;
                 }
