@@ -29,7 +29,7 @@ import java.util.SplittableRandom;
  * keeps the positions that its prompt shares with them: only the rest is computed ({@link
  * DecodeScript#extend}). Work that asks for a request's continuation right after it ends (as
  * {@code regenerate} does) gets it every time, so a request's tokens still depend on its own
- * history only. {@code -Deaglespark.prefix-reuse=false} prefills every prompt whole.
+ * history only. On by default on the CPU only ({@link #reuses}).
  */
 public final class ContinuousBatcher {
     /** Most prompt tokens (padding included) prefilled in one call. */
@@ -191,7 +191,7 @@ public final class ContinuousBatcher {
     private final int slots;
     private final long positions;
     private final Admission admission;
-    private final boolean reuse = !"false".equals(System.getProperty("eaglespark.prefix-reuse"));
+    private final boolean reuse;
 
     /** What a free slot holds: the tag of the row that ended there and the tokens it cached. */
     private record Held(Object tag, long[] tokens) {}
@@ -209,6 +209,17 @@ public final class ContinuousBatcher {
         this.slots = slots;
         this.positions = positions;
         this.admission = admission;
+        this.reuse = reuses(model);
+    }
+
+    /**
+     * Whether next turns keep their slot's prefix on {@code model}'s device: {@code
+     * -Deaglespark.prefix-reuse=true|false}, by default on the CPU, where the tests prove it, and
+     * not yet on a GPU, where its check (GpuDecodeStepCheck's extension) has not run.
+     */
+    static boolean reuses(TargetModel model) {
+        String set = System.getProperty("eaglespark.prefix-reuse");
+        return set == null ? !model.device().isGpu() : Boolean.parseBoolean(set);
     }
 
     /** Runs until {@code work} has nothing more and every row has ended. */

@@ -186,6 +186,19 @@ class ContinuousBatcherTest {
     }
 
     @Test
+    void prefixReuseIsOnByDefaultOnTheCpuAndFollowsTheSetting() {
+        try (TargetModel model = TargetModel.load(Fixtures.path("tiny-llama3"), Device.cpu())) {
+            assertTrue(ContinuousBatcher.reuses(model));
+            System.setProperty("eaglespark.prefix-reuse", "false");
+            try {
+                assertTrue(!ContinuousBatcher.reuses(model));
+            } finally {
+                System.clearProperty("eaglespark.prefix-reuse");
+            }
+        }
+    }
+
+    @Test
     void aSharedPrefixStopsShortOfTheLastCachedAndTheLastPromptPosition() {
         long[] cached = {5, 6, 7, 8};
         assertEquals(3, ContinuousBatcher.shared(cached, new long[] {5, 6, 7, 8, 9}), "the last cached position is not kept");
