@@ -3,9 +3,7 @@ package dev.eaglespark.model;
 import dev.eaglespark.runtime.CudaStreams;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -24,9 +22,9 @@ import java.util.SplittableRandom;
  * admits only into an empty batch (every row waits for the longest), for comparison.
  *
  * <p>A freed slot keeps what it cached (the prompt and the tokens fed after it). A request with the
- * tag (not null) of the row that last ended in a free slot (in {@code regenerate}, a conversation's next
- * turn, whose prompt is the previous prompt, the answer and the new user turn) takes that slot and
- * keeps the positions that its prompt shares with them: only the rest is computed ({@link
+ * tag of the row that last ended in a free slot (in {@code regenerate}, a conversation's next
+ * turn, whose prompt is the previous prompt, the answer and the new user turn) keeps the positions
+ * that its prompt shares with them ({@link SlotPrefixes}): only the rest is computed ({@link
  * DecodeScript#extend}). Work that asks for a request's continuation right after it ends (as
  * {@code regenerate} does) gets it every time, so a request's tokens still depend on its own
  * history only. On by default on the CPU only ({@link #reuses}).
@@ -193,9 +191,6 @@ public final class ContinuousBatcher {
     private final Admission admission;
     private final boolean reuse;
 
-    /** What a free slot holds: the tag of the row that ended there and the tokens it cached. */
-    private record Held(Object tag, long[] tokens) {}
-
     /**
      * @param slots rows decoded together
      * @param positions the most positions a row may take (prompt and new tokens but the last)
@@ -228,7 +223,7 @@ public final class ContinuousBatcher {
         DecodeScript script = model.decodeScript();
         @SuppressWarnings("unchecked")
         Row<T>[] rows = new Row[slots];
-        Held[] held = new Held[slots];
+        SlotPrefixes held = new SlotPrefixes(slots, reuse);
         Tally tally = new Tally(start);
         boolean graphed = DecodeGraphs.usable(model);
         if (graphed) { // before any of the run's work: a graph is captured on a stream other than the default
@@ -260,14 +255,11 @@ public final class ContinuousBatcher {
     }
 
     /**
-     * Fills free slots from {@code work} and prefills them; true when a row ended at its first
-     * token, freeing a slot again. A request continuing the row that last ended in a free slot
-     * keeps that slot's prefix: in place, or moved to the lowest free slot below it (one copy of
-     * the kept positions), so that running rows stay packed into the lowest slots as they would
-     * without reuse (a step computes every slot up to the last running one). Other requests take
-     * the lowest free slots that no continuing request of this round holds.
+     * Fills free slots from {@code work} (where {@link SlotPrefixes#place} says, moving kept
+     * prefixes first) and prefills them; true when a row ended at its first token, freeing a slot
+     * again.
      */
-    private <T> boolean admit(Work<T> work, Row<T>[] rows, Held[] held, SlotCache cache, DecodeScript script,
+    private <T> boolean admit(Work<T> work, Row<T>[] rows, SlotPrefixes held, SlotCache cache, DecodeScript script,
                               Tally tally) {
         java.util.TreeSet<Integer> free = new java.util.TreeSet<>();
         for (int slot = 0; slot < slots; slot++) {
@@ -289,40 +281,16 @@ public final class ContinuousBatcher {
             }
             jobs.add(job);
         }
-        Map<Job<T>, Integer> own = new IdentityHashMap<>(); // a continuing request's slot, held for it
-        for (Job<T> job : jobs) {
-            for (int s : free) {
-                if (reuse && job.tag() != null && held[s] != null && !own.containsValue(s)
-                        && job.tag().equals(held[s].tag())) {
-                    own.put(job, s);
-                    break;
-                }
-            }
+        SlotPrefixes.Plan plan = held.place(jobs.stream().map(Job::request).toList(),
+                jobs.stream().map(j -> (Object) j.tag()).toList(), free);
+        if (plan.sources().length > 0) {
+            script.moveRows(plan.sources(), plan.targets(), plan.moved(), cache);
         }
         List<Integer> admitted = new ArrayList<>();
-        List<long[]> moves = new ArrayList<>(); // {from, to}
-        long moved = 0;
-        for (Job<T> job : jobs) {
-            Integer mine = own.remove(job);
-            int lowest = free.stream().filter(s -> !own.containsValue(s)).findFirst().orElse(Integer.MAX_VALUE);
-            int slot = mine == null ? lowest : Math.min(mine, lowest);
-            int kept = mine == null ? 0 : shared(held[mine].tokens(), job.request().prompt());
-            if (kept > 0 && slot != mine) {
-                moves.add(new long[] {mine, slot});
-                moved = Math.max(moved, kept);
-            }
-            if (mine != null) {
-                held[mine] = null; // used here, or moved out
-            }
-            free.remove(slot);
-            held[slot] = null;
-            rows[slot] = new Row<>(job, kept);
-            tally.reused += kept;
-            admitted.add(slot);
-        }
-        if (!moves.isEmpty()) {
-            script.moveRows(moves.stream().mapToLong(m -> m[0]).toArray(), moves.stream().mapToLong(m -> m[1]).toArray(),
-                    moved, cache);
+        for (int j = 0; j < jobs.size(); j++) {
+            rows[plan.slots()[j]] = new Row<>(jobs.get(j), plan.kept()[j]);
+            tally.reused += plan.kept()[j];
+            admitted.add(plan.slots()[j]);
         }
         boolean freed = false;
         // fewest new tokens first, so that a call's rows pad to about the same length
@@ -339,25 +307,11 @@ public final class ContinuousBatcher {
     }
 
     /**
-     * The positions of {@code prompt} that {@code cached} holds already: their common prefix, one
-     * token short of the whole prompt at most (its last position's logits give the first token),
-     * and never the last cached position (a free slot's decode steps write there: {@link #step}).
-     */
-    static int shared(long[] cached, long[] prompt) {
-        int n = Math.min(cached.length - 1, prompt.length - 1);
-        int i = 0;
-        while (i < n && cached[i] == prompt[i]) {
-            i++;
-        }
-        return i;
-    }
-
-    /**
      * One call computing the prompts of {@code group}'s rows past what their slots hold (all of a
      * new row's, in a prefill; the rest of a continuing row's, in an extension); true when a row
      * ended at its first token.
      */
-    private <T> boolean prefill(Work<T> work, Row<T>[] rows, Held[] held, List<Integer> group, SlotCache cache,
+    private <T> boolean prefill(Work<T> work, Row<T>[] rows, SlotPrefixes held, List<Integer> group, SlotCache cache,
                                 DecodeScript script, Tally tally) {
         int t = group.stream().mapToInt(s -> rows[s].fresh()).max().orElseThrow();
         int k = group.size();
@@ -433,10 +387,9 @@ public final class ContinuousBatcher {
     /**
      * One decode step of the slots up to the last running one (free slots among them compute and
      * are ignored; on a GPU up to {@link DecodeGraphs#rows}'s bucket), as a CUDA graph's replay
-     * where there are {@code graphs}. A free slot writes its key and value at its last held
-     * position, which {@link #shared} never keeps, or at position 0 when it holds nothing.
+     * where there are {@code graphs}. A free slot writes where {@link SlotPrefixes#stepPosition} says.
      */
-    private <T> void step(Work<T> work, Row<T>[] rows, Held[] held, SlotCache cache, DecodeScript script,
+    private <T> void step(Work<T> work, Row<T>[] rows, SlotPrefixes held, SlotCache cache, DecodeScript script,
                           DecodeGraphs graphs) {
         int b = 0;
         long longest = 0;
@@ -458,8 +411,8 @@ public final class ContinuousBatcher {
             if (row != null) {
                 ids[s] = row.last();
                 pos[s] = row.length;
-            } else if (held[s] != null) {
-                pos[s] = held[s].tokens().length - 1;
+            } else {
+                pos[s] = held.stepPosition(s);
             }
         }
         cache.ensure(longest);
@@ -477,13 +430,11 @@ public final class ContinuousBatcher {
         }
     }
 
-    /** Frees {@code slot}, which keeps (in {@code held}, when given) what its row cached. */
-    private <T> void finish(Work<T> work, Row<T>[] rows, Held[] held, int slot) {
+    /** Frees {@code slot}, which keeps what its row cached. */
+    private static <T> void finish(Work<T> work, Row<T>[] rows, SlotPrefixes held, int slot) {
         Row<T> row = rows[slot];
         rows[slot] = null;
-        if (held != null && reuse) {
-            held[slot] = new Held(row.tag, row.cached());
-        }
+        held.freed(slot, row.tag, row.cached());
         work.done(row.tag, row.result());
     }
 

@@ -201,10 +201,10 @@ class ContinuousBatcherTest {
     @Test
     void aSharedPrefixStopsShortOfTheLastCachedAndTheLastPromptPosition() {
         long[] cached = {5, 6, 7, 8};
-        assertEquals(3, ContinuousBatcher.shared(cached, new long[] {5, 6, 7, 8, 9}), "the last cached position is not kept");
-        assertEquals(2, ContinuousBatcher.shared(cached, new long[] {5, 6, 7}), "one prompt position is computed");
-        assertEquals(1, ContinuousBatcher.shared(cached, new long[] {5, 9, 7, 8, 9}));
-        assertEquals(0, ContinuousBatcher.shared(cached, new long[] {4, 6}));
+        assertEquals(3, SlotPrefixes.shared(cached, new long[] {5, 6, 7, 8, 9}), "the last cached position is not kept");
+        assertEquals(2, SlotPrefixes.shared(cached, new long[] {5, 6, 7}), "one prompt position is computed");
+        assertEquals(1, SlotPrefixes.shared(cached, new long[] {5, 9, 7, 8, 9}));
+        assertEquals(0, SlotPrefixes.shared(cached, new long[] {4, 6}));
     }
 
     private static final int CONVERSATIONS = 8;
