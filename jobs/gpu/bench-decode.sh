@@ -3,7 +3,8 @@
 # ops 2, mix 6):
 #   check   GpuDecodeStepCheck (the one-call decode path against the per-layer path and fp32 on the
 #           CPU; tiny fixtures, fp16 and fp32) and GpuDecodeGraphCheck (decode steps replayed as CUDA
-#           graphs against the interpreter: every token of a continuous-batching mix, fp16)
+#           graphs against the interpreter: every token of a continuous-batching mix, on two
+#           threads at once, and of multi-turn work whose next turns keep their slot's prefix; fp16)
 #   cost    DecodeStepCost at narrow shapes (32 layers, hidden 256), fp16: ops and host ms per step
 #   fixed   Llama-3.1-8B shapes (random fp16 weights), fixed shapes: batch 1, 32, 128 and 256,
 #           512-token prompts, 64 new tokens, median of 3 iterations after 1 warm-up, against the
@@ -42,7 +43,7 @@ for part in "${parts[@]}"; do
     check)
       timeout 60 java -Xmx8g -cp "$CP" dev.eaglespark.model.GpuDecodeStepCheck "$F/tiny-llama3" "$F/tiny-qwen2" \
         "$F/tiny-qwen3" || status=1
-      timeout 180 java -Xmx8g -cp "$CP" dev.eaglespark.model.GpuDecodeGraphCheck "$F/tiny-llama3" "$F/tiny-qwen2" \
+      timeout 240 java -Xmx8g -cp "$CP" dev.eaglespark.model.GpuDecodeGraphCheck "$F/tiny-llama3" "$F/tiny-qwen2" \
         "$F/tiny-qwen3" || status=1 ;;
     cost)
       timeout 45 java -Xmx8g -cp "$CP" dev.eaglespark.model.DecodeStepCost conf/shapes/llama3.1-8b-narrow.json gpu \

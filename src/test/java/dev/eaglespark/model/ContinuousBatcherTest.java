@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import dev.eaglespark.testutil.Fixtures;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
@@ -65,21 +64,18 @@ class ContinuousBatcherTest {
     @Test
     void aNextTurnKeepsItsSlotsPrefixAndAnswersAsAWholePrefillDoes() {
         try (TargetModel model = TargetModel.load(Fixtures.path("tiny-llama3"), Device.cpu())) {
-            Turns whole = turns(model, 3, false);
-            Turns reused = turns(model, 3, true);
-            Turns alone = turns(model, 1, true);
-            for (int c = 0; c < CONVERSATIONS; c++) {
-                for (int t = 0; t < TURNS; t++) {
-                    assertArrayEquals(whole.answers[c][t], reused.answers[c][t], "conversation " + c + " turn " + t);
-                    assertArrayEquals(whole.answers[c][t], alone.answers[c][t], "1 slot: conversation " + c + " turn " + t);
-                }
-            }
-            assertEquals(0, whole.stats.reused(), whole.stats.format());
-            assertTrue(reused.stats.reused() > reused.stats.prefilled(), "most of each next prompt is kept: "
-                    + reused.stats.format());
-            assertEquals(whole.stats.prefilled(), reused.stats.prefilled() + reused.stats.reused(),
+            MultiTurnWork.Turns whole = MultiTurnWork.run(model, 8, 3, false);
+            MultiTurnWork.Turns reused = MultiTurnWork.run(model, 8, 3, true);
+            MultiTurnWork.Turns alone = MultiTurnWork.run(model, 8, 1, true);
+            assertEquals(0, whole.differ(reused), "3 slots with reuse against whole prefills");
+            assertEquals(0, whole.differ(alone), "1 slot with reuse against whole prefills");
+            assertEquals(8 * MultiTurnWork.TURNS, whole.answers().size());
+            assertEquals(0, whole.stats().reused(), whole.stats().format());
+            assertTrue(reused.stats().reused() > reused.stats().prefilled(), "most of each next prompt is kept: "
+                    + reused.stats().format());
+            assertEquals(whole.stats().prefilled(), reused.stats().prefilled() + reused.stats().reused(),
                     "every prompt token is either computed or kept");
-            assertEquals(whole.stats.prefilled(), alone.stats.prefilled() + alone.stats.reused());
+            assertEquals(whole.stats().prefilled(), alone.stats().prefilled() + alone.stats().reused());
         }
     }
 
@@ -205,65 +201,5 @@ class ContinuousBatcherTest {
         assertEquals(2, SlotPrefixes.shared(cached, new long[] {5, 6, 7}), "one prompt position is computed");
         assertEquals(1, SlotPrefixes.shared(cached, new long[] {5, 9, 7, 8, 9}));
         assertEquals(0, SlotPrefixes.shared(cached, new long[] {4, 6}));
-    }
-
-    private static final int CONVERSATIONS = 8;
-    private static final int TURNS = 4;
-
-    private record Turns(long[][][] answers, ContinuousBatcher.Stats stats) {}
-
-    /** Every turn of every conversation through {@code slots} slots, next turns first (as regenerate asks). */
-    private static Turns turns(TargetModel model, int slots, boolean reuse) {
-        long[][][] answers = new long[CONVERSATIONS][TURNS][];
-        long[][] prompts = new long[CONVERSATIONS][];
-        int[] turn = new int[CONVERSATIONS];
-        Random random = new Random(11);
-        long[][][] users = new long[CONVERSATIONS][TURNS][];
-        for (long[][] conversation : users) {
-            for (int t = 0; t < TURNS; t++) {
-                conversation[t] = random.longs(3 + random.nextInt(38), 1, model.config().vocabSize()).toArray();
-            }
-        }
-        Deque<Integer> next = new ArrayDeque<>();
-        int[] started = {0};
-        System.setProperty("eaglespark.prefix-reuse", Boolean.toString(reuse));
-        try {
-            ContinuousBatcher.Stats stats = new ContinuousBatcher(model, Set.of(), slots, 400,
-                    ContinuousBatcher.Admission.CONTINUOUS).run(new ContinuousBatcher.Work<Integer>() {
-                        @Override
-                        public ContinuousBatcher.Job<Integer> next() {
-                            Integer c = next.pollFirst();
-                            if (c == null) {
-                                if (started[0] == CONVERSATIONS) {
-                                    return null;
-                                }
-                                c = started[0]++;
-                                prompts[c] = new long[0];
-                            }
-                            int t = turn[c];
-                            long[] user = users[c][t];
-                            long[] prompt = Arrays.copyOf(prompts[c], prompts[c].length + user.length);
-                            System.arraycopy(user, 0, prompt, prompts[c].length, user.length);
-                            prompts[c] = prompt;
-                            Sampling sampling = c % 3 == 0 ? Sampling.GREEDY : new Sampling(0.8, c % 3 == 1 ? 1.0 : 0.9);
-                            return new ContinuousBatcher.Job<>(c, new Generator.Request(prompt, 5 + 4 * t, sampling,
-                                    100L * c + t));
-                        }
-
-                        @Override
-                        public void done(Integer c, Generator.Result result) {
-                            answers[c][turn[c]] = result.tokens();
-                            long[] prompt = Arrays.copyOf(prompts[c], prompts[c].length + result.tokens().length);
-                            System.arraycopy(result.tokens(), 0, prompt, prompts[c].length, result.tokens().length);
-                            prompts[c] = prompt;
-                            if (++turn[c] < TURNS) {
-                                next.addFirst(c);
-                            }
-                        }
-                    });
-            return new Turns(answers, stats);
-        } finally {
-            System.clearProperty("eaglespark.prefix-reuse");
-        }
     }
 }

@@ -16,8 +16,9 @@ import java.util.Set;
  * fewer slots than requests, 6 and 20 (rows come and go, so the graphs' row counts and attended positions
  * vary, and the cache grows past its first capacity, dropping every graph), greedy rows and
  * sampled ones (top-p 1 and 0.9). With TorchScript's fuser off every request's tokens must be
- * equal, also on two threads at once; with it on the differences are reported (see {@link #compare});
- * graphs must have been captured. Usage: GpuDecodeGraphCheck MODEL_DIR...
+ * equal, also on two threads at once and with next turns keeping their slot's prefix; with it on
+ * the differences are reported (see {@link #compare}); graphs must have been captured. Usage:
+ * GpuDecodeGraphCheck MODEL_DIR...
  */
 public final class GpuDecodeGraphCheck {
     private static final int REQUESTS = 60;
@@ -33,6 +34,7 @@ public final class GpuDecodeGraphCheck {
                 compare(gpu, work, 6, false, name);
                 Run reference = compare(gpu, work, 20, false, name); // 20: rows past 8 run in buckets of 8
                 onOtherThreads(gpu, work, reference, name);
+                withPrefixReuse(gpu, name);
                 System.setProperty("eaglespark.jit-fuser", "true");
                 compare(gpu, work, 6, true, name);
                 compare(gpu, work, 20, true, name);
@@ -88,6 +90,30 @@ public final class GpuDecodeGraphCheck {
                             runs.size() * work.size(), captured));
         }
         System.clearProperty("eaglespark.cuda-graphs");
+    }
+
+    /**
+     * Multi-turn work with prefix reuse (fuser off, 6 slots; {@link MultiTurnWork}): next turns
+     * extend what their slots hold, and rows move down with their prefix. CUDA graphs must give the
+     * interpreter's tokens, and positions must have been kept. Reported beside it: the answers
+     * that differ from whole prefills (in fp16 the extension's attention rounds otherwise than the
+     * prefill's flash kernel, so sampled rows may move).
+     */
+    private static void withPrefixReuse(TargetModel gpu, String name) {
+        System.setProperty("eaglespark.cuda-graphs", "false");
+        MultiTurnWork.Turns eager = MultiTurnWork.run(gpu, 12, 6, true);
+        MultiTurnWork.Turns whole = MultiTurnWork.run(gpu, 12, 6, false);
+        System.setProperty("eaglespark.cuda-graphs", "true");
+        MultiTurnWork.Turns graphed = MultiTurnWork.run(gpu, 12, 6, true);
+        System.clearProperty("eaglespark.cuda-graphs");
+        int n = eager.answers().size();
+        GpuCheck.report(eager.differ(graphed) == 0 && graphed.stats().graphs() > 0 && eager.stats().reused() > 0,
+                String.format("%s fp16, fuser off, 12 conversations of %d turns through 6 slots, next turns keeping "
+                                + "their slot's prefix (%,d positions kept, %,d computed): %d of %d answers differ "
+                                + "between CUDA graphs and the interpreter", name, MultiTurnWork.TURNS,
+                        eager.stats().reused(), eager.stats().prefilled(), eager.differ(graphed), n));
+        System.out.printf("info %s fp16, fuser off, the same with every prompt prefilled whole: %d of %d answers "
+                + "differ from prefix reuse's%n", name, whole.differ(eager), n);
     }
 
     /**
