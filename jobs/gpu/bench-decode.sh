@@ -2,8 +2,8 @@
 # The regenerate stage's decoding on the GPU, in parts (each capped; check, fixed and eager about 6 minutes,
 # ops 2, mix 6):
 #   check   GpuDecodeStepCheck (the one-call decode path, an extension after its steps included,
-#           against the per-layer path and fp32 on the
-#           CPU; tiny fixtures, fp16 and fp32) and GpuDecodeGraphCheck (decode steps replayed as CUDA
+#           against the per-layer path and fp32 on the CPU; tiny fixtures, fp16 and fp32) and
+#           GpuDecodeGraphCheck (decode steps replayed as CUDA
 #           graphs against the interpreter: every token of a continuous-batching mix, on two
 #           threads at once, and of multi-turn work whose next turns keep their slot's prefix; fp16)
 #   cost    DecodeStepCost at narrow shapes (32 layers, hidden 256), fp16: ops and host ms per step
