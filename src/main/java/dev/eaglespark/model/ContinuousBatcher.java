@@ -434,7 +434,7 @@ public final class ContinuousBatcher {
     private static <T> void finish(Work<T> work, Row<T>[] rows, SlotPrefixes held, int slot) {
         Row<T> row = rows[slot];
         rows[slot] = null;
-        held.freed(slot, row.tag, row.cached());
+        held.freed(slot, row.tag, row::cached);
         work.done(row.tag, row.result());
     }
 

@@ -1,10 +1,13 @@
 package dev.eaglespark.model;
 
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableSet;
+import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * What the free slots of a {@link ContinuousBatcher} hold for prefix reuse, and where admitted
@@ -30,9 +33,9 @@ final class SlotPrefixes {
     }
 
     /** Slot {@code slot} was freed by a row of {@code tag} whose keys and values cover {@code tokens}. */
-    void freed(int slot, Object tag, long[] tokens) {
+    void freed(int slot, Object tag, Supplier<long[]> tokens) {
         if (on) {
-            held[slot] = new Held(tag, tokens);
+            held[slot] = new Held(tag, tokens.get());
         }
     }
 
@@ -46,12 +49,14 @@ final class SlotPrefixes {
 
     /** Slots for {@code requests} (at most as many as {@code free}, which loses the slots taken). */
     Plan place(List<Generator.Request> requests, List<?> tags, NavigableSet<Integer> free) {
-        Map<Integer, Integer> own = new java.util.HashMap<>(); // request index -> the slot held for it
+        Map<Integer, Integer> own = new HashMap<>(); // request index -> the slot held for it
+        Set<Integer> reserved = new HashSet<>(); // the slots held for requests not yet placed
         for (int r = 0; r < requests.size(); r++) {
             Object tag = tags.get(r);
             for (int s : free) {
-                if (on && tag != null && held[s] != null && !own.containsValue(s) && tag.equals(held[s].tag())) {
+                if (on && tag != null && held[s] != null && !reserved.contains(s) && tag.equals(held[s].tag())) {
                     own.put(r, s);
+                    reserved.add(s);
                     break;
                 }
             }
@@ -61,8 +66,9 @@ final class SlotPrefixes {
         List<long[]> moves = new ArrayList<>(); // {from, to}
         long moved = 0;
         for (int r = 0; r < requests.size(); r++) {
-            Integer mine = own.remove(r);
-            int lowest = free.stream().filter(s -> !own.containsValue(s)).findFirst().orElseThrow();
+            Integer mine = own.get(r);
+            reserved.remove(mine);
+            int lowest = free.stream().filter(s -> !reserved.contains(s)).findFirst().orElseThrow();
             int slot = mine == null ? lowest : Math.min(mine, lowest);
             kept[r] = mine == null ? 0 : shared(held[mine].tokens(), requests.get(r).prompt());
             if (kept[r] > 0 && slot != mine) {
