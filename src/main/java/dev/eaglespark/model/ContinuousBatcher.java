@@ -281,8 +281,7 @@ public final class ContinuousBatcher {
             }
             jobs.add(job);
         }
-        SlotPrefixes.Plan plan = held.place(jobs.stream().map(Job::request).toList(),
-                jobs.stream().map(j -> (Object) j.tag()).toList(), free);
+        SlotPrefixes.Plan plan = held.place(jobs, free);
         if (plan.sources().length > 0) {
             script.moveRows(plan.sources(), plan.targets(), plan.moved(), cache);
         }

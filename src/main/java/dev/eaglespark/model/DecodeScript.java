@@ -146,14 +146,14 @@ public final class DecodeScript implements AutoCloseable {
     long[] prefill(long[] ids, int t, long[] lengths, long[] slots, float[] sampling, boolean nucleus,
                    SlotCache cache) {
         try (NDManager scope = model.weightsManager().newSubManager()) {
-            return pick(scope, "prefill", prefillInputs(scope, ids, t, lengths, slots, cache), sampling, nucleus,
+            return pick(scope, "prefill", prefillInputs(scope, ids, t, lengths, slots), sampling, nucleus,
                     cache);
         }
     }
 
     /** The prefill's fp32 logits [k, V] at each row's last position, in {@code scope}. */
     NDArray prefillLogits(NDManager scope, long[] ids, int t, long[] lengths, long[] slots, SlotCache cache) {
-        return logits(scope, "prefill_logits", prefillInputs(scope, ids, t, lengths, slots, cache), cache);
+        return logits(scope, "prefill_logits", prefillInputs(scope, ids, t, lengths, slots), cache);
     }
 
     /**
@@ -213,8 +213,7 @@ public final class DecodeScript implements AutoCloseable {
         return List.of(up.get(0), up.get(1), (long) end);
     }
 
-    private List<Object> prefillInputs(NDManager scope, long[] ids, int t, long[] lengths, long[] slots,
-                                        SlotCache cache) {
+    private List<Object> prefillInputs(NDManager scope, long[] ids, int t, long[] lengths, long[] slots) {
         return new ArrayList<>(uploadRows(scope, ids, t, lengths, slots));
     }
 

@@ -18,7 +18,7 @@ import java.util.function.Supplier;
  * requests take the lowest free slots that no continuing request of the round holds.
  */
 final class SlotPrefixes {
-    /** A slot for each request of a round, the prompt positions it keeps, and the prefixes to move first. */
+    /** A slot for each job of a round, the prompt positions it keeps, and the prefixes to move first. */
     record Plan(int[] slots, int[] kept, long[] sources, long[] targets, long moved) {}
 
     private record Held(Object tag, long[] tokens) {}
@@ -47,12 +47,12 @@ final class SlotPrefixes {
         return held[slot] == null ? 0 : held[slot].tokens().length - 1;
     }
 
-    /** Slots for {@code requests} (at most as many as {@code free}, which loses the slots taken). */
-    Plan place(List<Generator.Request> requests, List<?> tags, NavigableSet<Integer> free) {
-        Map<Integer, Integer> own = new HashMap<>(); // request index -> the slot held for it
-        Set<Integer> reserved = new HashSet<>(); // the slots held for requests not yet placed
-        for (int r = 0; r < requests.size(); r++) {
-            Object tag = tags.get(r);
+    /** Slots for {@code jobs} (at most as many as {@code free}, which loses the slots taken). */
+    Plan place(List<? extends ContinuousBatcher.Job<?>> jobs, NavigableSet<Integer> free) {
+        Map<Integer, Integer> own = new HashMap<>(); // job index -> the slot held for it
+        Set<Integer> reserved = new HashSet<>(); // the slots held for jobs not yet placed
+        for (int r = 0; r < jobs.size(); r++) {
+            Object tag = jobs.get(r).tag();
             for (int s : free) {
                 if (on && tag != null && held[s] != null && !reserved.contains(s) && tag.equals(held[s].tag())) {
                     own.put(r, s);
@@ -61,16 +61,16 @@ final class SlotPrefixes {
                 }
             }
         }
-        int[] slots = new int[requests.size()];
-        int[] kept = new int[requests.size()];
+        int[] slots = new int[jobs.size()];
+        int[] kept = new int[jobs.size()];
         List<long[]> moves = new ArrayList<>(); // {from, to}
         long moved = 0;
-        for (int r = 0; r < requests.size(); r++) {
+        for (int r = 0; r < jobs.size(); r++) {
             Integer mine = own.get(r);
             reserved.remove(mine);
             int lowest = free.stream().filter(s -> !reserved.contains(s)).findFirst().orElseThrow();
             int slot = mine == null ? lowest : Math.min(mine, lowest);
-            kept[r] = mine == null ? 0 : shared(held[mine].tokens(), requests.get(r).prompt());
+            kept[r] = mine == null ? 0 : shared(held[mine].tokens(), jobs.get(r).request().prompt());
             if (kept[r] > 0 && slot != mine) {
                 moves.add(new long[] {mine, slot});
                 moved = Math.max(moved, kept[r]);
