@@ -14,10 +14,13 @@
 #   ops     GPU time per section of a step's layer (norms, GEMMs, rotary, cache write and attention,
 #           SwiGLU) at the fixed shapes, by CUDA events (bench --op-profile), beside the measured step
 #   mix     Llama-3.1-8B shapes, a realistic mix: 512-token prompts, answers log-normal in 50-1,000
-#           tokens, 3 requests per slot, continuous against static batching at 128 and 256 slots (a JVM each)
+#           tokens, 3 requests per slot, continuous against static batching at 128 and 256 slots (a JVM each;
+#           MIX_SLOTS="256" for one count)
 #   bias    attention over every slot's keys up to the longest row, hidden by a bias, as before
 #           each row's own keys became the default (-Deaglespark.own-length-attention=false): the
 #           step check, the fixed shapes and the 256-slot mix (about 6 minutes)
+#   flash   the same three with the flash kernel attending over each row's own keys
+#           (-Deaglespark.own-length-kernel=flash) in place of the memory-efficient kernel
 #   regen   regenerate's own loop (RegenerateTiming: the Regenerator of each task, without Spark) at
 #           Llama-3.1-8B shapes, random fp16 weights, on the sample conversations six times over,
 #           256 new tokens, slots from free memory, two rounds (about 1.5 minutes; APP with
@@ -55,23 +58,23 @@ for part in "${parts[@]}"; do
       timeout 150 java -Xmx24g -cp "$CP" "${BENCH[@]}" --batch 1,32,128,256 --prompt-len 512 --new-tokens 64 \
         --warmup 1 --iters 1 --op-profile || status=1 ;;
     mix) # one JVM per slot count: after 128 slots, 256 ran out of memory in blocks the allocator kept
-      for slots in 128 256; do
+      for slots in ${MIX_SLOTS:-128 256}; do
         PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True timeout $((slots == 128 ? 150 : 220)) java -Xmx24g -cp "$CP" \
           "${BENCH[@]}" --mix lognormal --answers 50-1000 --batch $slots --requests 3 --prompt-len 512 || status=1
       done ;;
-    bias)
-      BIAS=-Deaglespark.own-length-attention=false
-      timeout 60 java -Xmx8g $BIAS -cp "$CP" dev.eaglespark.model.GpuDecodeStepCheck "$F/tiny-llama3" "$F/tiny-qwen2" \
+    bias|flash)
+      OTHER=$([[ $part == bias ]] && echo -Deaglespark.own-length-attention=false || echo -Deaglespark.own-length-kernel=flash)
+      timeout 60 java -Xmx8g $OTHER -cp "$CP" dev.eaglespark.model.GpuDecodeStepCheck "$F/tiny-llama3" "$F/tiny-qwen2" \
         "$F/tiny-qwen3" || status=1
-      timeout 170 java -Xmx24g $BIAS -cp "$CP" "${BENCH[@]}" "${FIXED[@]}" || status=1
-      PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True timeout 220 java -Xmx24g $BIAS -cp "$CP" "${BENCH[@]}" \
+      timeout 170 java -Xmx24g $OTHER -cp "$CP" "${BENCH[@]}" "${FIXED[@]}" || status=1
+      PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True timeout 220 java -Xmx24g $OTHER -cp "$CP" "${BENCH[@]}" \
         --mix lognormal --answers 50-1000 --batch 256 --requests 3 --prompt-len 512 || status=1 ;;
     regen|whole)
       REUSE=-Deaglespark.prefix-reuse=$([[ $part == regen ]] && echo true || echo false)
       timeout 290 java -Xmx24g $REUSE -Deaglespark.cache="$APP/cache" -cp "src/test/resources:$CP" \
         dev.eaglespark.regen.RegenerateTiming device=gpu shapes=llama3.1-8b slots=0 copies=6 new=256 prompt=1024 \
         || status=1 ;;
-    *) echo "unknown part $part (check, cost, fixed, eager, ops, mix, bias, regen, whole)" >&2; status=2 ;;
+    *) echo "unknown part $part (check, cost, fixed, eager, ops, mix, bias, flash, regen, whole)" >&2; status=2 ;;
   esac
 done
 exit $status
