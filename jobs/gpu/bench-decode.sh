@@ -2,7 +2,8 @@
 # The regenerate stage's decoding on the GPU, in parts (each capped; check, fixed and eager about 6 minutes,
 # ops 2, mix 6):
 #   check   GpuDecodeStepCheck (the one-call decode path, an extension after its steps included,
-#           against the per-layer path and fp32 on the CPU; tiny fixtures, fp16 and fp32) and
+#           against the per-layer path and fp32 on the CPU; tiny fixtures, fp16 and fp32; and at
+#           Llama-3.1-8B's shapes, 4 layers of random weights, fp16 against fp32 on the GPU) and
 #           GpuDecodeGraphCheck (decode steps replayed as CUDA
 #           graphs against the interpreter: every token of a continuous-batching mix, on two
 #           threads at once, and of multi-turn work whose next turns keep their slot's prefix; fp16)
@@ -19,8 +20,6 @@
 #   bias    attention over every slot's keys up to the longest row, hidden by a bias, as before
 #           each row's own keys became the default (-Deaglespark.own-length-attention=false): the
 #           step check, the fixed shapes and the 256-slot mix (about 6 minutes)
-#   flash   the same three with the flash kernel attending over each row's own keys
-#           (-Deaglespark.own-length-kernel=flash) in place of the memory-efficient kernel
 #   regen   regenerate's own loop (RegenerateTiming: the Regenerator of each task, without Spark) at
 #           Llama-3.1-8B shapes, random fp16 weights, on the sample conversations six times over,
 #           256 new tokens, slots from free memory, two rounds (about 1.5 minutes; APP with
@@ -45,8 +44,8 @@ for part in "${parts[@]}"; do
   echo "== $(date +%T) $part"
   case $part in
     check)
-      timeout 60 java -Xmx8g -cp "$CP" dev.eaglespark.model.GpuDecodeStepCheck "$F/tiny-llama3" "$F/tiny-qwen2" \
-        "$F/tiny-qwen3" || status=1
+      timeout 150 java -Xmx16g -cp "$CP" dev.eaglespark.model.GpuDecodeStepCheck "$F/tiny-llama3" "$F/tiny-qwen2" \
+        "$F/tiny-qwen3" llama3.1-8b || status=1
       timeout 240 java -Xmx8g -cp "$CP" dev.eaglespark.model.GpuDecodeGraphCheck "$F/tiny-llama3" "$F/tiny-qwen2" \
         "$F/tiny-qwen3" || status=1 ;;
     cost)
@@ -62,8 +61,8 @@ for part in "${parts[@]}"; do
         PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True timeout $((slots == 128 ? 150 : 220)) java -Xmx24g -cp "$CP" \
           "${BENCH[@]}" --mix lognormal --answers 50-1000 --batch $slots --requests 3 --prompt-len 512 || status=1
       done ;;
-    bias|flash)
-      OTHER=$([[ $part == bias ]] && echo -Deaglespark.own-length-attention=false || echo -Deaglespark.own-length-kernel=flash)
+    bias)
+      OTHER=-Deaglespark.own-length-attention=false
       timeout 60 java -Xmx8g $OTHER -cp "$CP" dev.eaglespark.model.GpuDecodeStepCheck "$F/tiny-llama3" "$F/tiny-qwen2" \
         "$F/tiny-qwen3" || status=1
       timeout 170 java -Xmx24g $OTHER -cp "$CP" "${BENCH[@]}" "${FIXED[@]}" || status=1
@@ -74,7 +73,7 @@ for part in "${parts[@]}"; do
       timeout 290 java -Xmx24g $REUSE -Deaglespark.cache="$APP/cache" -cp "src/test/resources:$CP" \
         dev.eaglespark.regen.RegenerateTiming device=gpu shapes=llama3.1-8b slots=0 copies=6 new=256 prompt=1024 \
         || status=1 ;;
-    *) echo "unknown part $part (check, cost, fixed, eager, ops, mix, bias, flash, regen, whole)" >&2; status=2 ;;
+    *) echo "unknown part $part (check, cost, fixed, eager, ops, mix, bias, regen, whole)" >&2; status=2 ;;
   esac
 done
 exit $status

@@ -65,7 +65,8 @@ public final class ContinuousBatcher {
     }
 
     /**
-     * What a run did: generated tokens (every row's, the stop tokens included), prompt tokens
+     * What a run did: generated tokens (every row's, the stop tokens included), the answers that
+     * ended at a stop token (the rest ran to their token limit: cut short), prompt tokens
      * prefilled and the positions their calls computed (padding included), prompt positions kept
      * from a slot's previous row instead (prefix reuse; not counted as prefilled), decode steps and the
      * rows they ran (occupancy = rowSteps / (steps x slots)), prefill calls, CUDA graphs captured
@@ -75,7 +76,7 @@ public final class ContinuousBatcher {
      * generated and seconds until the work first had no request left (while every freed slot was
      * refilled at once: the steady state of a long run, without the last rows' drain).
      */
-    public record Stats(int slots, long generated, long prefilled, long prefillPositions, long reused, long steps,
+    public record Stats(int slots, long generated, long stopped, long prefilled, long prefillPositions, long reused, long steps,
                         long rowSteps, long prefills, long graphs, double seconds, double prefillSeconds,
                         double captureSeconds, long generatedWhileQueued, double secondsWhileQueued) {
         public double tokensPerSecond() {
@@ -92,10 +93,11 @@ public final class ContinuousBatcher {
         }
 
         public String format() {
-            return String.format("%,d tokens generated in %.2f s (%,.1f tokens/s), %,d prompt tokens prefilled in %,d "
+            return String.format("%,d tokens generated in %.2f s (%,.1f tokens/s; %,d answers ended at a stop token), "
+                            + "%,d prompt tokens prefilled in %,d "
                             + "calls (%,d positions with padding, %.2f s; %,d more kept from the slot's previous row), "
                             + "%,d decode steps (%d CUDA graphs, %.2f s capturing), %d slots %.0f%% occupied", generated,
-                    seconds, tokensPerSecond(), prefilled, prefills, prefillPositions, prefillSeconds, reused, steps,
+                    seconds, tokensPerSecond(), stopped, prefilled, prefills, prefillPositions, prefillSeconds, reused, steps,
                     graphs, captureSeconds, slots, 100 * occupancy());
         }
     }
@@ -104,6 +106,7 @@ public final class ContinuousBatcher {
     private static final class Tally {
         final long start;
         long generated;
+        long stopped;
         long prefilled;
         long prefillPositions;
         long reused;
@@ -128,7 +131,7 @@ public final class ContinuousBatcher {
         Stats stats(int slots, long graphs, long captureNanos) {
             long end = System.nanoTime();
             boolean dry = dryAt >= 0;
-            return new Stats(slots, generated, prefilled, prefillPositions, reused, steps, rowSteps, prefills, graphs,
+            return new Stats(slots, generated, stopped, prefilled, prefillPositions, reused, steps, rowSteps, prefills, graphs,
                     (end - start) / 1e9, prefillNanos / 1e9, captureNanos / 1e9,
                     dry ? generatedWhenDry : generated, ((dry ? dryAt : end) - start) / 1e9);
         }
@@ -243,7 +246,7 @@ public final class ContinuousBatcher {
                 if (running == 0) {
                     break;
                 }
-                step(work, rows, held, cache, script, graphs);
+                step(work, rows, held, cache, script, graphs, tally);
                 tally.generated += running;
                 tally.steps++;
                 tally.rowSteps += running;
@@ -343,7 +346,7 @@ public final class ContinuousBatcher {
         boolean freed = false;
         for (int i = 0; i < k; i++) {
             if (members.get(i).add(first[i], stops)) {
-                finish(work, rows, held, group.get(i));
+                finish(work, rows, held, group.get(i), tally);
                 freed = true;
             }
         }
@@ -389,7 +392,7 @@ public final class ContinuousBatcher {
      * where there are {@code graphs}. A free slot writes where {@link SlotPrefixes#stepPosition} says.
      */
     private <T> void step(Work<T> work, Row<T>[] rows, SlotPrefixes held, SlotCache cache, DecodeScript script,
-                          DecodeGraphs graphs) {
+                          DecodeGraphs graphs, Tally tally) {
         int b = 0;
         long longest = 0;
         for (int s = 0; s < slots; s++) {
@@ -423,16 +426,19 @@ public final class ContinuousBatcher {
             if (row != null) {
                 row.length++;
                 if (row.add(next[s], stops)) {
-                    finish(work, rows, held, s);
+                    finish(work, rows, held, s, tally);
                 }
             }
         }
     }
 
     /** Frees {@code slot}, which keeps what its row cached. */
-    private static <T> void finish(Work<T> work, Row<T>[] rows, SlotPrefixes held, int slot) {
+    private static <T> void finish(Work<T> work, Row<T>[] rows, SlotPrefixes held, int slot, Tally tally) {
         Row<T> row = rows[slot];
         rows[slot] = null;
+        if (row.stopped) {
+            tally.stopped++;
+        }
         held.freed(slot, row.tag, row::cached);
         work.done(row.tag, row.result());
     }

@@ -32,11 +32,6 @@ public record SharedFragments(int heads, int kvHeads, int headDim, double eps) {
      * mix (docs/BENCHMARKS.md). {@code -Deaglespark.own-length-attention=false} goes back to the bias.
      */
     static final boolean OWN_LENGTHS = !"false".equals(System.getProperty("eaglespark.own-length-attention"));
-    /**
-     * Which kernel attends over each row's own keys: {@code -Deaglespark.own-length-kernel=flash}
-     * (the flash kernel) or {@code efficient} (the memory-efficient kernel, the default).
-     */
-    static final boolean OWN_LENGTH_FLASH = ownLengthFlash(System.getProperty("eaglespark.own-length-kernel", "efficient"));
 
     public SharedFragments {
         if (heads % kvHeads != 0) {
@@ -47,7 +42,7 @@ public record SharedFragments(int heads, int kvHeads, int headDim, double eps) {
     /**
      * The shared methods for module class {@code className}, with {@code more} templates that take
      * the same keys (eps, half_head_dim, kv_heads, groups, head_dim, q_dim, scale, scored_rows_below,
-     * own_lengths, own_length_flash).
+     * own_lengths).
      */
     public String methods(String className, ScriptTemplate... more) {
         List<ScriptTemplate> all = new ArrayList<>(TEMPLATES);
@@ -55,17 +50,7 @@ public record SharedFragments(int heads, int kvHeads, int headDim, double eps) {
         return ScriptTemplate.methods(className, Map.of("eps", eps, "half_head_dim", headDim / 2,
                 "kv_heads", kvHeads, "groups", heads / kvHeads, "head_dim", headDim,
                 "q_dim", (long) heads * headDim, "scale", 1.0 / Math.sqrt(headDim),
-                "scored_rows_below", SCORED_ROWS_BELOW, "own_lengths", OWN_LENGTHS ? "True" : "False",
-                "own_length_flash", OWN_LENGTH_FLASH ? "True" : "False"),
+                "scored_rows_below", SCORED_ROWS_BELOW, "own_lengths", OWN_LENGTHS ? "True" : "False"),
                 ScriptTemplate.COMMENTS, all);
-    }
-
-    private static boolean ownLengthFlash(String kernel) {
-        return switch (kernel) {
-            case "flash" -> true;
-            case "efficient" -> false;
-            default -> throw new IllegalArgumentException(
-                    "eaglespark.own-length-kernel is flash or efficient, not " + kernel);
-        };
     }
 }

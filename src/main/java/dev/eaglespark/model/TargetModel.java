@@ -100,7 +100,8 @@ public final class TargetModel implements AutoCloseable {
         }
     }
 
-    private static TargetModel build(TargetConfig cfg, WeightSource w, NDManager weights, DataType dtype,
+    /** A model of {@code w}'s weights, which {@code weights} owns from here on. */
+    static TargetModel build(TargetConfig cfg, WeightSource w, NDManager weights, DataType dtype,
                                      String where) {
         long v = cfg.vocabSize();
         long h = cfg.hiddenSize();

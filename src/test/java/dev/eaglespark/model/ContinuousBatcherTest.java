@@ -56,6 +56,57 @@ class ContinuousBatcherTest {
     }
 
     /**
+     * Stats count the answers that ended at a stop token: 6 greedy prompts run to 20 tokens with no
+     * stop token, then again with one of the first answer's tokens as the stop token, which ends
+     * every answer that holds it there and no other.
+     */
+    @Test
+    void answersEndedAtAStopTokenAreCounted() {
+        try (TargetModel model = TargetModel.load(Fixtures.path("tiny-llama3"), Device.cpu())) {
+            Answers free = greedy(model, Set.of());
+            long stop = free.results()[0].tokens()[4];
+            Answers ended = greedy(model, Set.of(stop));
+            int expected = 0;
+            for (int i = 0; i < free.results().length; i++) {
+                long[] t = free.results()[i].tokens();
+                int at = (int) LongStream.range(0, t.length).filter(j -> t[(int) j] == stop).findFirst().orElse(-1);
+                assertEquals(at >= 0, ended.results()[i].stopped(), "answer " + i);
+                assertArrayEquals(at >= 0 ? Arrays.copyOf(t, at + 1) : t, ended.results()[i].tokens(), "answer " + i);
+                expected += at >= 0 ? 1 : 0;
+            }
+            assertEquals(0, free.stats().stopped(), "no stop token, no answer stopped: " + free.stats().format());
+            assertTrue(expected >= 1);
+            assertEquals(expected, ended.stats().stopped(), ended.stats().format());
+        }
+    }
+
+    private record Answers(Generator.Result[] results, ContinuousBatcher.Stats stats) {}
+
+    /** 6 prompts of 7 to 12 tokens through 2 slots, greedy, 20 new tokens each. */
+    private static Answers greedy(TargetModel model, Set<Long> stops) {
+        Generator.Result[] out = new Generator.Result[6];
+        ContinuousBatcher.Stats stats = new ContinuousBatcher(model, stops, 2, 40,
+                ContinuousBatcher.Admission.CONTINUOUS).run(new ContinuousBatcher.Work<Integer>() {
+                    int given;
+
+                    @Override
+                    public ContinuousBatcher.Job<Integer> next() {
+                        if (given == out.length) {
+                            return null;
+                        }
+                        long[] prompt = new Random(given).longs(7 + given, 3, 1000).toArray();
+                        return new ContinuousBatcher.Job<>(given++, Generator.Request.greedy(prompt, 20));
+                    }
+
+                    @Override
+                    public void done(Integer tag, Generator.Result result) {
+                        out[tag] = result;
+                    }
+                });
+        return new Answers(out, stats);
+    }
+
+    /**
      * 8 conversations of 4 turns (a third greedy, the rest sampled at top-p 1 and 0.9), each turn's
      * prompt the previous prompt, its answer and 3 to 40 new tokens: with prefix reuse (each next
      * turn extends what its slot holds) every answer is the one of whole prefills, through 3 slots

@@ -101,6 +101,8 @@ class RegeneratorTest {
                 assertTrue(stats.prefills() > 1, "slots taken over: " + stats.format());
             }
             assertEquals(reuse, stats.reused() > stats.prefilled() / 4, "next turns keep their prefix: " + stats.format());
+            assertTrue(stats.stopped() <= answers, stats.format());
+            got.add(stats.stopped() + " answers ended at a stop token");
             if (expected == null) {
                 expected = got;
             } else {
