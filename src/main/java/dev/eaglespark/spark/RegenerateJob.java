@@ -43,10 +43,12 @@ public final class RegenerateJob {
     private static final Logger LOG = LogManager.getLogger(RegenerateJob.class);
 
     /** What a run produced. */
-    public record Summary(long conversations, long answers, long tokens, Map<String, Long> rejects, double seconds) {
+    public record Summary(long conversations, long answers, long stopped, long tokens, Map<String, Long> rejects,
+                          double seconds) {
         public String format() {
-            return String.format("regenerate: %,d conversations, %,d answers, %,d tokens generated in %.1f s: %.1f "
-                            + "conversations/s, %,.1f tokens/s end to end, rejects %s", conversations, answers,
+            return String.format("regenerate: %,d conversations, %,d answers (%,d ended at a stop token, %,d cut at "
+                            + "--max-new-tokens), %,d tokens generated in %.1f s: %.1f conversations/s, %,.1f tokens/s "
+                            + "end to end, rejects %s", conversations, answers, stopped, answers - stopped,
                     tokens, seconds, conversations / seconds, tokens / seconds, rejects);
         }
     }
@@ -82,15 +84,16 @@ public final class RegenerateJob {
                 partitions > 0 ? partitions : jsc.defaultParallelism());
         LongAccumulator conversations = jsc.sc().longAccumulator("regenerate.conversations");
         LongAccumulator answers = jsc.sc().longAccumulator("regenerate.answers");
+        LongAccumulator stopped = jsc.sc().longAccumulator("regenerate.stopped");
         LongAccumulator tokens = jsc.sc().longAccumulator("regenerate.tokens");
         CollectionAccumulator<Map<String, Long>> rejects = jsc.sc().collectionAccumulator("regenerate.rejects");
         JavaRDD<String> lines = jsc.parallelize(splits, Math.max(1, splits.size())).mapPartitions(
                 new SplitAnswers(modelDir, templateText, settings, device, new HadoopConf(conf),
-                        new Path(output, "_rejects").toString(), conversations, answers, tokens, rejects));
+                        new Path(output, "_rejects").toString(), conversations, answers, stopped, tokens, rejects));
         jsc.setJobDescription("eaglespark regenerate: " + splits.size() + " splits -> " + output);
         spark.createDataset(lines.rdd(), Encoders.STRING()).write().mode(SaveMode.ErrorIfExists).text(output);
         jsc.setJobDescription(null);
-        Summary s = new Summary(conversations.value(), answers.value(), tokens.value(),
+        Summary s = new Summary(conversations.value(), answers.value(), stopped.value(), tokens.value(),
                 PartitionRejects.merge(rejects.value()), (System.nanoTime() - start) / 1e9);
         return s;
     }
@@ -106,12 +109,13 @@ public final class RegenerateJob {
         private final String rejectsDir;
         private final LongAccumulator conversations;
         private final LongAccumulator answers;
+        private final LongAccumulator stopped;
         private final LongAccumulator tokens;
         private final CollectionAccumulator<Map<String, Long>> rejects;
 
         SplitAnswers(String modelDir, String templateText, RegenerateSettings settings, DeviceChoice device,
                      HadoopConf conf,
-                     String rejectsDir, LongAccumulator conversations, LongAccumulator answers,
+                     String rejectsDir, LongAccumulator conversations, LongAccumulator answers, LongAccumulator stopped,
                      LongAccumulator tokens, CollectionAccumulator<Map<String, Long>> rejects) {
             this.modelDir = modelDir;
             this.templateText = templateText;
@@ -121,6 +125,7 @@ public final class RegenerateJob {
             this.rejectsDir = rejectsDir;
             this.conversations = conversations;
             this.answers = answers;
+            this.stopped = stopped;
             this.tokens = tokens;
             this.rejects = rejects;
         }
@@ -149,6 +154,7 @@ public final class RegenerateJob {
                             .count());
                 }
                 tokens.add(regen.lastStats().generated());
+                stopped.add(regen.lastStats().stopped());
                 rejects.add(sink.byCode());
             }
             return out.iterator();

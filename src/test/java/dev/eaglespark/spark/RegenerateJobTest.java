@@ -73,6 +73,10 @@ class RegenerateJobTest {
         assertEquals(80, read.size() + rejected, "every question answered or rejected with a reason");
         assertTrue(read.size() > 40, read.size() + " answered");
         assertEquals(read.size(), s.conversations());
+        long answers = read.stream().mapToLong(c -> c.messages().stream().filter(m -> m.role() == Role.ASSISTANT)
+                .count()).sum();
+        assertEquals(answers, s.answers());
+        assertTrue(s.stopped() <= s.answers(), s.format());
 
         Map<String, List<String>> questions = new HashMap<>();
         try (InputStream in = Files.newInputStream(TestData.path("mt_bench_questions.jsonl"))) {
