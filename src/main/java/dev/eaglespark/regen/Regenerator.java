@@ -37,7 +37,7 @@ public final class Regenerator {
     private static final Logger LOG = LogManager.getLogger(Regenerator.class);
     /** Slots on the CPU when the settings give none. */
     static final int CPU_SLOTS = 16;
-    /** Most slots sized from free GPU memory (past a few hundred rows a step gains little). */
+    /** Most slots sized from free GPU memory (384 rows gave 2.5% more tokens/s than 256 at 8B: docs/BENCHMARKS.md). */
     static final int MAX_SLOTS = 256;
 
     private final TargetModel model;
