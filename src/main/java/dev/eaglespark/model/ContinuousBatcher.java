@@ -69,16 +69,18 @@ public final class ContinuousBatcher {
      * ended at a stop token (the rest ran to their token limit: cut short), prompt tokens
      * prefilled and the positions their calls computed (padding included), prompt positions kept
      * from a slot's previous row instead (prefix reuse; not counted as prefilled), decode steps and the
-     * rows they ran (occupancy = rowSteps / (steps x slots)), prefill calls, CUDA graphs captured
-     * (0: the steps ran through the interpreter), wall seconds,
+     * rows they ran (occupancy = rowSteps / (steps x slots)) and computed (free slots below the
+     * last running row, and on a GPU up to the step's bucket, compute too), prefill calls, CUDA
+     * graphs captured (0: the steps ran through the interpreter), wall seconds,
      * and of them the seconds in prefill calls and in graph captures (their warm-up steps
      * included; each call returns ids to the host, so host time is GPU time here); and the tokens
      * generated and seconds until the work first had no request left (while every freed slot was
      * refilled at once: the steady state of a long run, without the last rows' drain).
      */
-    public record Stats(int slots, long generated, long stopped, long prefilled, long prefillPositions, long reused, long steps,
-                        long rowSteps, long prefills, long graphs, double seconds, double prefillSeconds,
-                        double captureSeconds, long generatedWhileQueued, double secondsWhileQueued) {
+    public record Stats(int slots, long generated, long stopped, long prefilled, long prefillPositions, long reused,
+                        long steps, long rowSteps, long computedRows, long prefills, long graphs, double seconds,
+                        double prefillSeconds, double captureSeconds, long generatedWhileQueued,
+                        double secondsWhileQueued) {
         public double tokensPerSecond() {
             return generated / seconds;
         }
@@ -96,9 +98,10 @@ public final class ContinuousBatcher {
             return String.format("%,d tokens generated in %.2f s (%,.1f tokens/s; %,d answers ended at a stop token), "
                             + "%,d prompt tokens prefilled in %,d "
                             + "calls (%,d positions with padding, %.2f s; %,d more kept from the slot's previous row), "
-                            + "%,d decode steps (%d CUDA graphs, %.2f s capturing), %d slots %.0f%% occupied", generated,
-                    seconds, tokensPerSecond(), stopped, prefilled, prefills, prefillPositions, prefillSeconds, reused, steps,
-                    graphs, captureSeconds, slots, 100 * occupancy());
+                            + "%,d decode steps (%,d rows computed; %d CUDA graphs, %.2f s capturing), %d slots %.0f%% "
+                            + "occupied", generated, seconds, tokensPerSecond(), stopped, prefilled, prefills,
+                    prefillPositions, prefillSeconds, reused, steps, computedRows, graphs, captureSeconds, slots,
+                    100 * occupancy());
         }
     }
 
@@ -112,6 +115,7 @@ public final class ContinuousBatcher {
         long reused;
         long steps;
         long rowSteps;
+        long computedRows;
         long prefills;
         long prefillNanos;
         long dryAt = -1; // when the work first had no request left
@@ -131,7 +135,8 @@ public final class ContinuousBatcher {
         Stats stats(int slots, long graphs, long captureNanos) {
             long end = System.nanoTime();
             boolean dry = dryAt >= 0;
-            return new Stats(slots, generated, stopped, prefilled, prefillPositions, reused, steps, rowSteps, prefills, graphs,
+            return new Stats(slots, generated, stopped, prefilled, prefillPositions, reused, steps, rowSteps,
+                    computedRows, prefills, graphs,
                     (end - start) / 1e9, prefillNanos / 1e9, captureNanos / 1e9,
                     dry ? generatedWhenDry : generated, ((dry ? dryAt : end) - start) / 1e9);
         }
@@ -404,6 +409,7 @@ public final class ContinuousBatcher {
         if (model.device().isGpu()) { // the graphs' row buckets for the interpreter too: the same kernels either way
             b = DecodeGraphs.rows(b, slots);
         }
+        tally.computedRows += b;
         long[] ids = new long[b];
         long[] pos = new long[b];
         List<Row<T>> members = new ArrayList<>();

@@ -127,6 +127,8 @@ class ContinuousBatcherTest {
             assertEquals(whole.stats().prefilled(), reused.stats().prefilled() + reused.stats().reused(),
                     "every prompt token is either computed or kept");
             assertEquals(whole.stats().prefilled(), alone.stats().prefilled() + alone.stats().reused());
+            assertEquals(alone.stats().steps(), alone.stats().computedRows(), "one slot: one row a step");
+            assertTrue(reused.stats().computedRows() >= reused.stats().rowSteps(), reused.stats().format());
         }
     }
 
