@@ -62,11 +62,11 @@ for part in "${parts[@]}"; do
           "${BENCH[@]}" --mix lognormal --answers 50-1000 --batch $slots --requests 3 --prompt-len 512 || status=1
       done ;;
     bias)
-      OTHER=-Deaglespark.own-length-attention=false
-      timeout 60 java -Xmx8g $OTHER -cp "$CP" dev.eaglespark.model.GpuDecodeStepCheck "$F/tiny-llama3" "$F/tiny-qwen2" \
+      BIAS=-Deaglespark.own-length-attention=false
+      timeout 60 java -Xmx8g $BIAS -cp "$CP" dev.eaglespark.model.GpuDecodeStepCheck "$F/tiny-llama3" "$F/tiny-qwen2" \
         "$F/tiny-qwen3" || status=1
-      timeout 170 java -Xmx24g $OTHER -cp "$CP" "${BENCH[@]}" "${FIXED[@]}" || status=1
-      PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True timeout 220 java -Xmx24g $OTHER -cp "$CP" "${BENCH[@]}" \
+      timeout 170 java -Xmx24g $BIAS -cp "$CP" "${BENCH[@]}" "${FIXED[@]}" || status=1
+      PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True timeout 220 java -Xmx24g $BIAS -cp "$CP" "${BENCH[@]}" \
         --mix lognormal --answers 50-1000 --batch 256 --requests 3 --prompt-len 512 || status=1 ;;
     regen|whole)
       REUSE=-Deaglespark.prefix-reuse=$([[ $part == regen ]] && echo true || echo false)
