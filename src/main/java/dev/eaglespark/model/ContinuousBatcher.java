@@ -217,8 +217,8 @@ public final class ContinuousBatcher {
 
     /**
      * Whether next turns keep their slot's prefix on {@code model}'s device: {@code
-     * -Deaglespark.prefix-reuse=true|false}, by default on the CPU, where the tests prove it, and
-     * not yet on a GPU, where its check (GpuDecodeStepCheck's extension) has not run.
+     * -Deaglespark.prefix-reuse=true|false}, by default on the CPU only. On a GPU its checks pass,
+     * but at 8B shapes it was no faster end to end (docs/BENCHMARKS.md).
      */
     static boolean reuses(TargetModel model) {
         String set = System.getProperty("eaglespark.prefix-reuse");
